@@ -1,0 +1,220 @@
+"""Event fan-out: bounded, non-blocking delivery to subscribers and async iterators."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, Generic, TypeVar
+
+from .events import Event
+
+__all__ = ("EventHub", "EventStream", "Subscription")
+
+logger = logging.getLogger("aioscheduler.events")
+
+E = TypeVar("E", bound=Event)
+
+#: Default number of undelivered events a subscriber may hold before the oldest are dropped.
+DEFAULT_BUFFER = 10_000
+
+
+class _Sink:
+    __slots__ = ("_hub", "_queue", "_queue_max", "_waiter", "closed", "dropped", "types")
+
+    def __init__(self, hub: EventHub, types: tuple[type[Event], ...], buffer: int) -> None:
+        self._hub = hub
+        self.types = types or (Event,)
+        self._queue: deque[Event] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self.closed = False
+        self.dropped = 0
+        self._queue_max = buffer
+
+    def _put(self, event: Event) -> None:
+        if len(self._queue) >= self._queue_max:
+            self.dropped += 1
+            return
+        self._queue.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _get(self) -> Event | None:
+        while not self._queue:
+            if self.closed:
+                return None
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._queue.popleft()
+
+    def _close(self) -> None:
+        self.closed = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class Subscription(_Sink):
+    """Handle of a ``scheduler.subscribe(...)`` callback.
+
+    ``dropped`` counts events lost because the subscriber fell more than its buffer behind;
+    ``failures`` counts exceptions the callback raised (each is logged, none stops delivery).
+    """
+
+    __slots__ = ("_callback", "_task", "failures")
+
+    def __init__(
+        self,
+        hub: EventHub,
+        callback: Callable[[Any], object],
+        types: tuple[type[Event], ...],
+        buffer: int,
+    ) -> None:
+        super().__init__(hub, types, buffer)
+        self._callback = callback
+        self._task: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    @property
+    def active(self) -> bool:
+        """Whether events are still delivered."""
+        return not self.closed
+
+    def cancel(self) -> None:
+        """Stop delivering; events already buffered are discarded."""
+        self._queue.clear()
+        self._hub._remove(self)
+        self._close()
+
+    async def _deliver_forever(self) -> None:
+        callback = self._callback
+        while True:
+            event = await self._get()
+            if event is None:
+                return
+            try:
+                result = callback(event)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                self.failures += 1
+                logger.exception("event subscriber %r failed on %s", callback, type(event).__name__)
+
+
+class EventStream(_Sink, Generic[E]):
+    """``async for event in scheduler.events(...)``: a bounded buffer of events.
+
+    When the consumer is slower than the scheduler, the newest events beyond the buffer are
+    dropped and counted in ``dropped``. The iteration ends when the scheduler stops (after
+    the buffered events) or when :meth:`aclose` is called.
+    """
+
+    __slots__ = ()
+
+    def __aiter__(self) -> AsyncIterator[E]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[E]:
+        try:
+            while True:
+                event = await self._get()
+                if event is None:
+                    return
+                yield event  # type: ignore[misc]
+        finally:
+            self._hub._remove(self)
+
+    async def aclose(self) -> None:
+        """Stop receiving events."""
+        self._hub._remove(self)
+        self._close()
+
+
+class EventHub:
+    """Fans events out to sinks. ``active`` is false without sinks, so emitters can skip
+    building events nobody reads."""
+
+    __slots__ = ("_sinks", "_spawn", "active")
+
+    def __init__(self) -> None:
+        self._sinks: list[_Sink] = []
+        self._spawn: Callable[[Coroutine[Any, Any, None]], Awaitable[None]] | None = None
+        self.active = False
+
+    def subscribe(
+        self, callback: Callable[[Any], object], types: tuple[type[Event], ...], buffer: int
+    ) -> Subscription:
+        for t in types:
+            if not (isinstance(t, type) and issubclass(t, Event)):
+                raise TypeError(f"event types must be Event subclasses, got {t!r}")
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        sub = Subscription(self, callback, types, buffer)
+        self._sinks.append(sub)
+        self.active = True
+        if self._spawn is not None:
+            self._start(sub)
+        return sub
+
+    def stream(self, types: tuple[type[Event], ...], buffer: int) -> EventStream[Any]:
+        for t in types:
+            if not (isinstance(t, type) and issubclass(t, Event)):
+                raise TypeError(f"event types must be Event subclasses, got {t!r}")
+        stream: EventStream[Any] = EventStream(self, types, buffer)
+        self._sinks.append(stream)
+        self.active = True
+        return stream
+
+    def _start(self, sub: Subscription) -> None:
+        assert self._spawn is not None
+        sub._task = self._spawn(sub._deliver_forever())  # type: ignore[assignment]
+
+    def start(self, spawn: Callable[[Coroutine[Any, Any, None]], Any]) -> None:
+        """Begin delivery to callbacks with ``spawn`` (the scheduler's task starter)."""
+        self._spawn = spawn
+        for sink in self._sinks:
+            if isinstance(sink, Subscription) and sink._task is None:
+                self._start(sink)
+
+    async def stop(self, timeout: float) -> None:
+        """Flush what callbacks have buffered (up to ``timeout``), then end delivery tasks and
+        close streams (they end after their buffered events)."""
+        self._spawn = None
+        tasks = []
+        subs = []
+        for sink in list(self._sinks):
+            sink._close()  # deliver what is buffered, then end
+            if isinstance(sink, Subscription):
+                subs.append(sink)
+                if sink._task is not None:
+                    tasks.append(sink._task)
+                    sink._task = None
+            else:
+                self._remove(sink)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        for sub in subs:
+            if sub in self._sinks:
+                sub.closed = False  # a subscription survives a restart of the scheduler
+
+    def _remove(self, sink: _Sink) -> None:
+        with contextlib.suppress(ValueError):
+            self._sinks.remove(sink)
+        self.active = bool(self._sinks)
+
+    def emit(self, event: Event) -> None:
+        """Hand ``event`` to every sink whose types match (never blocks, never raises)."""
+        for sink in self._sinks:
+            if isinstance(event, sink.types):
+                sink._put(event)

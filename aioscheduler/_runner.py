@@ -1,0 +1,482 @@
+"""The runner: one firing in, one outcome out.
+
+It applies the overlap policy and the concurrency bound, runs the callable with the right
+executor (a task on the loop, a worker thread, inline), enforces the timeout, turns whatever
+happens into a :class:`~aioscheduler.Run`, schedules retries, and hands finished job runs back to
+the scheduler for the store. A callback's exception never escapes: it becomes an outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+
+from ._clock import to_datetime
+from ._timers import Timer, parse_delay
+from ._values import JobSpec, Outcome, Run
+from .errors import InvalidDelay, JobTimeout
+from .events import RunFinished, RunMissed, RunSkipped, RunStarted
+from .stores._base import Claim
+
+if TYPE_CHECKING:
+    from ._scheduler import Scheduler
+
+__all__ = ("Firing", "Runner", "current_run")
+
+logger = logging.getLogger("aioscheduler.runner")
+
+_current: contextvars.ContextVar[Firing] = contextvars.ContextVar("aioscheduler_current_run")
+
+
+def current_run() -> Run | None:
+    """Return the :class:`~aioscheduler.Run` being executed, from inside a callback.
+
+    Works in coroutine callbacks and in callables run on worker threads; returns ``None``
+    outside a scheduled callback. Use ``run.job_id`` with ``run.scheduled_at`` as an
+    idempotency key.
+    """
+    firing = _current.get(None)
+    return None if firing is None else firing.snapshot()
+
+
+class Firing:
+    """Mutable, per-firing bookkeeping (one allocation per firing besides the task)."""
+
+    __slots__ = (
+        "_heap_seq",
+        "attempt",
+        "cancel_reason",
+        "claim",
+        "due",
+        "missed",
+        "spec",
+        "started",
+        "task",
+        "timed_out",
+        "timer",
+    )
+
+    def __init__(
+        self,
+        due: float,
+        timer: Timer | None = None,
+        claim: Claim | None = None,
+        attempt: int = 1,
+    ) -> None:
+        self._heap_seq = -1
+        self.due = due
+        self.timer = timer
+        self.claim = claim
+        self.spec: JobSpec | None = claim.spec if claim is not None else None
+        self.missed = claim.missed if claim is not None else 0
+        self.attempt = attempt
+        self.started: float | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.cancel_reason: str | None = None
+        self.timed_out = False
+
+    @property
+    def job_id(self) -> str | None:
+        return None if self.spec is None else self.spec.id
+
+    def snapshot(
+        self,
+        outcome: Outcome | None = None,
+        finished: float | None = None,
+        result: Any = None,
+        error: BaseException | None = None,
+        reason: str | None = None,
+    ) -> Run:
+        scheduled = self.claim.scheduled_at if self.claim is not None else self.due
+        return Run(
+            job_id=self.job_id,
+            scheduled_at=to_datetime(scheduled),
+            started_at=None if self.started is None else to_datetime(self.started),
+            finished_at=None if finished is None else to_datetime(finished),
+            attempt=self.attempt,
+            outcome=outcome,
+            reason=reason,
+            missed=self.missed,
+            result=result,
+            error=error,
+            timer=self.timer,
+        )
+
+
+class _JobState:
+    """Runtime state of one job in this process: its running firings and overlap queue."""
+
+    __slots__ = ("failures", "queued", "running")
+
+    def __init__(self) -> None:
+        self.running: set[Firing] = set()
+        self.queued: Firing | None = None
+        self.failures = 0
+
+
+class Runner:
+    """Runs firings for one scheduler (see the module docstring)."""
+
+    def __init__(self, scheduler: Scheduler, max_concurrency: int | None) -> None:
+        self._scheduler = scheduler
+        self._clock = scheduler._clock
+        self._hub = scheduler._hub
+        self._max = max_concurrency
+        self._active = 0
+        self._waiting: deque[Firing] = deque()
+        self._jobs: dict[str, _JobState] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._threads = 0
+        self._thread_done: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
+        self.started_count = 0
+        self.progress = 0
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Whether any firing is running or waiting for a concurrency slot."""
+        return self._active > 0 or bool(self._waiting)
+
+    @property
+    def threads_in_flight(self) -> int:
+        return self._threads
+
+    async def wait_thread(self) -> None:
+        """Wait until some worker-thread run finishes."""
+        if self._thread_done is None:
+            self._thread_done = asyncio.Event()
+        self._thread_done.clear()
+        await self._thread_done.wait()
+
+    async def wait_idle(self) -> None:
+        """Wait until nothing runs or waits."""
+        while self.busy:
+            if self._idle is None:
+                self._idle = asyncio.Event()
+            self._idle.clear()
+            await self._idle.wait()
+
+    # -- entry points (synchronous, on the loop thread) ------------------------------------------
+
+    def fire_timer(self, timer: Timer, due: float) -> None:
+        if timer.cancelled:
+            timer._end()
+            return
+        timer._running = True
+        self._admit(Firing(due, timer=timer))
+
+    def fire_claim(self, claim: Claim, attempt: int = 1) -> None:
+        firing = Firing(claim.run_at, claim=claim, attempt=attempt)
+        if not claim.run:
+            self._report_not_run(firing, Outcome.MISSED, "missed its misfire grace")
+            return
+        spec = claim.spec
+        state = self._jobs.get(spec.id)
+        if state is None:
+            state = self._jobs[spec.id] = _JobState()
+        if state.running:
+            overlap = spec.options.overlap
+            if overlap == "skip":
+                self._report_not_run(firing, Outcome.SKIPPED, "previous run still running")
+                return
+            if overlap == "queue":
+                if state.queued is not None:
+                    self._report_not_run(firing, Outcome.SKIPPED, "a run is already queued")
+                    return
+                state.queued = firing
+                return
+            if overlap == "replace":
+                for old in state.running:
+                    self._cancel(old, "replaced by a newer run")
+            elif (limit := spec.options.max_instances) is not None and len(state.running) >= limit:
+                self._report_not_run(
+                    firing, Outcome.SKIPPED, f"max_instances={limit} runs already running"
+                )
+                return
+        state.running.add(firing)
+        self._admit(firing)
+
+    def _admit(self, firing: Firing) -> None:
+        if self._max is not None and self._active >= self._max:
+            self._waiting.append(firing)
+            return
+        self._start(firing)
+
+    def _start(self, firing: Firing) -> None:
+        self._active += 1
+        self.progress += 1
+        self.started_count += 1
+        if firing.timer is not None:
+            coro: Coroutine[Any, Any, None] = self._run_timer(firing)
+        else:
+            coro = self._run_job(firing)
+        task = asyncio.get_running_loop().create_task(coro)
+        firing.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _cancel(self, firing: Firing, reason: str) -> None:
+        firing.cancel_reason = reason
+        if firing.task is not None:
+            firing.task.cancel()
+        else:  # waiting for a concurrency slot: never started
+            try:
+                self._waiting.remove(firing)
+            except ValueError:
+                return
+            self._finish_job(firing, Outcome.CANCELLED, None, None, reason)
+
+    # -- execution -----------------------------------------------------------------------------
+
+    async def _call(
+        self, func: Callable[..., Any], executor: str, args: tuple[Any, ...], kwargs: Any
+    ) -> Any:
+        if executor == "async":
+            result = func(*args, **kwargs) if kwargs else func(*args)
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                return await result
+            if hasattr(result, "__await__"):
+                return await result
+            return result
+        if executor == "inline":
+            return func(*args, **kwargs) if kwargs else func(*args)
+        if executor == "process":
+            return await self._scheduler._process_call(func, args, kwargs)
+        call = (
+            functools.partial(func, *args, **kwargs) if kwargs else functools.partial(func, *args)
+        )
+        self._threads += 1
+        try:
+            return await anyio.to_thread.run_sync(
+                call, limiter=self._scheduler._limiter, abandon_on_cancel=True
+            )
+        finally:
+            self._threads -= 1
+            if self._thread_done is not None:
+                self._thread_done.set()
+
+    async def _run_timer(self, firing: Firing) -> None:
+        timer = firing.timer
+        assert timer is not None
+        clock = self._clock
+        firing.started = clock.time()
+        token = _current.set(firing)
+        hub = self._hub
+        if hub.active:
+            hub.emit(RunStarted(at=to_datetime(firing.started), run=firing.snapshot()))
+        outcome: Outcome = Outcome.SUCCESS
+        result: Any = None
+        error: BaseException | None = None
+        delay: float | None = None
+        try:
+            result = await self._call(timer._callback, timer._executor, timer._args, None)
+            delay = parse_delay(result, "the delay returned by a timer callback")
+        except asyncio.CancelledError:
+            outcome = Outcome.CANCELLED
+        except InvalidDelay as exc:
+            outcome, error = Outcome.ERROR, exc
+            logger.error("timer %r returned an invalid delay: %s", timer, exc)
+        except Exception as exc:
+            outcome, error = Outcome.ERROR, exc
+            logger.error("timer %r failed", timer, exc_info=exc)
+        finally:
+            _current.reset(token)
+        timer._running = False
+        now = clock.time()
+        if delay is not None and outcome is Outcome.SUCCESS and not timer.cancelled:
+            self._scheduler._reschedule_timer(timer, now + delay)
+        else:
+            timer._end()
+        if hub.active:
+            run = firing.snapshot(outcome, now, result, error, firing.cancel_reason)
+            hub.emit(RunFinished(at=run.finished_at or to_datetime(now), run=run))
+        self._done(firing)
+
+    async def _run_job(self, firing: Firing) -> None:
+        spec = firing.spec
+        assert spec is not None
+        options = spec.options
+        clock = self._clock
+        firing.started = clock.time()
+        token = _current.set(firing)
+        hub = self._hub
+        if hub.active:
+            hub.emit(RunStarted(at=to_datetime(firing.started), run=firing.snapshot()))
+        outcome: Outcome = Outcome.SUCCESS
+        result: Any = None
+        error: BaseException | None = None
+        executor = options.executor or "async"
+        deadline = None
+        if options.timeout is not None:
+            deadline = clock.call_at(
+                asyncio.get_running_loop(),
+                firing.started + options.timeout,
+                functools.partial(self._expire, firing),
+            )
+        try:
+            result = await self._call(spec.func, executor, spec.args, spec.kwargs)
+        except asyncio.CancelledError:
+            if firing.timed_out:
+                outcome = Outcome.TIMEOUT
+                error = JobTimeout(
+                    f"job {spec.id!r} did not finish within its timeout of {options.timeout} s"
+                )
+            else:
+                outcome = Outcome.CANCELLED
+        except Exception as exc:
+            outcome, error = Outcome.ERROR, exc
+        finally:
+            _current.reset(token)
+            if deadline is not None:
+                deadline.cancel()
+        self._finish_job(firing, outcome, result, error, firing.cancel_reason)
+        self._done(firing)
+
+    def _expire(self, firing: Firing) -> None:
+        """The run's timeout is reached: cancel it (a thread run is abandoned, not killed)."""
+        if firing.task is not None and not firing.task.done():
+            firing.timed_out = True
+            firing.task.cancel()
+
+    def _done(self, firing: Firing) -> None:
+        self._active -= 1
+        self.progress += 1
+        if self._waiting and (self._max is None or self._active < self._max):
+            self._start(self._waiting.popleft())
+        elif not self.busy and self._idle is not None:
+            self._idle.set()
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _report_not_run(self, firing: Firing, outcome: Outcome, reason: str) -> None:
+        assert firing.claim is not None
+        now = self._clock.time()
+        run = firing.snapshot(outcome, now, reason=reason)
+        extra = {"job_id": firing.job_id, "attempt": firing.attempt, "missed": firing.missed}
+        if outcome is Outcome.MISSED:
+            logger.warning(
+                "job %r missed %d firing(s) due at %s (misfire grace exceeded)",
+                firing.job_id,
+                firing.missed,
+                run.scheduled_at,
+                extra=extra,
+            )
+            event: RunMissed | RunSkipped = RunMissed(at=to_datetime(now), run=run)
+        else:
+            logger.info("job %r firing skipped: %s", firing.job_id, reason, extra=extra)
+            event = RunSkipped(at=to_datetime(now), run=run)
+        if self._hub.active:
+            self._hub.emit(event)
+        self._scheduler._job_finished(firing.claim, run)
+
+    def _finish_job(
+        self,
+        firing: Firing,
+        outcome: Outcome,
+        result: Any,
+        error: BaseException | None,
+        reason: str | None,
+    ) -> None:
+        spec = firing.spec
+        claim = firing.claim
+        assert spec is not None and claim is not None
+        now = self._clock.time()
+        if outcome is Outcome.CANCELLED and reason is None:
+            reason = "scheduler stopped"
+        run = firing.snapshot(outcome, now, result, error, reason)
+        state = self._jobs.get(spec.id)
+        if state is not None:
+            state.running.discard(firing)
+        lateness = None if firing.started is None else firing.started - claim.scheduled_at
+        extra = {"job_id": spec.id, "attempt": firing.attempt, "lateness": lateness}
+        failed = outcome is Outcome.ERROR or outcome is Outcome.TIMEOUT
+        if failed:
+            logger.error(
+                "job %r attempt %d failed (%s)",
+                spec.id,
+                firing.attempt,
+                outcome.value,
+                exc_info=error,
+                extra=extra,
+            )
+        elif logger.isEnabledFor(logging.DEBUG):
+            logger.debug("job %r ran: %s", spec.id, outcome.value, extra=extra)
+        if self._hub.active:
+            self._hub.emit(RunFinished(at=to_datetime(now), run=run))
+        retrying = False
+        options = spec.options
+        if failed and state is not None:
+            if (
+                firing.attempt <= options.retries
+                and isinstance(error, options.retry_on)
+                and not self._scheduler._stopping
+            ):
+                retrying = True
+                delay = options.backoff.delay(firing.attempt)
+                self._scheduler._schedule_retry(claim, firing.attempt + 1, now + delay)
+            else:
+                state.failures += 1
+                k = options.pause_after_failures
+                if k is not None and state.failures >= k:
+                    state.failures = 0
+                    self._scheduler._pause_after_failures(spec.id, k)
+        elif outcome is Outcome.SUCCESS and state is not None:
+            state.failures = 0
+        self._scheduler._job_finished(claim, run, final=not retrying)
+        if state is not None:
+            queued = state.queued
+            if queued is not None and not state.running:
+                state.queued = None
+                if self._scheduler._stopping:
+                    self._finish_job(queued, Outcome.CANCELLED, None, None, "scheduler stopped")
+                else:
+                    state.running.add(queued)
+                    self._admit(queued)
+            if not state.running and state.queued is None and not state.failures:
+                del self._jobs[spec.id]
+
+    # -- stop ----------------------------------------------------------------------------------
+
+    def drop_pending(self) -> None:
+        """Report queued and waiting firings as cancelled (the scheduler is stopping)."""
+        for state in list(self._jobs.values()):
+            queued, state.queued = state.queued, None
+            if queued is not None:
+                self._finish_job(queued, Outcome.CANCELLED, None, None, "scheduler stopped")
+        while self._waiting:
+            firing = self._waiting.popleft()
+            if firing.timer is not None:
+                firing.timer._running = False
+                firing.timer._end()
+            else:
+                self._finish_job(firing, Outcome.CANCELLED, None, None, "scheduler stopped")
+
+    async def stop(self, timeout: float | None) -> None:
+        """Wait for running work (``timeout`` seconds; ``None``: all of it), then cancel the
+        rest and wait until every task has ended."""
+        self.drop_pending()
+        tasks = set(self._tasks)
+        if tasks and (timeout is None or timeout > 0):
+            await asyncio.wait(tasks, timeout=timeout)
+        for _ in range(100):  # cancelled runs may start queued ones; bounded in practice
+            tasks = {t for t in self._tasks if not t.done()}
+            if not tasks:
+                break
+            for task in tasks:
+                for firing in self._firings_of(task):
+                    firing.cancel_reason = firing.cancel_reason or "scheduler stopped"
+                task.cancel()
+            await asyncio.wait(tasks)
+            self.drop_pending()
+
+    def _firings_of(self, task: asyncio.Task[None]) -> list[Firing]:
+        return [f for s in self._jobs.values() for f in s.running if f.task is task]

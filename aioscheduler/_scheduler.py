@@ -1,0 +1,953 @@
+"""The Scheduler: lifecycle, the job API, timers and decorators (a thin face over the core)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime, timedelta, tzinfo
+from types import ModuleType
+from typing import Any, Literal, TypeVar, TypeVarTuple, Unpack
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import anyio
+
+from ._clock import Clock, SystemClock
+from ._decorators import JobOptionsKw, declared_jobs
+from ._dispatcher import Dispatcher
+from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
+from ._heap import DueHeap
+from ._runner import Firing, Runner
+from ._timers import Timer, parse_delay
+from ._values import Backoff, Executor, Job, JobOptions, JobSpec, Outcome, Overlap, Run
+from .errors import InvalidJob, InvalidTrigger, JobNotFound, SchedulerStateError
+from .events import (
+    Event,
+    JobAdded,
+    JobPaused,
+    JobPausedAfterFailures,
+    JobRemoved,
+    JobResumed,
+    JobUpdated,
+    SchedulerStarted,
+    SchedulerStopped,
+)
+from .stores._base import Claim, Store, StoreContext
+from .stores.memory import MemoryStore
+from .triggers import At, Cron, Every, Ticks, Trigger
+
+__all__ = ("Scheduler",)
+
+logger = logging.getLogger("aioscheduler")
+
+F = TypeVar("F", bound=Callable[..., Any])
+Ts = TypeVarTuple("Ts")
+E = TypeVar("E", bound=Event)
+
+_INLINE_ATTR = "__aioscheduler_inline__"
+
+
+def _default_executor(func: Callable[..., Any]) -> Executor:
+    if getattr(func, _INLINE_ATTR, False):
+        return "inline"
+    if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004 - async callable objects
+    ):
+        return "async"
+    return "thread"
+
+
+def _job_id(func: Callable[..., Any]) -> str:
+    module = getattr(func, "__module__", None) or "<unknown>"
+    qualname = getattr(func, "__qualname__", None) or type(func).__qualname__
+    return f"{module}.{qualname}"
+
+
+def _resolve_timezone(value: str | tzinfo | None) -> tzinfo | None:
+    if value is None or isinstance(value, tzinfo):
+        return value
+    if isinstance(value, str):
+        try:
+            return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidTrigger(f"unknown time zone {value!r}") from None
+    raise InvalidTrigger(f"timezone must be a str or tzinfo, got {value!r}")
+
+
+def _resolve_store(store: Store | str | None) -> Store:
+    if store is None:
+        return MemoryStore()
+    if isinstance(store, Store):
+        return store
+    if isinstance(store, str):
+        if store in ("memory", "memory://"):
+            return MemoryStore()
+        from .stores import store_from_url
+
+        return store_from_url(store)
+    raise InvalidJob(f"store must be a Store, a store URL or None, got {store!r}")
+
+
+class Scheduler:
+    """An asyncio-native scheduler of jobs (trigger-driven) and timers (callback-driven).
+
+    Args:
+        store: Where jobs live: ``None`` for the in-memory store, a :class:`Store`, or a URL
+            such as ``"memory://"``.
+        clock: The time source; ``None`` for the system clock. Tests pass
+            :class:`aioscheduler.testing.FakeClock`.
+        max_concurrency: Upper bound on firings running at once (jobs and timers together);
+            firings beyond it wait for a slot. ``None``: no bound.
+        max_threads: Worker threads for plain (sync) callables. ``None``: anyio's default (40).
+        timezone: Default time zone for naive datetimes (``At``, ``call_at``) and crons without
+            one. ``None``: naive datetimes are an error, crons use UTC.
+        history_limit: Finished runs kept per job (``Job.history``).
+        event_buffer: Undelivered events a subscriber may hold before new ones are dropped.
+
+    Example::
+
+        scheduler = Scheduler()
+
+        @scheduler.every(seconds=30)
+        async def refresh() -> None: ...
+
+        async with scheduler:
+            scheduler.call_later(1.0, poll_once)
+            await serve_forever()
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store | str | None = None,
+        clock: Clock | None = None,
+        max_concurrency: int | None = None,
+        max_threads: int | None = None,
+        timezone: str | tzinfo | None = None,
+        history_limit: int = 10,
+        event_buffer: int = DEFAULT_BUFFER,
+    ) -> None:
+        for name, value in (("max_concurrency", max_concurrency), ("max_threads", max_threads)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(f"{name} must be an int >= 1 or None, got {value!r}")
+        if (
+            isinstance(history_limit, bool)
+            or not isinstance(history_limit, int)
+            or (history_limit < 0)
+        ):
+            raise ValueError(f"history_limit must be an int >= 0, got {history_limit!r}")
+        if isinstance(event_buffer, bool) or not isinstance(event_buffer, int) or event_buffer < 1:
+            raise ValueError(f"event_buffer must be an int >= 1, got {event_buffer!r}")
+        self._store = _resolve_store(store)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._timezone = _resolve_timezone(timezone)
+        self._max_threads = max_threads
+        self._history_limit = history_limit
+        self._event_buffer = event_buffer
+        self._node_id = f"{uuid.uuid4().hex[:12]}"
+        self._hub = EventHub()
+        self._heap = DueHeap()
+        self._runner = Runner(self, max_concurrency)
+        self._dispatcher = Dispatcher(self, self._heap, self._runner)
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._lock = threading.Lock()
+        self._state: Literal["stopped", "starting", "running", "stopping"] = "stopped"
+        self._stopping = False
+        self._store_open = False
+        self._dispatch_task: asyncio.Task[None] | None = None
+        self._internal: set[asyncio.Task[Any]] = set()
+        self._stopped_event: asyncio.Event | None = None
+        self._releases: list[tuple[Claim, Run]] = []
+        self._flush_pending = False
+        self._run_waiters: dict[str, list[asyncio.Future[Run]]] = {}
+        self._declared: list[tuple[Callable[..., Any], Trigger, JobOptionsKw]] = []
+        self._ticks: dict[str, dict[str, list[Any]]] = {}
+        self._process_pool: Any = None
+        self._clock.attach(self)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the scheduler is started and dispatching."""
+        return self._state == "running"
+
+    @property
+    def store(self) -> Store:
+        """The job store."""
+        return self._store
+
+    @property
+    def clock(self) -> Clock:
+        """The time source."""
+        return self._clock
+
+    async def _ensure_store(self) -> None:
+        if not self._store_open:
+            await self._store.open(
+                StoreContext(self._node_id, self._store_wakeup, self._history_limit)
+            )
+            self._store_open = True
+
+    def _store_wakeup(self, due: float) -> None:
+        self._dispatcher.poke(due)
+
+    async def start(self) -> None:
+        """Start dispatching in the background and return.
+
+        Declared jobs (decorators, :meth:`include`) are added first. Raises
+        :class:`~aioscheduler.errors.SchedulerStateError` if already running.
+        """
+        if self._state != "stopped":
+            raise SchedulerStateError(f"the scheduler is already {self._state}")
+        self._state = "starting"
+        try:
+            loop = asyncio.get_running_loop()
+            with self._lock:
+                self._loop = loop
+                self._loop_thread = threading.get_ident()
+            self._stopping = False
+            self._stopped_event = asyncio.Event()
+            self._limiter = anyio.CapacityLimiter(self._max_threads or 40)
+            await self._ensure_store()
+            await self._add_declared()
+            await self._load_tick_jobs()
+            self._dispatcher = Dispatcher(self, self._heap, self._runner)
+            self._hub.start(loop.create_task)
+            self._dispatch_task = loop.create_task(self._dispatcher.run())
+        except BaseException:
+            self._state = "stopped"
+            with self._lock:
+                self._loop = None
+                self._loop_thread = None
+            raise
+        self._state = "running"
+        self._emit(SchedulerStarted(at=self._clock.now()))
+        logger.debug("scheduler %s started", self._node_id)
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Stop dispatching, wait for running work, cancel what is left.
+
+        Waits up to ``timeout`` seconds for running callbacks (``None``: as long as they take),
+        then cancels the rest; pending retries, queued firings and timers are ended and
+        reported as cancelled. Returns only when no task of the scheduler is left. A callback
+        running on a worker thread cannot be interrupted: if it outlives the timeout it is
+        reported cancelled and its thread finishes on its own. Stopping a stopped scheduler is
+        a no-op.
+        """
+        if self._state in ("stopped", "stopping"):
+            if self._state == "stopping" and self._stopped_event is not None:
+                await self._stopped_event.wait()
+            return
+        if timeout is not None and (not isinstance(timeout, int | float) or timeout < 0):
+            raise ValueError(f"timeout must be seconds >= 0 or None, got {timeout!r}")
+        self._state = "stopping"
+        self._stopping = True
+        try:
+            self._dispatcher.stop()
+            if self._dispatch_task is not None:
+                await asyncio.gather(self._dispatch_task, return_exceptions=True)
+                self._dispatch_task = None
+            self._end_local_entries()
+            await self._runner.stop(timeout)
+            await self._drain_internal()
+            self._emit(SchedulerStopped(at=self._clock.now()))
+            await self._hub.stop(timeout=1.0 if timeout is None else max(0.1, timeout))
+            if self._store_open:
+                self._store_open = False
+                await self._store.close()
+            if self._process_pool is not None:
+                pool, self._process_pool = self._process_pool, None
+                pool.shutdown(wait=False, cancel_futures=True)
+        finally:
+            for waiters in self._run_waiters.values():
+                for fut in waiters:
+                    if not fut.done():
+                        fut.cancel()
+            self._run_waiters.clear()
+            with self._lock:
+                self._loop = None
+                self._loop_thread = None
+            self._state = "stopped"
+            if self._stopped_event is not None:
+                self._stopped_event.set()
+        logger.debug("scheduler %s stopped", self._node_id)
+
+    async def serve(self) -> None:
+        """Start (if needed) and block until :meth:`stop` is called (from elsewhere)."""
+        if self._state == "stopped":
+            await self.start()
+        assert self._stopped_event is not None
+        await self._stopped_event.wait()
+
+    async def __aenter__(self) -> Scheduler:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def _end_local_entries(self) -> None:
+        for entry in self._heap.clear():
+            if isinstance(entry, Timer):
+                entry._end()
+            elif isinstance(entry, Firing) and entry.claim is not None:
+                run = entry.snapshot(
+                    Outcome.CANCELLED, self._clock.time(), reason="scheduler stopped"
+                )
+                self._job_finished(entry.claim, run)
+
+    async def _drain_internal(self) -> None:
+        for _ in range(10):
+            if self._releases and not self._flush_pending:
+                self._schedule_flush()
+            tasks = {t for t in self._internal if not t.done()}
+            if not tasks:
+                return
+            await asyncio.wait(tasks)
+
+    # -- internal task spawning ----------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._internal.add(task)
+        task.add_done_callback(self._internal.discard)
+        return task
+
+    def _emit(self, event: Event) -> None:
+        if self._hub.active:
+            self._hub.emit(event)
+
+    def _in_loop_thread(self) -> bool:
+        return self._loop_thread is None or self._loop_thread == threading.get_ident()
+
+    # -- timers --------------------------------------------------------------------------------
+
+    def call_later(
+        self, delay: float | timedelta, callback: Callable[[Unpack[Ts]], Any], *args: *Ts
+    ) -> Timer:
+        """Run ``callback(*args)`` after ``delay`` seconds (or a ``timedelta``).
+
+        The callback (sync or async) returns its next delay to run again, measured from when
+        it returned, or ``None``/``0`` to end. Coroutine functions run on the loop, plain
+        functions on a worker thread (mark a fast one with :func:`aioscheduler.inline` to run
+        it on the loop). Safe to call from any thread, and before :meth:`start` (the timer
+        then waits for the start).
+
+        Raises:
+            InvalidDelay: ``delay`` is negative, not finite, or not a number/timedelta.
+            TypeError: ``callback`` is not callable.
+        """
+        seconds = parse_delay(delay, "delay") or 0.0
+        return self._new_timer(self._clock.time() + seconds, callback, args)
+
+    def call_at(self, when: datetime, callback: Callable[[Unpack[Ts]], Any], *args: *Ts) -> Timer:
+        """Run ``callback(*args)`` at the datetime ``when`` (see :meth:`call_later`).
+
+        A naive ``when`` is read in the scheduler's ``timezone`` and is an error without one.
+        """
+        if not isinstance(when, datetime):
+            raise InvalidTrigger(f"when must be a datetime, got {when!r}")
+        if when.tzinfo is None:
+            if self._timezone is None:
+                raise InvalidTrigger(
+                    f"naive datetime {when.isoformat()} given to call_at(); pass an aware "
+                    f"datetime or create the Scheduler with a timezone"
+                )
+            when = when.replace(tzinfo=self._timezone)
+        return self._new_timer(when.timestamp(), callback, args)
+
+    def _new_timer(self, due: float, callback: Callable[..., Any], args: tuple[Any, ...]) -> Timer:
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        timer = Timer(self, callback, args, due, _default_executor(callback))
+        self._push_local(due, timer)
+        return timer
+
+    def _push_local(self, due: float, entry: Timer | Firing) -> None:
+        if self._in_loop_thread():
+            with self._lock:
+                if self._in_loop_thread():
+                    self._heap.push(due, entry)
+                    self._dispatcher.poke(due)
+                    return
+        loop = self._loop
+        assert loop is not None
+        loop.call_soon_threadsafe(self._push_local_if_live, due, entry)
+
+    def _push_local_if_live(self, due: float, entry: Timer | Firing) -> None:
+        if isinstance(entry, Timer) and entry.cancelled:
+            entry._end()
+            return
+        self._heap.push(due, entry)
+        self._dispatcher.poke(due)
+
+    def _reschedule_timer(self, timer: Timer, due: float) -> None:
+        timer._due = due
+        self._heap.push(due, timer)
+        self._dispatcher.poke(due)
+
+    def _cancel_timer(self, timer: Timer) -> None:
+        if timer._running:
+            return  # the run ends it when it returns
+        if self._in_loop_thread():
+            self._heap.discard(timer)
+            timer._end()
+        else:
+            loop = self._loop
+            assert loop is not None
+            loop.call_soon_threadsafe(self._cancel_timer, timer)
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def _make_spec(
+        self,
+        func: Callable[..., Any],
+        trigger: Trigger,
+        *,
+        id: str | None,
+        args: Any,
+        kwargs: Mapping[str, Any] | None,
+        options: JobOptions,
+    ) -> JobSpec:
+        if not callable(func):
+            raise InvalidJob(f"func must be callable, got {func!r}")
+        if not isinstance(trigger, Trigger):
+            raise InvalidJob(
+                f"trigger must be a Trigger (Every, Cron, At, After, Ticks...), got {trigger!r}"
+            )
+        trigger = trigger.bind(self._timezone)
+        job_id = _job_id(func) if id is None else id
+        if not isinstance(job_id, str) or not job_id:
+            raise InvalidJob(f"id must be a non-empty str, got {job_id!r}")
+        if isinstance(args, str | bytes) or not isinstance(args, tuple | list):
+            raise InvalidJob(f"args must be a tuple or list, got {args!r}")
+        if kwargs is None:
+            kwargs = {}
+        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+            raise InvalidJob(f"kwargs must be a mapping with str keys, got {kwargs!r}")
+        executor = options.executor
+        natural = _default_executor(func)
+        if executor is None:
+            options = dataclasses.replace(options, executor=natural)
+        elif executor in ("thread", "inline", "process") and natural == "async":
+            raise InvalidJob(
+                f"executor={executor!r} cannot run coroutine function {job_id!r}; "
+                f"use executor='async' (the default for coroutine functions)"
+            )
+        if options.executor == "process":
+            self._check_process_callable(func, tuple(args), dict(kwargs), job_id)
+        spec = JobSpec(job_id, func, trigger, tuple(args), dict(kwargs), options)
+        check = getattr(self._store, "check_spec", None)
+        if check is not None:
+            check(spec)
+        return spec
+
+    def _check_process_callable(
+        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], job_id: str
+    ) -> None:
+        import pickle
+
+        try:
+            pickle.dumps((func, args, kwargs))
+        except Exception as exc:
+            raise InvalidJob(
+                f"job {job_id!r} uses executor='process' but its callable or arguments cannot "
+                f"be sent to a process ({type(exc).__name__}: {exc}); use a module-level "
+                f"function and picklable arguments"
+            ) from exc
+
+    async def add(
+        self,
+        func: Callable[..., Any],
+        trigger: Trigger,
+        *,
+        id: str | None = None,
+        args: tuple[Any, ...] | list[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        overlap: Overlap = "skip",
+        misfire_grace: float | timedelta | None = None,
+        coalesce: bool = True,
+        paused: bool = False,
+        replace: bool = False,
+        max_instances: int | None = None,
+        executor: Executor | None = None,
+        timeout: float | timedelta | None = None,
+        retries: int = 0,
+        backoff: Backoff | None = None,
+        retry_on: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
+        pause_after_failures: int | None = None,
+    ) -> Job:
+        """Schedule ``func(*args, **kwargs)`` to run whenever ``trigger`` fires.
+
+        Args:
+            func: The callable. Coroutine functions run on the loop; plain functions on a
+                worker thread (``executor`` overrides).
+            trigger: ``Every``, ``Cron``, ``At``, ``After``, ``Ticks``, or any ``Trigger``.
+            id: Unique job id; defaults to ``func``'s ``module.qualname``.
+            overlap: A firing that comes while a previous run still runs is ``"skip"``ped
+                (reported), ``"allow"``ed (up to ``max_instances``), ``"queue"``d (one waits)
+                or ``"replace"``s the running one (which is cancelled).
+            misfire_grace: Seconds a firing may be late and still run; later ones are reported
+                missed. ``None``: no limit.
+            coalesce: Fold firings that came due together (after a stall, a clock jump,
+                downtime) into one run.
+            paused: Add the job paused.
+            replace: Replace an existing job with the same id instead of raising.
+            executor: ``"async"``, ``"thread"``, ``"inline"`` (a sync callable run on the loop:
+                blocking, for trivially fast functions) or ``"process"``.
+            timeout: Seconds a run may take; an async run is cancelled at the deadline, a
+                thread run is abandoned (its thread finishes on its own). Reported ``timeout``.
+            retries: Retries after a failed run (an exception matching ``retry_on``, or a
+                timeout), each after ``backoff``.
+            pause_after_failures: Pause the job after this many consecutive failed runs.
+
+        Returns:
+            A snapshot of the job.
+
+        Raises:
+            InvalidJob: a bad callable or option (the message names it).
+            InvalidTrigger: the trigger cannot be bound (a naive ``At`` without a timezone).
+            JobExists: the id is taken and ``replace`` is false.
+        """
+        options = JobOptions(
+            overlap=overlap,
+            max_instances=max_instances,
+            misfire_grace=misfire_grace,  # type: ignore[arg-type]  # normalised in JobOptions
+            coalesce=coalesce,
+            executor=executor,
+            timeout=timeout,  # type: ignore[arg-type]
+            retries=retries,
+            backoff=backoff if backoff is not None else Backoff(),
+            retry_on=retry_on,  # type: ignore[arg-type]
+            pause_after_failures=pause_after_failures,
+        )
+        if not isinstance(paused, bool) or not isinstance(replace, bool):
+            raise InvalidJob(f"paused and replace must be bools, got {paused!r}, {replace!r}")
+        spec = self._make_spec(func, trigger, id=id, args=args, kwargs=kwargs, options=options)
+        return await self._add_spec(spec, paused=paused, replace=replace)
+
+    async def _add_spec(self, spec: JobSpec, *, paused: bool, replace: bool) -> Job:
+        await self._ensure_store()
+        existed = False
+        if replace:
+            try:
+                await self._store.get_job(spec.id)
+                existed = True
+            except JobNotFound:
+                pass
+        job = await self._store.add_job(
+            spec, now=self._clock.time(), paused=paused, replace=replace
+        )
+        self._register_ticks(spec, paused)
+        event = JobUpdated if existed else JobAdded
+        self._emit(event(at=self._clock.now(), job_id=spec.id, job=job))
+        return job
+
+    async def remove(self, id: str) -> None:
+        """Remove a job; its future firings are dropped (a running run finishes).
+
+        Raises:
+            JobNotFound: no job has this id.
+        """
+        await self._ensure_store()
+        await self._store.remove_job(id)
+        self._unregister_ticks(id)
+        self._emit(JobRemoved(at=self._clock.now(), job_id=id))
+
+    async def pause(self, id: str) -> Job:
+        """Pause a job: it does not fire until :meth:`resume`. Returns the job snapshot."""
+        await self._ensure_store()
+        job = await self._store.set_paused(id, True, now=self._clock.time())
+        self._set_ticks_paused(id, True)
+        self._emit(JobPaused(at=self._clock.now(), job_id=id))
+        return job
+
+    async def resume(self, id: str) -> Job:
+        """Resume a paused job. Firings that fell inside the pause are not caught up."""
+        await self._ensure_store()
+        job = await self._store.set_paused(id, False, now=self._clock.time())
+        self._set_ticks_paused(id, False)
+        self._emit(JobResumed(at=self._clock.now(), job_id=id))
+        return job
+
+    async def get(self, id: str) -> Job:
+        """Return a snapshot of a job. Raises :class:`~aioscheduler.errors.JobNotFound`."""
+        await self._ensure_store()
+        return await self._store.get_job(id)
+
+    async def jobs(self) -> list[Job]:
+        """Return snapshots of all jobs, by next run time."""
+        await self._ensure_store()
+        return await self._store.list_jobs()
+
+    async def run_now(self, id: str) -> None:
+        """Fire a job once now, in addition to its schedule (its trigger is untouched).
+
+        The job's overlap policy applies. Without a running scheduler the firing waits for
+        :meth:`start` or :meth:`run_pending`.
+        """
+        job = await self.get(id)
+        now = self._clock.time()
+        self._push_local(now, self._local_firing(job.spec, now, final=False))
+
+    def _local_firing(self, spec: JobSpec, due: float, *, final: bool, attempt: int = 1) -> Firing:
+        claim = Claim(spec, due, due, 0, True, final, claimed=False)
+        return Firing(due, claim=claim, attempt=attempt)
+
+    def _schedule_retry(self, claim: Claim, attempt: int, due: float) -> None:
+        retry = Claim(claim.spec, claim.scheduled_at, due, 0, True, claim.final, claimed=False)
+        self._push_local(due, Firing(due, claim=retry, attempt=attempt))
+
+    def _pause_after_failures(self, job_id: str, failures: int) -> None:
+        async def pause() -> None:
+            try:
+                await self._store.set_paused(job_id, True, now=self._clock.time())
+            except JobNotFound:
+                return
+            self._set_ticks_paused(job_id, True)
+            logger.warning(
+                "job %r paused after %d consecutive failed runs",
+                job_id,
+                failures,
+                extra={"job_id": job_id},
+            )
+            self._emit(
+                JobPausedAfterFailures(at=self._clock.now(), job_id=job_id, failures=failures)
+            )
+
+        self._spawn(pause())
+
+    def _job_finished(self, claim: Claim, run: Run, *, final: bool = True) -> None:
+        if not final and claim.final:
+            claim = dataclasses.replace(claim, final=False)
+        self._releases.append((claim, run))
+        if not self._flush_pending:
+            self._schedule_flush()
+        waiters = self._run_waiters.pop(claim.spec.id, None)
+        for fut in waiters or ():
+            if not fut.done():
+                fut.set_result(run)
+
+    def _schedule_flush(self) -> None:
+        self._flush_pending = True
+        self._spawn(self._flush_releases())
+
+    async def _flush_releases(self) -> None:
+        try:
+            while self._releases:
+                batch, self._releases = self._releases, []
+                try:
+                    await self._store.release(batch)
+                except Exception:
+                    logger.exception("recording %d finished runs in the store failed", len(batch))
+                    continue
+                for claim, _ in batch:
+                    if claim.final:
+                        self._unregister_ticks(claim.spec.id)
+                        self._emit(JobRemoved(at=self._clock.now(), job_id=claim.spec.id))
+        finally:
+            self._flush_pending = False
+
+    async def wait_run(self, id: str, timeout: float | None = None) -> Run:
+        """Wait for the next finished (or skipped/missed) run of job ``id`` and return it.
+
+        Raises:
+            JobNotFound: no job has this id.
+            TimeoutError: nothing finished within ``timeout`` seconds (real time).
+        """
+        await self.get(id)
+        fut: asyncio.Future[Run] = asyncio.get_running_loop().create_future()
+        self._run_waiters.setdefault(id, []).append(fut)
+        try:
+            async with asyncio.timeout(timeout):
+                return await fut
+        finally:
+            waiters = self._run_waiters.get(id)
+            if waiters and fut in waiters:
+                waiters.remove(fut)
+
+    async def run_pending(self) -> int:
+        """Run every firing due now, to completion, without the background dispatcher.
+
+        For code that pumps the scheduler itself (scripts, tests, a scheduler never started).
+        Returns how many firings ran (skipped and missed ones are not counted).
+        """
+        if self._state == "running":
+            raise SchedulerStateError("run_pending() is for a scheduler that is not running")
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self._max_threads or 40)
+        await self._ensure_store()
+        await self._add_declared()
+        before = self._runner.started_count
+        now = self._clock.time()
+        self._dispatcher.fire_local(now)
+        while await self._dispatcher.claim_due(now) > 0:
+            pass
+        await self._runner.wait_idle()
+        await self._drain_internal()
+        return self._runner.started_count - before
+
+    # -- activity counters ---------------------------------------------------------------------
+
+    def tick(self, counter: str = "default", n: int = 1) -> None:
+        """Advance the activity counter ``counter`` by ``n`` (see :class:`Ticks`).
+
+        Every unpaused ``Ticks`` job on that counter whose count is reached fires now. Safe to
+        call from any thread.
+        """
+        if not isinstance(counter, str) or not counter:
+            raise ValueError(f"counter must be a non-empty str, got {counter!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be an int >= 1, got {n!r}")
+        if not self._in_loop_thread():
+            loop = self._loop
+            assert loop is not None
+            loop.call_soon_threadsafe(self.tick, counter, n)
+            return
+        jobs = self._ticks.get(counter)
+        if not jobs:
+            return
+        now = self._clock.time()
+        for job_id, slot in list(jobs.items()):
+            remaining, spec, paused = slot
+            if paused:
+                continue
+            remaining -= n
+            trigger = spec.trigger
+            assert isinstance(trigger, Ticks)
+            while remaining <= 0:
+                final = not trigger.repeat
+                self._push_local(now, self._local_firing(spec, now, final=final))
+                if final:
+                    del jobs[job_id]
+                    break
+                remaining += trigger.n
+            slot[0] = remaining
+
+    def _register_ticks(self, spec: JobSpec, paused: bool) -> None:
+        self._unregister_ticks(spec.id)
+        trigger = spec.trigger
+        if isinstance(trigger, Ticks):
+            self._ticks.setdefault(trigger.counter, {})[spec.id] = [trigger.n, spec, paused]
+
+    def _unregister_ticks(self, job_id: str) -> None:
+        for jobs in self._ticks.values():
+            jobs.pop(job_id, None)
+
+    def _set_ticks_paused(self, job_id: str, paused: bool) -> None:
+        for jobs in self._ticks.values():
+            if job_id in jobs:
+                jobs[job_id][2] = paused
+
+    async def _load_tick_jobs(self) -> None:
+        if not self._store.persistent:
+            return
+        for job in await self._store.list_jobs():
+            if isinstance(job.trigger, Ticks) and not any(
+                job.id in j for j in self._ticks.values()
+            ):
+                self._register_ticks(job.spec, job.paused)
+
+    # -- decorators and declared jobs ----------------------------------------------------------
+
+    def _declare(self, trigger: Trigger, options: JobOptionsKw) -> Callable[[F], F]:
+        def decorator(func: F) -> F:
+            self._declare_func(func, trigger, options)
+            return func
+
+        return decorator
+
+    def _declare_func(
+        self, func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw
+    ) -> None:
+        spec = self._spec_from_kw(func, trigger, options)  # fail at the door
+        self._declared.append((func, trigger, options))
+        if self._state == "running":
+            self._spawn(self._reconcile(spec, options))
+
+    def _spec_from_kw(
+        self, func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw
+    ) -> JobSpec:
+        opts: dict[str, Any] = dict(options)
+        job_id = opts.pop("id", None)
+        args = opts.pop("args", ())
+        kwargs = opts.pop("kwargs", None)
+        opts.pop("paused", None)
+        opts.pop("replace", None)
+        if opts.get("backoff") is None:
+            opts.pop("backoff", None)
+        try:
+            job_options = JobOptions(**opts)
+        except TypeError as exc:
+            raise InvalidJob(f"unknown job option: {exc}") from None
+        return self._make_spec(
+            func, trigger, id=job_id, args=args, kwargs=kwargs, options=job_options
+        )
+
+    async def _reconcile(self, spec: JobSpec, options: JobOptionsKw) -> Job:
+        """Add a declared job if new, replace it if its definition changed, else leave it."""
+        paused = bool(options.get("paused", False))
+        try:
+            existing = await self._store.get_job(spec.id)
+        except JobNotFound:
+            return await self._add_spec(spec, paused=paused, replace=False)
+        if existing.spec == spec or (
+            existing.trigger == spec.trigger
+            and existing.options == spec.options
+            and existing.args == spec.args
+            and dict(existing.kwargs) == dict(spec.kwargs)
+            and _same_callable(existing.func, spec.func)
+        ):
+            return existing
+        return await self._add_spec(spec, paused=existing.paused, replace=True)
+
+    async def _add_declared(self) -> None:
+        for func, trigger, options in self._declared:
+            spec = self._spec_from_kw(func, trigger, options)
+            await self._reconcile(spec, options)
+
+    def every(
+        self,
+        interval: float | timedelta | None = None,
+        *,
+        weeks: float = 0,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+        milliseconds: float = 0,
+        jitter: float | timedelta | None = None,
+        start_at: datetime | None = None,
+        end_at: datetime | None = None,
+        **options: Unpack[JobOptionsKw],
+    ) -> Callable[[F], F]:
+        """Decorator: run the function on an :class:`Every` interval.
+
+        Takes ``Every``'s arguments plus :meth:`add`'s job options; returns the function
+        unchanged. The job is added at :meth:`start`, or at once if the scheduler runs.
+        """
+        trigger = Every(
+            interval,
+            weeks=weeks,
+            days=days,
+            hours=hours,
+            minutes=minutes,
+            seconds=seconds,
+            milliseconds=milliseconds,
+            jitter=jitter,
+            start_at=start_at,
+            end_at=end_at,
+        )
+        return self._declare(trigger, options)
+
+    def cron(
+        self,
+        expression: str,
+        *,
+        timezone: str | tzinfo | None = None,
+        jitter: float | timedelta | None = None,
+        start_at: datetime | None = None,
+        end_at: datetime | None = None,
+        **options: Unpack[JobOptionsKw],
+    ) -> Callable[[F], F]:
+        """Decorator: run the function on a :class:`Cron` schedule (see :meth:`every`)."""
+        trigger = Cron(
+            expression, timezone=timezone, jitter=jitter, start_at=start_at, end_at=end_at
+        )
+        return self._declare(trigger, options)
+
+    def at(self, when: datetime, **options: Unpack[JobOptionsKw]) -> Callable[[F], F]:
+        """Decorator: run the function once at ``when`` (see :meth:`every`)."""
+        return self._declare(At(when), options)
+
+    def include(self, target: Callable[..., Any] | ModuleType) -> None:
+        """Add the jobs declared with the module-level :func:`aioscheduler.every` /
+        :func:`aioscheduler.cron` decorators on a function, or on every function of a module.
+
+        Raises:
+            InvalidJob: a function without such a declaration, or a module without any.
+        """
+        if isinstance(target, ModuleType):
+            found = [
+                (func, trigger, options)
+                for func in vars(target).values()
+                if callable(func)
+                for trigger, options in declared_jobs(func)
+            ]
+            if not found:
+                raise InvalidJob(f"module {target.__name__!r} declares no jobs")
+        else:
+            found = [(target, t, o) for t, o in declared_jobs(target)]
+            if not found:
+                raise InvalidJob(
+                    f"{_job_id(target)!r} has no job declaration; decorate it with "
+                    f"aioscheduler.every(...) or aioscheduler.cron(...)"
+                )
+        for func, trigger, options in found:
+            self._declare_func(func, trigger, options)
+
+    # -- events --------------------------------------------------------------------------------
+
+    def subscribe(
+        self, callback: Callable[[Any], object], *event_types: type[Event]
+    ) -> Subscription:
+        """Call ``callback(event)`` (sync or async) for every event of the given types (no
+        types: every event). Delivery is asynchronous and buffered: a failing or slow
+        subscriber never delays the dispatcher. ``Subscription.cancel()`` ends it."""
+        return self._hub.subscribe(callback, event_types, self._event_buffer)
+
+    def events(self, *event_types: type[E]) -> EventStream[E]:
+        """``async for event in scheduler.events(RunFinished): ...`` (no types: every event).
+
+        Buffered (``event_buffer``); when the consumer falls behind, newer events are dropped
+        and counted in ``.dropped``. The iteration ends when the scheduler stops.
+        """
+        return self._hub.stream(event_types, self._event_buffer)
+
+    # -- processes -----------------------------------------------------------------------------
+
+    async def _process_call(
+        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: Any
+    ) -> Any:
+        from ._process import run_in_process
+
+        return await run_in_process(self, func, args, kwargs or {})
+
+    # -- test hooks ----------------------------------------------------------------------------
+
+    def _idle_state(self) -> tuple[bool, int]:
+        """(is idle now, progress counter) for FakeClock's settling."""
+        now = self._clock.time()
+        head = self._heap.peek()
+        store_due = self._store.next_due()
+        due_now = (head is not None and head <= now) or (store_due is not None and store_due <= now)
+        idle = (
+            not self._runner.busy
+            and not due_now
+            and (self._state != "running" or self._dispatcher.sleeping)
+            and not self._releases
+            and not any(not t.done() for t in self._internal)
+        )
+        progress = self._runner.progress + self._dispatcher.rounds + len(self._heap)
+        return idle, progress
+
+    def _clock_changed(self) -> None:
+        self._dispatcher.wake()
+
+    def __repr__(self) -> str:
+        return f"<Scheduler {self._state} store={type(self._store).__name__}>"
+
+
+def _same_callable(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    return a is b or (
+        _job_id(a) == _job_id(b) and getattr(a, "__code__", None) is getattr(b, "__code__", None)
+    )

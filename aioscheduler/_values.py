@@ -1,0 +1,257 @@
+"""Frozen values shared by every layer: run outcomes, runs, retry backoff, job options, jobs."""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from .errors import InvalidJob
+from .triggers import Trigger
+
+__all__ = (
+    "Backoff",
+    "Executor",
+    "Job",
+    "JobOptions",
+    "JobSpec",
+    "Outcome",
+    "Overlap",
+    "Run",
+)
+
+#: What happens when a job's firing comes while an earlier run of it is still running.
+Overlap = Literal["skip", "allow", "queue", "replace"]
+#: Where a callable runs. ``None`` in options means "by the callable": coroutine functions on the
+#: loop (``"async"``), plain functions on a worker thread (``"thread"``).
+Executor = Literal["async", "thread", "inline", "process"]
+
+OVERLAPS: tuple[str, ...] = ("skip", "allow", "queue", "replace")
+EXECUTORS: tuple[str, ...] = ("async", "thread", "inline", "process")
+
+
+class Outcome(enum.StrEnum):
+    """The fate of one firing."""
+
+    SUCCESS = "success"
+    """The callable returned."""
+    ERROR = "error"
+    """The callable raised; ``Run.error`` holds the exception."""
+    TIMEOUT = "timeout"
+    """The run exceeded the job's ``timeout``."""
+    CANCELLED = "cancelled"
+    """The run was cancelled: by ``stop()``, by ``overlap="replace"``, or a retry dropped."""
+    SKIPPED = "skipped"
+    """The firing did not run; ``Run.reason`` says why (overlap, paused, removed...)."""
+    MISSED = "missed"
+    """The firing came later than ``misfire_grace`` allows; ``Run.missed`` counts the firings."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _seconds(
+    value: float | timedelta | None, name: str, *, allow_zero: bool = False
+) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidJob(f"{name} must be seconds (a number or timedelta), got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidJob(f"{name} must be a finite number of seconds {bound}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff between retries: ``initial * factor**(attempt-1)``, capped at ``max``.
+
+    With ``jitter=True`` each delay is drawn uniformly from ``[delay/2, delay]`` so that many
+    jobs failing together do not retry in lockstep.
+    """
+
+    initial: float = 1.0
+    factor: float = 2.0
+    max: float = 300.0
+    jitter: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("initial", "max"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (math.isfinite(value) and value >= 0)
+            ):
+                raise InvalidJob(f"Backoff.{name} must be a finite number >= 0, got {value!r}")
+        if (
+            isinstance(self.factor, bool)
+            or not isinstance(self.factor, int | float)
+            or not (math.isfinite(self.factor) and self.factor >= 1)
+        ):
+            raise InvalidJob(f"Backoff.factor must be a finite number >= 1, got {self.factor!r}")
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1 = the first retry)."""
+        delay = min(self.max, self.initial * self.factor ** max(0, attempt - 1))
+        if self.jitter and delay > 0:
+            delay = (rng or random).uniform(delay / 2, delay)
+        return delay
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    """A job's policies, validated at registration. See :meth:`Scheduler.add` for each field."""
+
+    overlap: Overlap = "skip"
+    max_instances: int | None = None
+    misfire_grace: float | None = None
+    coalesce: bool = True
+    executor: Executor | None = None
+    timeout: float | None = None
+    retries: int = 0
+    backoff: Backoff = field(default_factory=Backoff)
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    pause_after_failures: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.overlap not in OVERLAPS:
+            raise InvalidJob(f"overlap must be one of {OVERLAPS}, got {self.overlap!r}")
+        if self.max_instances is not None:
+            if isinstance(self.max_instances, bool) or not isinstance(self.max_instances, int):
+                raise InvalidJob(f"max_instances must be an int >= 1, got {self.max_instances!r}")
+            if self.max_instances < 1:
+                raise InvalidJob(f"max_instances must be >= 1, got {self.max_instances!r}")
+            if self.overlap != "allow":
+                raise InvalidJob(
+                    f"max_instances={self.max_instances} only applies to overlap='allow', "
+                    f"not overlap={self.overlap!r}"
+                )
+        object.__setattr__(
+            self, "misfire_grace", _seconds(self.misfire_grace, "misfire_grace", allow_zero=True)
+        )
+        object.__setattr__(self, "timeout", _seconds(self.timeout, "timeout"))
+        if not isinstance(self.coalesce, bool):
+            raise InvalidJob(f"coalesce must be True or False, got {self.coalesce!r}")
+        if self.executor is not None and self.executor not in EXECUTORS:
+            raise InvalidJob(f"executor must be one of {EXECUTORS} or None, got {self.executor!r}")
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise InvalidJob(f"retries must be an int >= 0, got {self.retries!r}")
+        if not isinstance(self.backoff, Backoff):
+            raise InvalidJob(f"backoff must be a Backoff, got {self.backoff!r}")
+        retry_on = self.retry_on
+        if isinstance(retry_on, type):
+            retry_on = (retry_on,)
+            object.__setattr__(self, "retry_on", retry_on)
+        if not isinstance(retry_on, tuple) or not all(
+            isinstance(t, type) and issubclass(t, BaseException) for t in retry_on
+        ):
+            raise InvalidJob(
+                f"retry_on must be an exception class or a tuple of them, got {retry_on!r}"
+            )
+        k = self.pause_after_failures
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            raise InvalidJob(f"pause_after_failures must be an int >= 1 or None, got {k!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A job's definition: what to call, when, and how (validated; stores keep this)."""
+
+    id: str
+    func: Callable[..., Any]
+    trigger: Trigger
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    options: JobOptions = field(default_factory=JobOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One firing of a job or a timer, and its fate.
+
+    A run in progress (seen through :func:`aioscheduler.current_run` or a ``RunStarted`` event)
+    has ``outcome=None`` and no ``finished_at``.
+    """
+
+    job_id: str | None
+    """The job's id, or ``None`` for a timer firing (then ``timer`` is set)."""
+    scheduled_at: datetime
+    """The nominal due time (aware UTC), before jitter."""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    attempt: int = 1
+    """1 for the regular run, 2 for the first retry, and so on."""
+    outcome: Outcome | None = None
+    reason: str | None = None
+    """Why a firing was skipped or cancelled (for ``skipped``/``cancelled``)."""
+    missed: int = 0
+    """How many firings were missed (``missed``) or folded into this run by coalescing."""
+    result: Any = None
+    error: BaseException | None = None
+    timer: Any = None
+    """The :class:`~aioscheduler.Timer` for a timer firing."""
+
+    @property
+    def lateness(self) -> timedelta | None:
+        """``started_at - scheduled_at``, or ``None`` if the run never started."""
+        if self.started_at is None:
+            return None
+        return self.started_at - self.scheduled_at
+
+    @property
+    def duration(self) -> timedelta | None:
+        """``finished_at - started_at``, or ``None`` unless both are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A snapshot of a scheduled job, as returned by ``Scheduler.add/get/jobs``.
+
+    Snapshots do not change; call ``await scheduler.get(id)`` again for fresh state.
+    """
+
+    id: str
+    func: Callable[..., Any]
+    trigger: Trigger
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    options: JobOptions
+    next_run_at: datetime | None
+    """The next due time (aware UTC, jitter included), or ``None`` (paused, exhausted, Ticks)."""
+    paused: bool
+    last_run: Run | None = None
+    """The latest finished run."""
+    history: tuple[Run, ...] = ()
+    """Recent finished runs, oldest first (bounded)."""
+
+    @property
+    def overlap(self) -> Overlap:
+        """The job's overlap policy."""
+        return self.options.overlap
+
+    @property
+    def misfire_grace(self) -> float | None:
+        """Seconds a firing may be late and still run (``None``: no limit)."""
+        return self.options.misfire_grace
+
+    @property
+    def coalesce(self) -> bool:
+        """Whether firings that came due together fold into one run."""
+        return self.options.coalesce
+
+    @property
+    def spec(self) -> JobSpec:
+        """The job's definition."""
+        return JobSpec(self.id, self.func, self.trigger, self.args, self.kwargs, self.options)

@@ -1,0 +1,93 @@
+"""The exception tree of aioscheduler.
+
+Every error the library raises on purpose derives from :class:`SchedulerError`, and each
+leaf also refines the builtin exception it means, so ``except ValueError`` keeps working::
+
+    SchedulerError
+    ├── InvalidTrigger (ValueError)         bad trigger arguments or cron expression
+    ├── InvalidJob (ValueError)             bad job options or callable, at add()
+    ├── InvalidDelay (ValueError)           a timer callback returned a negative/invalid delay
+    ├── JobNotFound (LookupError)           unknown job id
+    ├── JobExists (KeyError)                duplicate job id without replace=True
+    ├── SchedulerStateError (RuntimeError)  start twice, or a call that needs a running scheduler
+    ├── JobTimeout (TimeoutError)           a run exceeded its timeout
+    ├── SerializationError (ValueError)     a callable or argument a persistent store cannot keep
+    └── StoreError (RuntimeError)           a store failed; the driver error is the __cause__
+        └── StoreVersionError               the store was written by a newer aioscheduler
+"""
+
+from __future__ import annotations
+
+__all__ = (
+    "InvalidDelay",
+    "InvalidJob",
+    "InvalidTrigger",
+    "JobExists",
+    "JobNotFound",
+    "JobTimeout",
+    "SchedulerError",
+    "SchedulerStateError",
+    "SerializationError",
+    "StoreError",
+    "StoreVersionError",
+)
+
+
+class SchedulerError(Exception):
+    """Root of every error raised by aioscheduler."""
+
+
+class InvalidTrigger(SchedulerError, ValueError):
+    """A trigger was built with invalid arguments (the message names the bad value)."""
+
+
+class InvalidJob(SchedulerError, ValueError):
+    """A job was registered with an invalid callable or invalid options."""
+
+
+class InvalidDelay(SchedulerError, ValueError):
+    """A timer callback returned a delay that cannot be scheduled (negative, NaN, wrong type)."""
+
+
+class JobNotFound(SchedulerError, LookupError):
+    """No job with the given id exists."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job with id {job_id!r}")
+        self.job_id = job_id
+
+    def __str__(self) -> str:  # LookupError/KeyError would repr() the message otherwise
+        return str(self.args[0])
+
+
+class JobExists(SchedulerError, KeyError):
+    """A job with this id is already scheduled and ``replace=True`` was not given."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            f"a job with id {job_id!r} already exists; pass replace=True to replace it"
+        )
+        self.job_id = job_id
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class SchedulerStateError(SchedulerError, RuntimeError):
+    """The scheduler is in the wrong state for the call (already running, not running...)."""
+
+
+class JobTimeout(SchedulerError, TimeoutError):
+    """A run did not finish within its ``timeout``."""
+
+
+class SerializationError(SchedulerError, ValueError):
+    """A callable or an argument cannot be stored safely by a persistent store."""
+
+
+class StoreError(SchedulerError, RuntimeError):
+    """A store operation failed; the driver's exception is chained as ``__cause__``."""
+
+
+class StoreVersionError(StoreError):
+    """The store's schema was written by a newer version of aioscheduler."""

@@ -1,0 +1,140 @@
+"""Typed, frozen events that a scheduler emits, and the subscription handles.
+
+Subscribe with ``scheduler.subscribe(callback, *event_types)`` (no types: every event) or
+iterate with ``async for event in scheduler.events(*event_types)``. Events about a run carry it
+as ``.run``. Delivery never blocks the dispatcher: each subscriber has a bounded buffer, and
+what overflows is dropped and counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from ._values import Job, Run
+
+__all__ = (
+    "ClockJumped",
+    "Event",
+    "JobAdded",
+    "JobBroken",
+    "JobEvent",
+    "JobPaused",
+    "JobPausedAfterFailures",
+    "JobRemoved",
+    "JobResumed",
+    "JobUpdated",
+    "RunEvent",
+    "RunFinished",
+    "RunMissed",
+    "RunSkipped",
+    "RunStarted",
+    "SchedulerStarted",
+    "SchedulerStopped",
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every event. ``at`` is when it was emitted (scheduler clock, aware UTC)."""
+
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchedulerStarted(Event):
+    """The scheduler started dispatching."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchedulerStopped(Event):
+    """The scheduler stopped; nothing of it runs any more."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobEvent(Event):
+    """Base of events about one job."""
+
+    job_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobAdded(JobEvent):
+    """A new job was added."""
+
+    job: Job
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobUpdated(JobEvent):
+    """An existing job was replaced (``replace=True``) or reconciled with new options."""
+
+    job: Job
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobRemoved(JobEvent):
+    """A job was removed (by the API, or because its trigger is exhausted)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobPaused(JobEvent):
+    """A job was paused."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobResumed(JobEvent):
+    """A paused job was resumed."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobPausedAfterFailures(JobEvent):
+    """A job was paused because ``pause_after_failures`` consecutive runs failed."""
+
+    failures: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobBroken(JobEvent):
+    """A stored job cannot be loaded (tampered, unreadable, callable gone); it is skipped."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunEvent(Event):
+    """Base of events about one firing; ``run.job_id`` is ``None`` for a timer."""
+
+    run: Run
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted(RunEvent):
+    """A firing started running."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFinished(RunEvent):
+    """A run finished: ``run.outcome`` is success, error, timeout or cancelled."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSkipped(RunEvent):
+    """A firing did not run (``run.reason`` says why, e.g. the previous run still running)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunMissed(RunEvent):
+    """A firing came later than its misfire grace; ``run.missed`` firings were not run."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockJumped(Event):
+    """The wall clock moved differently from the monotonic clock (a clock step or a host
+    suspend): ``delta`` is wall time elapsed minus monotonic time elapsed."""
+
+    delta: timedelta

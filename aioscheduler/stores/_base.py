@@ -1,0 +1,118 @@
+"""The store contract: where jobs live, and how due firings are claimed and released.
+
+The dispatcher talks to a store only through this class. Firings are claimed in batches
+(:meth:`Store.acquire_due`), run by the scheduler, and their finished runs are handed back in
+batches (:meth:`Store.release`). A store plans each claimed firing with
+:func:`aioscheduler.stores._planning.plan` so that misfire and coalescing rules are the same
+everywhere, and it advances the job's next time in the same step as the claim.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .._values import Job, JobSpec, Run
+
+__all__ = ("Claim", "Store", "StoreContext")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreContext:
+    """What the scheduler hands a store when it opens it."""
+
+    node_id: str
+    """Identity of this scheduler instance (for leases in shared stores)."""
+    wakeup: Callable[[float], None]
+    """Call with a due timestamp when a job may now be due earlier than the store last said
+    (a new job, a resume). Must be called on the event loop thread."""
+    history_limit: int = 10
+    """How many finished runs to keep per job."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A firing claimed for this node.
+
+    When ``run`` is false the firing is not run but reported missed (``missed`` counts it and
+    the firings folded with it). ``final`` says the job has no later firing: the store removes it
+    once the claim is released.
+    """
+
+    spec: JobSpec
+    scheduled_at: float
+    run_at: float
+    missed: int
+    run: bool
+    final: bool
+    claimed: bool = True
+    """False for a local firing (``run_now``, a retry, a ``Ticks`` count) that the store did not
+    hand out: releasing it only records the run."""
+
+
+class Store(ABC):
+    """Base class of job stores.
+
+    Contract for every implementation:
+
+    - Job ids are unique. ``add_job`` raises :class:`~aioscheduler.errors.JobExists` for a taken
+      id unless ``replace`` is true; the methods taking an id raise
+      :class:`~aioscheduler.errors.JobNotFound` for an unknown one.
+    - ``acquire_due`` claims each due firing exactly once (across every scheduler sharing the
+      store), applying the job's misfire and coalescing policy and advancing its next time in
+      the same atomic step. A paused job is never claimed.
+    - Stores never raise driver exceptions: they are wrapped in
+      :class:`~aioscheduler.errors.StoreError`.
+    - Every time is a UTC timestamp (float seconds since the epoch).
+    """
+
+    #: True for stores that can only hold callables by import path and serializable arguments.
+    persistent: bool = False
+
+    async def open(self, context: StoreContext) -> None:  # noqa: B027 - optional hook
+        """Connect and prepare (schema, listeners). Called before any other method; may be
+        called again after :meth:`close`."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release claims held by this node and disconnect."""
+
+    @abstractmethod
+    async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
+        """Add (or with ``replace``, replace) a job; compute its first firing from ``now``."""
+
+    @abstractmethod
+    async def remove_job(self, job_id: str) -> Job:
+        """Remove a job and return its last snapshot. Its pending firings are dropped."""
+
+    @abstractmethod
+    async def get_job(self, job_id: str) -> Job:
+        """Return a snapshot of one job."""
+
+    @abstractmethod
+    async def list_jobs(self) -> list[Job]:
+        """Return snapshots of every job, ordered by next run time (``None`` last), then id."""
+
+    @abstractmethod
+    async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:
+        """Pause or resume a job. Resuming recomputes the next time from ``now`` without
+        catching up the firings that fell inside the pause."""
+
+    @abstractmethod
+    async def acquire_due(self, now: float, limit: int) -> list[Claim]:
+        """Claim up to ``limit`` firings whose run time is ``<= now``, in due order."""
+
+    @abstractmethod
+    async def release(self, runs: Sequence[tuple[Claim, Run]]) -> None:
+        """Record the finished runs of claimed firings (history, lease release), and remove
+        jobs whose claim was final."""
+
+    @abstractmethod
+    def next_due(self) -> float | None:
+        """The earliest known run time of any unpaused job, or ``None``. Cheap and
+        synchronous: persistent stores answer from what they last read or were notified."""
+
+    def poll_interval(self) -> float | None:
+        """How often the scheduler should call :meth:`acquire_due` even without a known due
+        time (``None``: never; in-process stores know everything)."""
+        return None

@@ -1,0 +1,82 @@
+"""Pure planning of a due firing: misfire grace, coalescing, next time, jitter.
+
+Every store calls :func:`plan` while it holds a job's claim, so that all stores decide the
+same way. It never iterates over an unbounded number of missed times: triggers skip ahead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from .._clock import to_datetime
+from ..triggers import Trigger
+
+__all__ = ("Plan", "jitter_offset", "plan")
+
+#: At most this many firings of one job are planned in one acquire when coalescing is off.
+MAX_BACKLOG_PER_ACQUIRE = 100
+#: Counting missed firings stops here (the count is reported as at least this).
+MAX_MISSED_COUNT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do with the firing due at a nominal time.
+
+    ``run`` false means the firing (and ``missed`` - 1 more folded into it) is reported missed.
+    ``next_nominal`` is the following nominal time, ``None`` when the trigger is exhausted.
+    """
+
+    scheduled_at: float
+    run: bool
+    missed: int
+    next_nominal: float | None
+
+
+def jitter_offset(job_id: str, nominal: float, jitter: float | None) -> float:
+    """Deterministic jitter in ``[0, jitter)`` for a (job, slot): the same on every node."""
+    if not jitter:
+        return 0.0
+    digest = hashlib.blake2b(f"{job_id}@{nominal!r}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64 * jitter
+
+
+def _latest(trigger: Trigger, due: float, until: float) -> tuple[float, int]:
+    """Latest firing ``<= until`` of the sequence through ``due`` and how many follow ``due``."""
+    if until <= due:
+        return due, 0
+    latest, count = trigger.latest_at_or_before(
+        to_datetime(due), to_datetime(until), MAX_MISSED_COUNT
+    )
+    return float(latest.timestamp()), count
+
+
+def plan(
+    trigger: Trigger,
+    due: float,
+    now: float,
+    misfire_grace: float | None,
+    coalesce: bool,
+) -> Plan:
+    """Decide the fate of the firing nominally due at ``due`` (``<= now``) and the next time.
+
+    - ``coalesce``: every firing in ``[due, now]`` folds into one, scheduled at the latest of
+      them; it runs if that one is within ``misfire_grace``, else all are reported missed.
+    - no coalescing: the firing at ``due`` runs if within the grace; otherwise it and every
+      later firing also outside the grace are reported missed together, and the next time is the
+      first firing still within the grace (which the caller plans next).
+    """
+    if coalesce:
+        latest, folded = _latest(trigger, due, now)
+        nxt = trigger.next_after(to_datetime(latest))
+        next_nominal = nxt.timestamp() if nxt is not None else None
+        if misfire_grace is not None and now - latest > misfire_grace:
+            return Plan(latest, False, folded + 1, next_nominal)
+        return Plan(latest, True, folded, next_nominal)
+    if misfire_grace is not None and now - due > misfire_grace:
+        latest, more = _latest(trigger, due, now - misfire_grace)
+        nxt = trigger.next_after(to_datetime(latest))
+        return Plan(due, False, more + 1, nxt.timestamp() if nxt is not None else None)
+    nxt = trigger.next_after(to_datetime(due))
+    return Plan(due, True, 0, nxt.timestamp() if nxt is not None else None)

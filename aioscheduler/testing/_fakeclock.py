@@ -1,0 +1,166 @@
+"""A deterministic clock for tests: time moves only when the test says so."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import weakref
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .._clock import Clock, WakeHandle, to_datetime
+
+if TYPE_CHECKING:
+    from .._scheduler import Scheduler
+
+__all__ = ("FakeClock",)
+
+#: Loop iterations without any progress after which settling concludes that what still runs
+#: waits on something outside the scheduler.
+IDLE_ROUNDS = 20
+
+
+def _seconds(value: float | timedelta, what: str) -> float:
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise TypeError(f"{what} takes seconds or a timedelta, got {value!r}")
+    if seconds < 0 or seconds != seconds:
+        raise ValueError(f"{what} cannot move time backwards: got {value!r}")
+    return seconds
+
+
+class FakeClock(Clock):
+    """Test clock for ``Scheduler(clock=FakeClock(start))``.
+
+    ``await clock.advance(seconds)`` moves time forward firing by firing, in due order, with
+    :meth:`now` equal to each firing's due time while it runs, and returns once every firing
+    due by the new time has run and finished (unless it waits on something outside the
+    scheduler). ``clock.jump(seconds)`` moves the wall clock at once without running anything
+    in between, like a suspended host or a clock step: the next ``advance`` (``advance(0)``
+    will do) then sees firings that are late, so misfire and coalescing rules apply.
+
+    Example::
+
+        clock = FakeClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+        scheduler = Scheduler(clock=clock)
+        await scheduler.add(tick, Every(seconds=10))
+        async with scheduler:
+            await clock.advance(30)      # tick ran three times
+    """
+
+    max_sleep = 60.0
+
+    def __init__(self, start: datetime | None = None) -> None:
+        if start is None:
+            start = datetime(2026, 1, 1, tzinfo=to_datetime(0).tzinfo)
+        if not isinstance(start, datetime):
+            raise TypeError(f"start must be a datetime, got {start!r}")
+        if start.tzinfo is None:
+            raise ValueError(f"start must be timezone-aware, got naive {start.isoformat()}")
+        self._wall = start.timestamp()
+        self._mono = 0.0
+        self._wakes: list[tuple[float, int, asyncio.AbstractEventLoop, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._cancelled: set[int] = set()
+        self._schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()
+
+    # -- Clock ---------------------------------------------------------------------------------
+
+    def time(self) -> float:
+        return self._wall
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def call_at(
+        self, loop: asyncio.AbstractEventLoop, when: float, callback: Callable[[], None]
+    ) -> WakeHandle:
+        seq = next(self._seq)
+        if when <= self._wall:
+            handle = loop.call_soon(callback)
+            return WakeHandle(handle.cancel)
+        heapq.heappush(self._wakes, (when, seq, loop, callback))
+        return WakeHandle(lambda: self._cancelled.add(seq))
+
+    def attach(self, scheduler: object) -> None:
+        self._schedulers.add(scheduler)  # type: ignore[arg-type]
+
+    # -- moving time ---------------------------------------------------------------------------
+
+    def _next_wake(self) -> float | None:
+        wakes = self._wakes
+        while wakes and wakes[0][1] in self._cancelled:
+            self._cancelled.discard(heapq.heappop(wakes)[1])
+        return wakes[0][0] if wakes else None
+
+    def _fire_wakes(self) -> None:
+        wakes = self._wakes
+        while wakes and wakes[0][0] <= self._wall:
+            _, seq, loop, callback = heapq.heappop(wakes)
+            if seq in self._cancelled:
+                self._cancelled.discard(seq)
+                continue
+            loop.call_soon(callback)
+
+    async def advance(self, seconds: float | timedelta) -> None:
+        """Move time forward by ``seconds`` (or a timedelta), running every firing due on the
+        way at its own due time; return when they have all finished."""
+        target = self._wall + _seconds(seconds, "advance()")
+        await self.settle()
+        while True:
+            nxt = self._next_wake()
+            if nxt is None or nxt > target:
+                break
+            if nxt > self._wall:
+                self._mono += nxt - self._wall
+                self._wall = nxt
+            self._fire_wakes()
+            await self.settle()
+        self._mono += target - self._wall
+        self._wall = target
+        self._fire_wakes()
+        await self.settle()
+
+    def jump(self, seconds: float | timedelta) -> None:
+        """Move the wall clock forward at once, running nothing in between (a host suspend or
+        a clock step). The monotonic clock does not move, so schedulers see a clock jump."""
+        self._wall += _seconds(seconds, "jump()")
+        for scheduler in list(self._schedulers):
+            scheduler._clock_changed()
+
+    async def settle(self) -> None:
+        """Wait until every attached scheduler is quiet: nothing due now, no run that can make
+        progress. Runs on worker threads are waited for; a coroutine that waits on something
+        outside the scheduler is left waiting."""
+        idle_rounds = 0
+        last: int | None = None
+        while idle_rounds < IDLE_ROUNDS:
+            await asyncio.sleep(0)
+            all_idle = True
+            progress = 0
+            threads = None
+            for scheduler in list(self._schedulers):
+                idle, p = scheduler._idle_state()
+                all_idle = all_idle and idle
+                progress += p
+                if scheduler._runner.threads_in_flight:
+                    threads = scheduler
+            if all_idle:
+                return
+            if threads is not None:
+                await threads._runner.wait_thread()
+                idle_rounds = 0
+                continue
+            if progress == last:
+                idle_rounds += 1
+            else:
+                idle_rounds = 0
+                last = progress
+
+    def __repr__(self) -> str:
+        return f"<FakeClock {to_datetime(self._wall).isoformat()}>"

@@ -1,0 +1,10 @@
+"""Triggers: when a job fires. See each class for its arguments."""
+
+from ._base import Trigger as Trigger
+from .cron import Cron as Cron
+from .date import After as After
+from .date import At as At
+from .interval import Every as Every
+from .ticks import Ticks as Ticks
+
+__all__ = ("After", "At", "Cron", "Every", "Ticks", "Trigger")

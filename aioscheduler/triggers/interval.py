@@ -1,0 +1,217 @@
+"""``Every``: fire at a fixed elapsed-time interval."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, ClassVar
+
+from ..errors import InvalidTrigger
+from . import _time
+from ._base import MAX_SEARCH, Trigger
+
+__all__ = ("Every",)
+
+_UNITS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds")
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Every(Trigger):
+    """Fire every ``interval`` of elapsed time.
+
+    The interval is elapsed time, not wall-clock time: ``Every(hours=24)`` fires 24 hours
+    apart even across a DST change (use :class:`~aioscheduler.triggers.Cron` for "every day at
+    09:00"). Firings never drift: each is computed from the previous *nominal* time.
+
+    Without ``start_at`` the first firing is one interval after the job is added. With
+    ``start_at`` the firings are ``start_at + k * interval``; the first is ``start_at`` if it
+    is still ahead, else the first of that grid at or after the time the job is added, so a
+    ``start_at`` in the past does not cause a burst of catch-up runs. No firing happens after
+    ``end_at``.
+
+    Args:
+        interval: The interval as float seconds or a ``timedelta``. Exclusive with the
+            keyword units.
+        weeks: Keyword units, summed into the interval.
+        days: See ``weeks``.
+        hours: See ``weeks``.
+        minutes: See ``weeks``.
+        seconds: See ``weeks``.
+        milliseconds: See ``weeks``.
+        jitter: Maximum random delay, in seconds or as a ``timedelta``, that the scheduler
+            adds to each firing; ``None`` for none.
+        start_at: Anchor of the firings (aware, or naive: resolved in the scheduler's time
+            zone by :meth:`bind`).
+        end_at: No firing after this time (aware or naive, like ``start_at``).
+
+    Raises:
+        InvalidTrigger: The interval is missing, given twice, not a number or a timedelta,
+            not finite, not positive or rounds to zero microseconds; a unit is negative; the
+            jitter is negative; ``start_at``/``end_at`` is not a datetime, or ``end_at`` is
+            not after ``start_at``.
+
+    Example:
+        >>> Every(minutes=90).describe()
+        'every 1h30m'
+        >>> Every(0.25).interval
+        datetime.timedelta(microseconds=250000)
+    """
+
+    kind: ClassVar[str] = "every"
+
+    interval: timedelta
+    jitter: float | None
+    start_at: datetime | None
+    end_at: datetime | None
+
+    def __init__(
+        self,
+        interval: float | timedelta | None = None,
+        *,
+        weeks: float = 0,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        seconds: float = 0,
+        milliseconds: float = 0,
+        jitter: float | timedelta | None = None,
+        start_at: datetime | None = None,
+        end_at: datetime | None = None,
+    ) -> None:
+        units = dict(zip(_UNITS, (weeks, days, hours, minutes, seconds, milliseconds), strict=True))
+        for name, value in units.items():
+            if not _time.is_number(value):
+                raise InvalidTrigger(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise InvalidTrigger(f"{name} must be a finite number >= 0, got {value!r}")
+        given = {name: value for name, value in units.items() if value}
+        if interval is not None:
+            if given:
+                raise InvalidTrigger(
+                    f"pass the interval either positionally ({interval!r}) or as keyword "
+                    f"units ({', '.join(f'{k}={v!r}' for k, v in given.items())}), not both"
+                )
+            total = _time.to_timedelta(interval, "interval")
+        else:
+            try:
+                total = timedelta(**units)
+            except OverflowError:
+                raise InvalidTrigger(f"interval is too large: {given!r}") from None
+        if total <= timedelta(0):
+            shown = interval if interval is not None else given or "nothing"
+            raise InvalidTrigger(
+                f"interval must be positive (at least 1 microsecond), got {shown!r}"
+            )
+        object.__setattr__(self, "interval", total)
+        object.__setattr__(self, "jitter", _time.to_jitter(jitter))
+        object.__setattr__(self, "start_at", _time.to_datetime(start_at, "start_at"))
+        object.__setattr__(self, "end_at", _time.to_datetime(end_at, "end_at"))
+        _time.check_order(self.start_at, self.end_at)
+
+    # -- the contract -------------------------------------------------------------------------
+
+    def first_fire(self, now: datetime) -> datetime | None:
+        """Return ``now + interval``, or the first ``start_at + k * interval`` at or after ``now``.
+
+        Raises:
+            InvalidTrigger: ``start_at`` or ``end_at`` is naive and the trigger was not bound
+                to a time zone.
+        """
+        start_at, end_at = self._bounds()
+        try:
+            if start_at is None:
+                first = now + self.interval
+            elif start_at >= now:
+                first = start_at
+            else:  # the first grid point at or after now: ceil((now - start_at) / interval)
+                first = start_at + self.interval * -((start_at - now) // self.interval)
+        except OverflowError:
+            return None
+        if end_at is not None and first > end_at:
+            return None
+        return first
+
+    def next_after(self, prev: datetime, now: datetime | None = None) -> datetime | None:
+        """Return ``prev + interval``, or the first ``prev + k * interval`` strictly after ``now``.
+
+        The skip-ahead is one integer division, however many firings were missed.
+        """
+        try:
+            if now is None or now < prev:
+                nxt = prev + self.interval
+            else:
+                nxt = prev + self.interval * ((now - prev) // self.interval + 1)
+        except OverflowError:
+            return None
+        end_at = self.end_at
+        if end_at is not None and nxt > end_at:
+            return None
+        return nxt
+
+    def count_between(self, after: datetime, until: datetime, limit: int = MAX_SEARCH) -> int:
+        """Count firings in ``(after, until]`` arithmetically (``after`` is a firing)."""
+        end_at = self.end_at
+        stop = until if end_at is None or until < end_at else end_at
+        if stop <= after:
+            return 0
+        return min((stop - after) // self.interval, limit)
+
+    def latest_at_or_before(
+        self, after: datetime, until: datetime, limit: int = MAX_SEARCH
+    ) -> tuple[datetime, int]:
+        """Return the latest firing ``<= until`` after ``after`` and the count, arithmetically."""
+        count = self.count_between(after, until, limit)
+        return after + self.interval * count, count
+
+    def bind(self, tz: tzinfo | None) -> Every:
+        """Resolve a naive ``start_at``/``end_at`` in ``tz`` (see :class:`Every`).
+
+        Raises:
+            InvalidTrigger: A datetime is naive and ``tz`` is ``None``, or once resolved
+                ``end_at`` is not after ``start_at``.
+        """
+        start_at, end_at = self.start_at, self.end_at
+        if (start_at is None or start_at.tzinfo is not None) and (
+            end_at is None or end_at.tzinfo is not None
+        ):
+            return self
+        return replace(
+            self,
+            start_at=_time.resolve_naive(start_at, tz, "start_at"),
+            end_at=_time.resolve_naive(end_at, tz, "end_at"),
+        )
+
+    def describe(self) -> str:
+        """``every 5m``, ``every 1h30m``, ``every 0.25s``."""
+        return f"every {_time.format_duration(self.interval)}"
+
+    def _bounds(self) -> tuple[datetime | None, datetime | None]:
+        start_at, end_at = self.start_at, self.end_at
+        if start_at is not None and start_at.tzinfo is None:
+            raise _time.naive_error(start_at, "start_at")
+        if end_at is not None and end_at.tzinfo is None:
+            raise _time.naive_error(end_at, "end_at")
+        return start_at, end_at
+
+    # -- stored form --------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"kind": "every", "version": 1, "interval": seconds, "jitter", "start_at", ...}``."""
+        return {
+            "kind": self.kind,
+            "version": self.version,
+            "interval": self.interval.total_seconds(),
+            "jitter": self.jitter,
+            "start_at": _time.dt_to_json(self.start_at),
+            "end_at": _time.dt_to_json(self.end_at),
+        }
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> Every:
+        return cls(
+            _time.required(data, "interval"),
+            jitter=data.get("jitter"),
+            start_at=_time.dt_from_json(data, "start_at"),
+            end_at=_time.dt_from_json(data, "end_at"),
+        )

@@ -1,0 +1,32 @@
+"""Shared fixtures: a fake clock at a fixed instant and a scheduler driven by it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from aioscheduler import Scheduler
+from aioscheduler.testing import FakeClock
+
+START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+async def scheduler(clock: FakeClock) -> AsyncIterator[Scheduler]:
+    s = Scheduler(clock=clock)
+    yield s
+    await s.stop()
+
+
+@pytest.fixture
+async def running(scheduler: Scheduler) -> AsyncIterator[Scheduler]:
+    await scheduler.start()
+    yield scheduler
+    await scheduler.stop()
