@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 
 __all__ = ("Clock", "SystemClock", "WakeHandle", "to_datetime", "to_timestamp")
 
-UTC = UTC
+#: Shortest wake-up the system clock arms, in seconds (see SystemClock.call_at).
+MIN_WAKE = 0.001
 
 
 def to_datetime(ts: float) -> datetime:
@@ -92,5 +93,10 @@ class SystemClock(Clock):
     def call_at(
         self, loop: asyncio.AbstractEventLoop, when: float, callback: Callable[[], None]
     ) -> WakeHandle:
-        handle = loop.call_at(loop.time() + (when - time.time()), callback)
+        delay = when - time.time()
+        if 0 < delay < MIN_WAKE:
+            # Event loops round timeouts to whole milliseconds (uvloop down, asyncio up):
+            # a shorter wake-up can fire early again and again, spinning the CPU.
+            delay = MIN_WAKE
+        handle = loop.call_at(loop.time() + delay, callback)
         return WakeHandle(handle.cancel)

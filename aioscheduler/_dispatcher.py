@@ -139,6 +139,7 @@ class Dispatcher:
             ):
                 self._last_poll = now
                 if await self.claim_due(now) >= CLAIM_BATCH:
+                    await asyncio.sleep(0)  # let the claimed runs start: bounded backlog
                     continue
                 if self._stopping:
                     break

@@ -18,7 +18,7 @@ logger = logging.getLogger("aioscheduler.events")
 
 E = TypeVar("E", bound=Event)
 
-#: Default number of undelivered events a subscriber may hold before the oldest are dropped.
+#: Default number of undelivered events a subscriber may hold; newer events beyond it are dropped.
 DEFAULT_BUFFER = 10_000
 
 

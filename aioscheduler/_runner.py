@@ -133,6 +133,7 @@ class Runner:
         self._waiting: deque[Firing] = deque()
         self._jobs: dict[str, _JobState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._threads = 0
         self._thread_done: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
@@ -219,10 +220,11 @@ class Runner:
             coro: Coroutine[Any, Any, None] = self._run_timer(firing)
         else:
             coro = self._run_job(firing)
-        task = asyncio.get_running_loop().create_task(coro)
+        # No done callback: the run's own coroutine leaves the set in _done(), which saves a
+        # loop callback per firing.
+        task = self._loop.create_task(coro) if self._loop is not None else asyncio.ensure_future(coro)
         firing.task = task
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _cancel(self, firing: Firing, reason: str) -> None:
         firing.cancel_reason = reason
@@ -338,8 +340,10 @@ class Runner:
             _current.reset(token)
             if deadline is not None:
                 deadline.cancel()
-        self._finish_job(firing, outcome, result, error, firing.cancel_reason)
-        self._done(firing)
+        try:
+            self._finish_job(firing, outcome, result, error, firing.cancel_reason)
+        finally:
+            self._done(firing)
 
     def _expire(self, firing: Firing) -> None:
         """The run's timeout is reached: cancel it (a thread run is abandoned, not killed)."""
@@ -348,6 +352,7 @@ class Runner:
             firing.task.cancel()
 
     def _done(self, firing: Firing) -> None:
+        self._tasks.discard(firing.task)  # type: ignore[arg-type]
         self._active -= 1
         self.progress += 1
         if self._waiting and (self._max is None or self._active < self._max):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import functools
 import math
 import random
 from collections.abc import Callable, Mapping
@@ -160,6 +162,31 @@ class JobOptions:
         k = self.pause_after_failures
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
             raise InvalidJob(f"pause_after_failures must be an int >= 1 or None, got {k!r}")
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_options(items: tuple[tuple[str, Any], ...]) -> JobOptions:
+    return JobOptions(**dict(items))
+
+
+def make_options(**kwargs: Any) -> JobOptions:
+    """Build (validated) :class:`JobOptions`, reusing an identical earlier instance.
+
+    Most jobs share a handful of option sets, so caching saves validation and memory per job.
+    """
+    items = tuple(kwargs.items())
+    try:
+        return _cached_options(items)
+    except TypeError as exc:  # unhashable value: validate without the cache
+        if "unhashable" not in str(exc):
+            raise
+        return JobOptions(**kwargs)
+
+
+@functools.lru_cache(maxsize=512)
+def with_executor(options: JobOptions, executor: Executor) -> JobOptions:
+    """``options`` with ``executor`` filled in (cached: options are immutable values)."""
+    return dataclasses.replace(options, executor=executor)
 
 
 @dataclass(frozen=True, slots=True)

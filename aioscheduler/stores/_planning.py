@@ -67,6 +67,11 @@ def plan(
       later firing also outside the grace are reported missed together, and the next time is the
       first firing still within the grace (which the caller plans next).
     """
+    nxt_ts = trigger.next_after_ts(due)
+    if nxt_ts is None or nxt_ts > now:  # the common case: no later firing is due yet
+        if misfire_grace is not None and now - due > misfire_grace:
+            return Plan(due, False, 1, nxt_ts)
+        return Plan(due, True, 0, nxt_ts)
     if coalesce:
         latest, folded = _latest(trigger, due, now)
         nxt = trigger.next_after(to_datetime(latest))

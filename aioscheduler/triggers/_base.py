@@ -61,6 +61,15 @@ class Trigger(ABC):
         done, past ``end_at``).
         """
 
+    def next_after_ts(self, prev: float) -> float | None:
+        """:meth:`next_after` on UTC timestamps (the hot path of planning a firing).
+
+        Subclasses may override it with float arithmetic; results must equal
+        ``next_after(prev).timestamp()`` to the microsecond.
+        """
+        nxt = self.next_after(datetime.fromtimestamp(prev, UTC))
+        return None if nxt is None else nxt.timestamp()
+
     def bind(self, tz: tzinfo | None) -> Trigger:
         """Return this trigger resolved against the scheduler's default time zone ``tz``.
 

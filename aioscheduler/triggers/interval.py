@@ -13,6 +13,7 @@ from ._base import MAX_SEARCH, Trigger
 
 __all__ = ("Every",)
 
+_MICROSECOND = timedelta(microseconds=1)
 _UNITS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds")
 
 
@@ -148,6 +149,12 @@ class Every(Trigger):
         if end_at is not None and nxt > end_at:
             return None
         return nxt
+
+    def next_after_ts(self, prev: float) -> float | None:
+        """``prev + interval`` on timestamps, exact to the microsecond (no float drift)."""
+        if self.end_at is not None:
+            return Trigger.next_after_ts(self, prev)
+        return (round(prev * 1e6) + self.interval // _MICROSECOND) / 1e6
 
     def count_between(self, after: datetime, until: datetime, limit: int = MAX_SEARCH) -> int:
         """Count firings in ``(after, until]`` arithmetically (``after`` is a firing)."""
