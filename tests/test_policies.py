@@ -276,3 +276,24 @@ async def test_on_time_firings_run_whatever_the_grace(
     )
     await clock.advance(3)
     assert calls == [1.0, 2.0, 3.0]
+
+
+async def test_a_hung_thread_run_times_out_frees_its_slot_and_finishes_on_its_own(
+    running: Scheduler, clock: FakeClock
+) -> None:
+    import threading
+
+    release = threading.Event()
+    calls: list[float] = []
+
+    def maybe_hang() -> None:
+        calls.append(rel(clock))
+        if len(calls) == 1:
+            release.wait(30)  # the first run hangs (a thread cannot be killed)
+
+    await running.add(maybe_hang, Every(seconds=10), id="t", timeout=5)
+    await clock.advance(21)
+    job = await running.get("t")
+    assert calls == [10.0, 20.0]  # the hung run did not block the next firing (overlap=skip)
+    assert [r.outcome for r in job.history] == [Outcome.TIMEOUT, Outcome.SUCCESS]
+    release.set()

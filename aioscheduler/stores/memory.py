@@ -22,7 +22,16 @@ __all__ = ("MemoryStore",)
 class _Entry:
     """One job's state in the memory store (also its heap entry)."""
 
-    __slots__ = ("_heap_seq", "history", "nominal", "paused", "pending", "run_at", "spec")
+    __slots__ = (
+        "_heap_seq",
+        "history",
+        "history_limit",
+        "nominal",
+        "paused",
+        "pending",
+        "run_at",
+        "spec",
+    )
 
     def __init__(self, spec: JobSpec, history_limit: int) -> None:
         self._heap_seq = -1
@@ -31,11 +40,20 @@ class _Entry:
         self.run_at: float | None = None
         self.paused = False
         self.pending = 0  # claims handed out and not yet released
-        self.history: deque[Run] = deque(maxlen=history_limit)
+        # created on the first finished run: an empty deque costs ~600 bytes per job
+        self.history: deque[Run] | None = None
+        self.history_limit = history_limit
+
+    def record(self, run: Run) -> None:
+        if self.history is None:
+            if not self.history_limit:
+                return
+            self.history = deque(maxlen=self.history_limit)
+        self.history.append(run)
 
     def snapshot(self) -> Job:
         spec = self.spec
-        history = tuple(self.history)
+        history = tuple(self.history) if self.history is not None else ()
         return Job(
             id=spec.id,
             func=spec.func,
@@ -71,7 +89,8 @@ class MemoryStore(Store):
         self._context = context
         self._history_limit = context.history_limit
         for entry in self._jobs.values():
-            if entry.history.maxlen != self._history_limit:
+            entry.history_limit = self._history_limit
+            if entry.history is not None and entry.history.maxlen != self._history_limit:
                 entry.history = deque(entry.history, maxlen=self._history_limit)
             if entry.run_at is not None and not entry.paused:
                 context.wakeup(entry.run_at)
@@ -187,12 +206,12 @@ class MemoryStore(Store):
                 if entry is None:
                     continue
                 entry.pending -= claim.claimed
-                entry.history.append(run)
+                entry.record(run)
                 if entry.pending <= 0:
                     self._removed.discard(entry)
                 continue
             entry.pending -= claim.claimed
-            entry.history.append(run)
+            entry.record(run)
             if claim.final and entry.pending <= 0 and entry.nominal is None:
                 del jobs[claim.spec.id]
 

@@ -20,6 +20,9 @@ __all__ = ("FakeClock",)
 #: Loop iterations without any progress after which settling concludes that what still runs
 #: waits on something outside the scheduler.
 IDLE_ROUNDS = 20
+#: Real seconds settling waits for a worker-thread run to finish before it treats the run as
+#: blocked on something outside the scheduler (so a hung run's timeout can still be reached).
+THREAD_WAIT = 0.5
 
 
 def _seconds(value: float | timedelta, what: str) -> float:
@@ -135,10 +138,12 @@ class FakeClock(Clock):
 
     async def settle(self) -> None:
         """Wait until every attached scheduler is quiet: nothing due now, no run that can make
-        progress. Runs on worker threads are waited for; a coroutine that waits on something
-        outside the scheduler is left waiting."""
+        progress. Runs on worker threads are waited for (up to ``THREAD_WAIT`` real seconds
+        without any finishing; a hung one is then left running, so that its timeout can be
+        reached); a coroutine that waits on something outside the scheduler is left waiting."""
         idle_rounds = 0
         last: int | None = None
+        stuck = False
         while idle_rounds < IDLE_ROUNDS:
             await asyncio.sleep(0)
             all_idle = True
@@ -152,8 +157,11 @@ class FakeClock(Clock):
                     threads = scheduler
             if all_idle:
                 return
-            if threads is not None:
-                await threads._runner.wait_thread()
+            if threads is not None and not stuck:
+                try:
+                    await asyncio.wait_for(threads._runner.wait_thread(), THREAD_WAIT)
+                except TimeoutError:
+                    stuck = True  # a thread run that hangs waits on something outside
                 idle_rounds = 0
                 continue
             if progress == last:

@@ -82,6 +82,8 @@ class Every(Trigger):
     ) -> None:
         units = dict(zip(_UNITS, (weeks, days, hours, minutes, seconds, milliseconds), strict=True))
         for name, value in units.items():
+            if value.__class__ is int and value == 0:  # the default: nothing to check (fast)
+                continue
             if not _time.is_number(value):
                 raise InvalidTrigger(f"{name} must be a number, got {value!r}")
             if not math.isfinite(value) or value < 0:
