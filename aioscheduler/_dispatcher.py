@@ -31,7 +31,7 @@ __all__ = ("Dispatcher",)
 logger = logging.getLogger("aioscheduler.dispatcher")
 
 #: Claim at most this many store firings per round (then go round again at once).
-CLAIM_BATCH = 1000
+CLAIM_BATCH = 256
 #: A difference between wall and monotonic elapsed time above this many seconds is a jump.
 JUMP_THRESHOLD = 1.0
 #: After a store error, wait this long (doubling up to the max) before claiming again.
@@ -103,7 +103,7 @@ class Dispatcher:
         self._store_retry = 0.0
         fire = self._runner.fire_claim
         for claim in claims:
-            fire(claim)
+            fire(claim, claim.attempt)
         return len(claims)
 
     def next_wake(self) -> float:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import inspect
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta, tzinfo
 from types import ModuleType
-from typing import Any, Literal, TypeVar, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, Unpack
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
@@ -23,11 +22,23 @@ from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
 from ._heap import DueHeap
 from ._runner import Firing, Runner
 from ._timers import Timer, parse_delay
-from ._values import Backoff, Executor, Job, JobOptions, JobSpec, Outcome, Overlap, Run
+from ._values import (
+    Backoff,
+    Executor,
+    Job,
+    JobOptions,
+    JobSpec,
+    Outcome,
+    Overlap,
+    Run,
+    make_options,
+    with_executor,
+)
 from .errors import InvalidJob, InvalidTrigger, JobNotFound, SchedulerStateError
 from .events import (
     Event,
     JobAdded,
+    JobBroken,
     JobPaused,
     JobPausedAfterFailures,
     JobRemoved,
@@ -40,6 +51,9 @@ from .stores._base import Claim, Store, StoreContext
 from .stores.memory import MemoryStore
 from .triggers import At, Cron, Every, Ticks, Trigger
 
+if TYPE_CHECKING:
+    from .integrations.fastapi import Lifespan
+
 __all__ = ("Scheduler",)
 
 logger = logging.getLogger("aioscheduler")
@@ -49,6 +63,7 @@ Ts = TypeVarTuple("Ts")
 E = TypeVar("E", bound=Event)
 
 _INLINE_ATTR = "__aioscheduler_inline__"
+_DEFAULT_BACKOFF = Backoff()
 
 
 def _default_executor(func: Callable[..., Any]) -> Executor:
@@ -78,17 +93,22 @@ def _resolve_timezone(value: str | tzinfo | None) -> tzinfo | None:
     raise InvalidTrigger(f"timezone must be a str or tzinfo, got {value!r}")
 
 
-def _resolve_store(store: Store | str | None) -> Store:
+def _resolve_store(store: Store | str | None, **keys: Any) -> Store:
+    if keys and not isinstance(store, str):
+        raise InvalidJob(
+            "secret_key, old_keys and encrypt apply to a store URL; give them to the store "
+            f"object itself, e.g. SQLiteStore(path, secret_key=...), not with {store!r}"
+        )
     if store is None:
         return MemoryStore()
     if isinstance(store, Store):
         return store
     if isinstance(store, str):
-        if store in ("memory", "memory://"):
+        if store in ("memory", "memory://") and not keys:
             return MemoryStore()
         from .stores import store_from_url
 
-        return store_from_url(store)
+        return store_from_url(store, **keys)
     raise InvalidJob(f"store must be a Store, a store URL or None, got {store!r}")
 
 
@@ -103,9 +123,14 @@ class Scheduler:
         max_concurrency: Upper bound on firings running at once (jobs and timers together);
             firings beyond it wait for a slot. ``None``: no bound.
         max_threads: Worker threads for plain (sync) callables. ``None``: anyio's default (40).
+        max_processes: Worker processes for ``executor="process"`` jobs, started on first
+            use. ``None``: ``os.cpu_count()``.
         timezone: Default time zone for naive datetimes (``At``, ``call_at``) and crons without
             one. ``None``: naive datetimes are an error, crons use UTC.
         history_limit: Finished runs kept per job (``Job.history``).
+        secret_key: With a store URL: sign stored jobs so that rows changed without the key
+            are refused (see ``docs/persistence.md``). ``old_keys``: earlier secrets still
+            accepted for reading. ``encrypt``: encrypt stored jobs as well.
         event_buffer: Undelivered events a subscriber may hold before new ones are dropped.
 
     Example::
@@ -127,11 +152,19 @@ class Scheduler:
         clock: Clock | None = None,
         max_concurrency: int | None = None,
         max_threads: int | None = None,
+        max_processes: int | None = None,
         timezone: str | tzinfo | None = None,
         history_limit: int = 10,
+        secret_key: str | bytes | None = None,
+        old_keys: tuple[str | bytes, ...] | list[str | bytes] = (),
+        encrypt: bool = False,
         event_buffer: int = DEFAULT_BUFFER,
     ) -> None:
-        for name, value in (("max_concurrency", max_concurrency), ("max_threads", max_threads)):
+        for name, value in (
+            ("max_concurrency", max_concurrency),
+            ("max_threads", max_threads),
+            ("max_processes", max_processes),
+        ):
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 1
             ):
@@ -144,10 +177,12 @@ class Scheduler:
             raise ValueError(f"history_limit must be an int >= 0, got {history_limit!r}")
         if isinstance(event_buffer, bool) or not isinstance(event_buffer, int) or event_buffer < 1:
             raise ValueError(f"event_buffer must be an int >= 1, got {event_buffer!r}")
-        self._store = _resolve_store(store)
+        keys = {"secret_key": secret_key, "old_keys": old_keys, "encrypt": encrypt}
+        self._store = _resolve_store(store, **{k: v for k, v in keys.items() if v})
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._timezone = _resolve_timezone(timezone)
         self._max_threads = max_threads
+        self._max_processes = max_processes
         self._history_limit = history_limit
         self._event_buffer = event_buffer
         self._node_id = f"{uuid.uuid4().hex[:12]}"
@@ -165,7 +200,7 @@ class Scheduler:
         self._dispatch_task: asyncio.Task[None] | None = None
         self._internal: set[asyncio.Task[Any]] = set()
         self._stopped_event: asyncio.Event | None = None
-        self._releases: list[tuple[Claim, Run]] = []
+        self._releases: list[tuple[Claim, Run | Firing]] = []
         self._flush_pending = False
         self._run_waiters: dict[str, list[asyncio.Future[Run]]] = {}
         self._declared: list[tuple[Callable[..., Any], Trigger, JobOptionsKw]] = []
@@ -193,12 +228,18 @@ class Scheduler:
     async def _ensure_store(self) -> None:
         if not self._store_open:
             await self._store.open(
-                StoreContext(self._node_id, self._store_wakeup, self._history_limit)
+                StoreContext(
+                    self._node_id, self._store_wakeup, self._history_limit, self._job_broken
+                )
             )
             self._store_open = True
 
     def _store_wakeup(self, due: float) -> None:
         self._dispatcher.poke(due)
+
+    def _job_broken(self, job_id: str, reason: str) -> None:
+        # the store has logged it (with the job id): here it becomes an event
+        self._emit(JobBroken(at=self._clock.now(), job_id=job_id, reason=reason))
 
     async def start(self) -> None:
         """Start dispatching in the background and return.
@@ -217,6 +258,7 @@ class Scheduler:
             self._stopping = False
             self._stopped_event = asyncio.Event()
             self._limiter = anyio.CapacityLimiter(self._max_threads or 40)
+            self._runner._loop = loop
             await self._ensure_store()
             await self._add_declared()
             await self._load_tick_jobs()
@@ -240,12 +282,16 @@ class Scheduler:
         then cancels the rest; pending retries, queued firings and timers are ended and
         reported as cancelled. Returns only when no task of the scheduler is left. A callback
         running on a worker thread cannot be interrupted: if it outlives the timeout it is
-        reported cancelled and its thread finishes on its own. Stopping a stopped scheduler is
-        a no-op.
+        reported cancelled and its thread finishes on its own; a callback running in a worker
+        process is killed. Stopping a stopped scheduler is a no-op (besides ending worker
+        processes that :meth:`run_pending` started).
         """
         if self._state in ("stopped", "stopping"):
             if self._state == "stopping" and self._stopped_event is not None:
                 await self._stopped_event.wait()
+            elif self._process_pool is not None:  # run_pending() started worker processes
+                pool, self._process_pool = self._process_pool, None
+                await pool.aclose()
             return
         if timeout is not None and (not isinstance(timeout, int | float) or timeout < 0):
             raise ValueError(f"timeout must be seconds >= 0 or None, got {timeout!r}")
@@ -266,7 +312,7 @@ class Scheduler:
                 await self._store.close()
             if self._process_pool is not None:
                 pool, self._process_pool = self._process_pool, None
-                pool.shutdown(wait=False, cancel_futures=True)
+                await pool.aclose()
         finally:
             for waiters in self._run_waiters.values():
                 for fut in waiters:
@@ -276,6 +322,7 @@ class Scheduler:
             with self._lock:
                 self._loop = None
                 self._loop_thread = None
+            self._runner._loop = None
             self._state = "stopped"
             if self._stopped_event is not None:
                 self._stopped_event.set()
@@ -294,6 +341,31 @@ class Scheduler:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    # -- web framework integrations (imported lazily: their frameworks stay optional) ----------
+
+    @property
+    def lifespan(self) -> Lifespan:
+        """A FastAPI/Starlette lifespan running this scheduler while the app serves.
+
+        ``FastAPI(lifespan=scheduler.lifespan)``; with the app's own lifespan:
+        ``FastAPI(lifespan=scheduler.lifespan.wrap(app_lifespan))``. Handlers reach the
+        scheduler as ``request.app.state.scheduler``. See
+        :class:`aioscheduler.integrations.fastapi.Lifespan`.
+        """
+        from .integrations.fastapi import Lifespan
+
+        return Lifespan(self)
+
+    def aiohttp_context(self, app: Any) -> AsyncIterator[None]:
+        """An aiohttp cleanup context running this scheduler while the app serves.
+
+        ``app.cleanup_ctx.append(scheduler.aiohttp_context)``; handlers reach the scheduler as
+        ``request.app[SCHEDULER_KEY]`` (:mod:`aioscheduler.integrations.aiohttp`).
+        """
+        from .integrations.aiohttp import cleanup_context
+
+        return cleanup_context(self, app)
 
     def _end_local_entries(self) -> None:
         for entry in self._heap.clear():
@@ -437,7 +509,7 @@ class Scheduler:
         executor = options.executor
         natural = _default_executor(func)
         if executor is None:
-            options = dataclasses.replace(options, executor=natural)
+            options = with_executor(options, natural)
         elif executor in ("thread", "inline", "process") and natural == "async":
             raise InvalidJob(
                 f"executor={executor!r} cannot run coroutine function {job_id!r}; "
@@ -505,7 +577,8 @@ class Scheduler:
             executor: ``"async"``, ``"thread"``, ``"inline"`` (a sync callable run on the loop:
                 blocking, for trivially fast functions) or ``"process"``.
             timeout: Seconds a run may take; an async run is cancelled at the deadline, a
-                thread run is abandoned (its thread finishes on its own). Reported ``timeout``.
+                thread run is abandoned (its thread finishes on its own), a process run's worker
+                is killed. Reported ``timeout``.
             retries: Retries after a failed run (an exception matching ``retry_on``, or a
                 timeout), each after ``backoff``.
             pause_after_failures: Pause the job after this many consecutive failed runs.
@@ -518,16 +591,16 @@ class Scheduler:
             InvalidTrigger: the trigger cannot be bound (a naive ``At`` without a timezone).
             JobExists: the id is taken and ``replace`` is false.
         """
-        options = JobOptions(
+        options = make_options(
             overlap=overlap,
             max_instances=max_instances,
-            misfire_grace=misfire_grace,  # type: ignore[arg-type]  # normalised in JobOptions
+            misfire_grace=misfire_grace,
             coalesce=coalesce,
             executor=executor,
-            timeout=timeout,  # type: ignore[arg-type]
+            timeout=timeout,
             retries=retries,
-            backoff=backoff if backoff is not None else Backoff(),
-            retry_on=retry_on,  # type: ignore[arg-type]
+            backoff=backoff if backoff is not None else _DEFAULT_BACKOFF,
+            retry_on=retry_on,
             pause_after_failures=pause_after_failures,
         )
         if not isinstance(paused, bool) or not isinstance(replace, bool):
@@ -549,7 +622,8 @@ class Scheduler:
         )
         self._register_ticks(spec, paused)
         event = JobUpdated if existed else JobAdded
-        self._emit(event(at=self._clock.now(), job_id=spec.id, job=job))
+        if self._hub.active:
+            self._emit(event(at=self._clock.now(), job_id=spec.id, job=job))
         return job
 
     async def remove(self, id: str) -> None:
@@ -561,7 +635,8 @@ class Scheduler:
         await self._ensure_store()
         await self._store.remove_job(id)
         self._unregister_ticks(id)
-        self._emit(JobRemoved(at=self._clock.now(), job_id=id))
+        if self._hub.active:
+            self._emit(JobRemoved(at=self._clock.now(), job_id=id))
 
     async def pause(self, id: str) -> Job:
         """Pause a job: it does not fire until :meth:`resume`. Returns the job snapshot."""
@@ -626,16 +701,21 @@ class Scheduler:
 
         self._spawn(pause())
 
-    def _job_finished(self, claim: Claim, run: Run, *, final: bool = True) -> None:
+    def _job_finished(self, claim: Claim, run: Run | Firing, *, final: bool = True) -> None:
+        """Queue a finished firing for the store (its Run is built at flush time, off the
+        path of runs that are about to start)."""
         if not final and claim.final:
-            claim = dataclasses.replace(claim, final=False)
+            claim = claim._replace(final=False)
+        waiters = self._run_waiters.pop(claim.spec.id, None)
+        if waiters:
+            if isinstance(run, Firing):
+                run = run.to_run()
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(run)
         self._releases.append((claim, run))
         if not self._flush_pending:
             self._schedule_flush()
-        waiters = self._run_waiters.pop(claim.spec.id, None)
-        for fut in waiters or ():
-            if not fut.done():
-                fut.set_result(run)
 
     def _schedule_flush(self) -> None:
         self._flush_pending = True
@@ -644,7 +724,11 @@ class Scheduler:
     async def _flush_releases(self) -> None:
         try:
             while self._releases:
-                batch, self._releases = self._releases, []
+                pending, self._releases = self._releases, []
+                batch = [
+                    (claim, run.to_run() if isinstance(run, Firing) else run)
+                    for claim, run in pending
+                ]
                 try:
                     await self._store.release(batch)
                 except Exception:
@@ -653,7 +737,8 @@ class Scheduler:
                 for claim, _ in batch:
                     if claim.final:
                         self._unregister_ticks(claim.spec.id)
-                        self._emit(JobRemoved(at=self._clock.now(), job_id=claim.spec.id))
+                        if self._hub.active:
+                            self._emit(JobRemoved(at=self._clock.now(), job_id=claim.spec.id))
         finally:
             self._flush_pending = False
 
@@ -734,7 +819,8 @@ class Scheduler:
             slot[0] = remaining
 
     def _register_ticks(self, spec: JobSpec, paused: bool) -> None:
-        self._unregister_ticks(spec.id)
+        if self._ticks:
+            self._unregister_ticks(spec.id)
         trigger = spec.trigger
         if isinstance(trigger, Ticks):
             self._ticks.setdefault(trigger.counter, {})[spec.id] = [trigger.n, spec, paused]
@@ -786,7 +872,7 @@ class Scheduler:
         if opts.get("backoff") is None:
             opts.pop("backoff", None)
         try:
-            job_options = JobOptions(**opts)
+            job_options = make_options(**opts)
         except TypeError as exc:
             raise InvalidJob(f"unknown job option: {exc}") from None
         return self._make_spec(

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .errors import InvalidJob
 from .triggers import Trigger
@@ -201,9 +201,9 @@ class JobSpec:
     options: JobOptions = field(default_factory=JobOptions)
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
-    """One firing of a job or a timer, and its fate.
+class Run(NamedTuple):
+    """One firing of a job or a timer, and its fate (an immutable named tuple: one is made
+    for every firing, so it must be cheap).
 
     A run in progress (seen through :func:`aioscheduler.current_run` or a ``RunStarted`` event)
     has ``outcome=None`` and no ``finished_at``.

@@ -16,6 +16,7 @@ FORBIDDEN = {
     "errors.py": {"_scheduler", "_dispatcher", "_runner", "stores", "triggers"},
     "_serialization.py": {"_scheduler", "_dispatcher", "_runner", "stores"},
     "_crypto.py": {"_scheduler", "_dispatcher", "_runner", "stores"},
+    "testing/conformance.py": {"_scheduler", "_dispatcher", "_runner"},
 }
 
 

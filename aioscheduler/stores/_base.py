@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .._values import Job, JobSpec, Run
 
@@ -29,15 +30,21 @@ class StoreContext:
     (a new job, a resume). Must be called on the event loop thread."""
     history_limit: int = 10
     """How many finished runs to keep per job."""
+    on_broken: Callable[[str, str], None] = lambda job_id, reason: None
+    """Call with ``(job_id, reason)`` for each stored job that cannot be loaded (tampered,
+    unreadable, callable gone). The store skips such a job and keeps running the others. Must
+    be called on the event loop thread."""
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """A firing claimed for this node.
+class Claim(NamedTuple):
+    """A firing claimed for this node (a named tuple: cheap, immutable, one per firing).
 
     When ``run`` is false the firing is not run but reported missed (``missed`` counts it and
     the firings folded with it). ``final`` says the job has no later firing: the store removes it
-    once the claim is released.
+    once the claim is released. ``claimed`` is false for a local firing (``run_now``, a retry,
+    a ``Ticks`` count) that the store did not hand out: releasing it only records the run.
+    ``attempt`` is above 1 when the store hands out a firing again (its earlier claim was
+    never released: the process died mid-run).
     """
 
     spec: JobSpec
@@ -47,8 +54,7 @@ class Claim:
     run: bool
     final: bool
     claimed: bool = True
-    """False for a local firing (``run_now``, a retry, a ``Ticks`` count) that the store did not
-    hand out: releasing it only records the run."""
+    attempt: int = 1
 
 
 class Store(ABC):

@@ -7,7 +7,7 @@ same way. It never iterates over an unbounded number of missed times: triggers s
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .._clock import to_datetime
 from ..triggers import Trigger
@@ -20,8 +20,7 @@ MAX_BACKLOG_PER_ACQUIRE = 100
 MAX_MISSED_COUNT = 100_000
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """What to do with the firing due at a nominal time.
 
     ``run`` false means the firing (and ``missed`` - 1 more folded into it) is reported missed.

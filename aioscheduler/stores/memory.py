@@ -98,7 +98,7 @@ class MemoryStore(Store):
     async def close(self) -> None:
         self._context = None
 
-    def _schedule(self, entry: _Entry, nominal: float | None) -> None:
+    def _schedule(self, entry: _Entry, nominal: float | None, notify: bool = True) -> None:
         entry.nominal = nominal
         if nominal is None:
             entry.run_at = None
@@ -109,7 +109,7 @@ class MemoryStore(Store):
         if entry.paused:
             return
         self._heap.push(run_at, entry)
-        if self._context is not None:
+        if notify and self._context is not None:
             self._context.wakeup(run_at)
 
     def _get(self, job_id: str) -> _Entry:
@@ -193,7 +193,8 @@ class MemoryStore(Store):
                 if final or run_at > now:
                     break
                 entry.run_at = run_at
-            self._schedule(entry, nominal)
+            # no wake-up: the dispatcher is the caller and reads next_due() right after
+            self._schedule(entry, nominal, notify=False)
         return claims
 
     async def release(self, runs: Sequence[tuple[Claim, Run]]) -> None:

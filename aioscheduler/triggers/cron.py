@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, ClassVar
@@ -109,6 +110,11 @@ class Cron(Trigger):
     def first_fire(self, now: datetime) -> datetime | None:
         """Return the first firing strictly after ``now`` and at or after ``start_at``."""
         return self._fire_from(now)
+
+    def next_after_ts(self, prev: float) -> float | None:
+        """:meth:`next_after` on timestamps, memoised: many jobs often share one expression
+        and fire at the same instants (``0 * * * *``), so each slot is computed once."""
+        return _next_ts(self, prev)
 
     def next_after(self, prev: datetime, now: datetime | None = None) -> datetime | None:
         """Return the first firing strictly after ``max(prev, now)``, or ``None`` after ``end_at``.
@@ -294,3 +300,8 @@ class Cron(Trigger):
             start_at=_time.dt_from_json(data, "start_at"),
             end_at=_time.dt_from_json(data, "end_at"),
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _next_ts(trigger: Cron, prev: float) -> float | None:
+    return Trigger.next_after_ts(trigger, prev)

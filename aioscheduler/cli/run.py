@@ -1,0 +1,139 @@
+"""``aioscheduler run module:attr``: serve a scheduler until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from .._values import Outcome
+from ..events import RunEvent, RunFinished, RunMissed, RunSkipped
+from ._target import load_scheduler
+
+__all__ = ("log_run", "serve")
+
+logger = logging.getLogger("aioscheduler.cli")
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def log_run(event: RunEvent) -> None:
+    """Log one firing (finished, skipped or missed) on one line at INFO (WARNING if it failed)."""
+    run = event.run
+    if run.job_id is not None:
+        name = f"job {run.job_id!r}"
+    else:
+        callback = getattr(run.timer, "callback", None)
+        name = f"timer {getattr(callback, '__qualname__', callback)!r}"
+    parts = [f"{name} {run.outcome}", f"scheduled {run.scheduled_at:%Y-%m-%d %H:%M:%S.%f}"[:-3]]
+    if run.lateness is not None:
+        parts.append(f"late {run.lateness.total_seconds() * 1000:.1f} ms")
+    if run.duration is not None:
+        parts.append(f"took {run.duration.total_seconds() * 1000:.1f} ms")
+    if run.reason:
+        parts.append(run.reason)
+    if run.missed:
+        parts.append(f"missed {run.missed}")
+    failed = run.outcome in (Outcome.ERROR, Outcome.TIMEOUT, Outcome.MISSED)
+    logger.log(logging.WARNING if failed else logging.INFO, "%s", ", ".join(parts))
+
+
+def _install(handler: Callable[[signal.Signals], None]) -> Callable[[], None]:
+    """Route SIGINT/SIGTERM to ``handler`` on the loop; return a function that undoes it."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in _SIGNALS:
+        try:
+            loop.add_signal_handler(sig, handler, sig)
+            installed.append(sig)
+        except NotImplementedError:  # Windows: no loop signal handlers
+            signal.signal(sig, lambda n, _f: loop.call_soon_threadsafe(handler, signal.Signals(n)))
+
+    def undo() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+    return undo
+
+
+async def serve(target: str, grace: float | None, loop_name: str) -> int:
+    """Load and serve the scheduler; return the exit status (0 clean stop, 1 forced stop).
+
+    The first SIGINT/SIGTERM stops it gracefully (``stop(timeout=grace)``); a second one
+    cancels everything still running at once.
+    """
+    scheduler = await load_scheduler(target)
+    main = asyncio.current_task()
+    assert main is not None
+    requested = asyncio.Event()
+    received: list[signal.Signals] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        if len(received) == 1:
+            wait = "as long as it takes" if grace is None else f"up to {grace:g} s"
+            logger.info(
+                "%s received: stopping, waiting %s for running work "
+                "(send it again to cancel at once)",
+                sig.name,
+                wait,
+            )
+            requested.set()
+        elif len(received) == 2:
+            logger.warning("%s received again: cancelling running work", sig.name)
+            main.cancel()
+
+    undo = _install(on_signal)
+    subscription = scheduler.subscribe(log_run, RunFinished, RunSkipped, RunMissed)
+    try:
+        await scheduler.start()
+        count = len(await scheduler.jobs())
+        logger.info(
+            "serving %s: %d job%s on the %s loop; press Ctrl-C to stop",
+            target,
+            count,
+            "" if count == 1 else "s",
+            loop_name,
+        )
+        await _serve_until_stopped(scheduler, requested, grace)
+    except asyncio.CancelledError:
+        if len(received) < 2:
+            raise
+        main.uncancel()
+        await _cancel_everything_else(main)
+        logger.warning("stopped by force: running work was cancelled")
+        return 1
+    finally:
+        undo()
+        subscription.cancel()
+    logger.info("stopped cleanly")
+    return 0
+
+
+async def _serve_until_stopped(
+    scheduler: Any, requested: asyncio.Event, grace: float | None
+) -> None:
+    serving = asyncio.ensure_future(scheduler.serve())  # returns once the scheduler stopped
+    waiting = asyncio.ensure_future(requested.wait())
+    try:
+        await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if requested.is_set():
+            await scheduler.stop(timeout=grace)
+        await serving
+    finally:
+        waiting.cancel()
+        if not serving.done():
+            serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await serving
+
+
+async def _cancel_everything_else(main: asyncio.Task[Any]) -> None:
+    others = [t for t in asyncio.all_tasks() if t is not main and not t.done()]
+    for task in others:
+        task.cancel()
+    if others:
+        await asyncio.wait(others, timeout=5)

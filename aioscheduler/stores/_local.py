@@ -1,0 +1,123 @@
+"""The local view a single-writer store keeps of its jobs: definitions, due heap, claims.
+
+A store that is the only writer of its data (SQLite) knows every change, so it answers
+``next_due()``, ``get_job()`` and claims from memory and writes each change through to its file.
+:class:`LocalJobs` is that memory: the loaded jobs, a heap of their due times (stale items are
+skipped lazily), and the claimed firings not yet released.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable
+
+from .._clock import to_datetime
+from .._values import Job, JobSpec, Run
+from ..errors import JobNotFound
+from ._base import StoreContext
+from ._planning import jitter_offset
+from ._sqlite_db import Firing
+
+__all__ = ("Entry", "LocalJobs")
+
+
+class Entry:
+    """One loaded job: its definition and state, mirrored from its row."""
+
+    __slots__ = ("nominal", "paused", "pending", "run_at", "spec", "version")
+
+    def __init__(
+        self, spec: JobSpec, nominal: float | None, run_at: float | None, paused: bool
+    ) -> None:
+        self.spec = spec
+        self.nominal = nominal
+        self.run_at = run_at
+        self.paused = paused
+        self.pending = 0  # claims handed out by this store and not yet released
+        self.version = 0  # heap items carrying an older version are stale
+
+
+class LocalJobs:
+    """Mixin: the in-memory view of a single-writer store (see the module docstring)."""
+
+    _context: StoreContext | None
+    _history_limit: int
+
+    def _reset(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._broken: dict[str, str] = {}
+        self._heap: list[tuple[float, int, str, int]] = []
+        self._seq = itertools.count()
+        self._firings: dict[tuple[str, float], Firing] = {}
+
+    def _get(self, job_id: str) -> Entry:
+        try:
+            return self._entries[job_id]
+        except KeyError:
+            raise JobNotFound(job_id) from None
+
+    def _schedule(self, entry: Entry, nominal: float | None, run_at: float | None) -> None:
+        entry.nominal, entry.run_at = nominal, run_at
+        entry.version += 1
+        if run_at is not None and not entry.paused:
+            heapq.heappush(self._heap, (run_at, next(self._seq), entry.spec.id, entry.version))
+            if self._context is not None:
+                self._context.wakeup(run_at)
+        if len(self._heap) > 2 * len(self._entries) + 64:  # mostly stale: rebuild
+            self._heap = [item for item in self._heap if self._live(item)]
+            heapq.heapify(self._heap)
+
+    def _live(self, item: tuple[float, int, str, int]) -> bool:
+        entry = self._entries.get(item[2])
+        return entry is not None and entry.version == item[3] and not entry.paused
+
+    def _run_at(self, spec: JobSpec, nominal: float | None) -> float | None:
+        if nominal is None:
+            return None
+        return nominal + jitter_offset(spec.id, nominal, spec.trigger.jitter)
+
+    def _orphans(self, now: float) -> list[tuple[tuple[str, float], Firing]]:
+        """Firings claimed by a scheduler that is gone, ready to be claimed again."""
+        ready = []
+        node = self._context.node_id if self._context is not None else ""
+        for key, firing in self._firings.items():
+            entry = self._entries.get(key[0])
+            if (
+                firing.owner != node
+                and firing.lease_until <= now
+                and entry is not None
+                and not entry.paused
+            ):
+                ready.append((key, firing))
+        ready.sort(key=lambda kv: kv[1].run_at)
+        return ready
+
+    def _snapshot(self, entry: Entry, history: Iterable[Run]) -> Job:
+        spec = entry.spec
+        runs = tuple(history)[-self._history_limit :] if self._history_limit else ()
+        return Job(
+            id=spec.id,
+            func=spec.func,
+            trigger=spec.trigger,
+            args=spec.args,
+            kwargs=spec.kwargs,
+            options=spec.options,
+            next_run_at=None if entry.paused or entry.run_at is None else to_datetime(entry.run_at),
+            paused=entry.paused,
+            last_run=runs[-1] if runs else None,
+            history=runs,
+        )
+
+    def next_due(self) -> float | None:
+        heap = self._heap
+        while heap and not self._live(heap[0]):
+            heapq.heappop(heap)
+        due = heap[0][0] if heap else None
+        if self._firings:
+            node = self._context.node_id if self._context is not None else ""
+            for (job_id, _), firing in self._firings.items():
+                entry = self._entries.get(job_id)
+                if firing.owner != node and entry is not None and not entry.paused:
+                    due = firing.lease_until if due is None else min(due, firing.lease_until)
+        return due

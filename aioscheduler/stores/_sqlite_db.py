@@ -1,0 +1,236 @@
+"""The SQLite store's statements: synchronous, run only on the store's worker thread.
+
+:class:`SQLiteFile` owns the connection and the one-writer lock. Each method is one
+transaction; the asynchronous :class:`~aioscheduler.stores.sqlite.SQLiteStore` calls them
+through its thread and keeps its in-memory view in step with what they wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from .._serialization import PayloadCodec
+from .._values import JobSpec
+from ._codec import decode_spec, encode_spec
+from ._sqlite_schema import FileLock, connect
+
+__all__ = ("Firing", "Loaded", "LoadedJob", "SQLiteFile")
+
+logger = logging.getLogger("aioscheduler.stores.sqlite")
+
+
+class Firing(NamedTuple):
+    """A row of ``firings``: a firing claimed and not yet released."""
+
+    job_id: str
+    slot: float
+    run_at: float
+    missed: int
+    run: bool
+    final: bool
+    owner: str
+    lease_until: float
+    attempt: int
+
+
+class LoadedJob(NamedTuple):
+    spec: JobSpec
+    paused: bool
+    nominal: float | None
+    run_at: float | None
+
+
+class Loaded(NamedTuple):
+    """What :meth:`SQLiteFile.open` read: loadable jobs, broken ones, orphaned firings."""
+
+    jobs: list[LoadedJob]
+    broken: list[tuple[str, str]]
+    firings: dict[tuple[str, float], Firing]
+
+
+_STATE = "UPDATE jobs SET paused = ?, nominal = ?, run_at = ? WHERE id = ?"
+_CLAIM = "INSERT OR REPLACE INTO firings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+class SQLiteFile:
+    """The database file of one store (see the module docstring)."""
+
+    def __init__(self, path: str, codec: PayloadCodec) -> None:
+        self._path = path
+        self._codec = codec
+        self._lock = FileLock(path) if path != ":memory:" else None
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        assert self._conn is not None, "the store is not open"
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # -- open and close ------------------------------------------------------------------------
+
+    def open(self, node_id: str) -> Loaded:
+        if self._lock is not None:
+            self._lock.acquire(node_id)
+        try:
+            self._conn = connect(self._path)
+            return self._load()
+        except BaseException:
+            self.abandon()
+            raise
+
+    def _load(self) -> Loaded:
+        jobs: list[LoadedJob] = []
+        broken: list[tuple[str, str]] = []
+        reseal: list[tuple[bytes, str]] = []
+        with self._transaction() as conn:
+            rows = conn.execute("SELECT id, payload, paused, nominal, run_at FROM jobs ORDER BY id")
+            for job_id, value, paused, nominal, run_at in rows.fetchall():
+                # A row edited by hand may hold TEXT where a BLOB was written.
+                payload = value.encode() if isinstance(value, str) else bytes(value)
+                try:
+                    spec = decode_spec(job_id, payload, self._codec)
+                except Exception as exc:  # tampered, unimportable, malformed: report, keep the row
+                    broken.append((job_id, f"{type(exc).__name__}: {exc}"))
+                    continue
+                jobs.append(LoadedJob(spec, bool(paused), nominal, run_at))
+                if self._codec.needs_reseal(payload):  # key rotation, mode change
+                    reseal.append((self._codec.seal(encode_spec(spec)), job_id))
+            conn.executemany("UPDATE jobs SET payload = ? WHERE id = ?", reseal)
+            # The file lock proves every claim in the file belongs to a scheduler that is gone:
+            # each one can be claimed again at once.
+            conn.execute("DELETE FROM firings WHERE job_id NOT IN (SELECT id FROM jobs)")
+            conn.execute("UPDATE firings SET lease_until = 0")
+            firings = {
+                (row[0], row[1]): Firing(
+                    row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), *row[6:]
+                )
+                for row in conn.execute("SELECT * FROM firings")
+            }
+        if reseal:
+            logger.info("re-sealed %d stored jobs with the current key", len(reseal))
+        return Loaded(jobs, broken, firings)
+
+    def close(self) -> None:
+        # Claims this node still holds were never released: leave them claimable at once.
+        conn = self._conn
+        if conn is not None:
+            conn.execute("UPDATE firings SET lease_until = 0")
+        self.abandon()
+
+    def abandon(self) -> None:
+        conn, self._conn = self._conn, None
+        try:
+            if conn is not None:
+                conn.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def put_job(
+        self,
+        spec: JobSpec,
+        paused: bool,
+        nominal: float | None,
+        run_at: float | None,
+        replacing: bool,
+    ) -> list[bytes]:
+        """Insert or replace a job; return its kept history records when replacing."""
+        payload = self._codec.seal(encode_spec(spec))
+        func = payload_func(spec)
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?)",
+                (spec.id, func, payload, int(paused), nominal, run_at),
+            )
+            if not replacing:  # a new job (or one over a broken row) starts without history
+                conn.execute("DELETE FROM runs WHERE job_id = ?", (spec.id,))
+                return []
+            rows = conn.execute("SELECT record FROM runs WHERE job_id = ? ORDER BY seq", (spec.id,))
+            return [bytes(r[0]) for r in rows]
+
+    def delete_jobs(self, job_ids: Sequence[str]) -> None:
+        with self._transaction() as conn:
+            params = [(i,) for i in job_ids]
+            conn.executemany("DELETE FROM jobs WHERE id = ?", params)
+            conn.executemany("DELETE FROM runs WHERE job_id = ?", params)
+
+    def set_state(self, rows: Sequence[tuple[str, bool, float | None, float | None]]) -> None:
+        with self._transaction() as conn:
+            conn.executemany(_STATE, [(int(p), n, r, i) for i, p, n, r in rows])
+
+    def history(self, job_ids: Sequence[str] | None) -> list[tuple[str, bytes]]:
+        conn = self.conn
+        if job_ids is None:
+            rows = conn.execute("SELECT job_id, record FROM runs ORDER BY job_id, seq").fetchall()
+        else:
+            rows = []
+            for job_id in job_ids:
+                rows += conn.execute(
+                    "SELECT job_id, record FROM runs WHERE job_id = ? ORDER BY seq", (job_id,)
+                ).fetchall()
+        return [(job_id, bytes(record)) for job_id, record in rows]
+
+    # -- claims --------------------------------------------------------------------------------
+
+    def claim(
+        self,
+        jobs: Sequence[tuple[str, bool, float | None, float | None]],
+        firings: Sequence[Firing],
+    ) -> None:
+        """Advance the jobs' next times and record the claimed firings, in one transaction."""
+        with self._transaction() as conn:
+            conn.executemany(_STATE, [(int(p), n, r, i) for i, p, n, r in jobs])
+            conn.executemany(_CLAIM, [(*f[:4], int(f.run), int(f.final), *f[6:]) for f in firings])
+
+    def release(
+        self,
+        done: Sequence[tuple[str, float]],
+        records: Sequence[tuple[str, float, bytes]],
+        keep: int,
+        cutoff: float | None,
+        finals: Sequence[str],
+    ) -> None:
+        """Free finished claims, append history (pruned by count and age), drop ended jobs."""
+        with self._transaction() as conn:
+            conn.executemany("DELETE FROM firings WHERE job_id = ? AND slot = ?", done)
+            conn.executemany(
+                "INSERT INTO runs (job_id, finished_at, record) VALUES (?, ?, ?)", records
+            )
+            conn.executemany(
+                "DELETE FROM runs WHERE job_id = ?1 AND seq <= "
+                "(SELECT seq FROM runs WHERE job_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+                [(job_id, keep) for job_id in {r[0] for r in records}],
+            )
+            if cutoff is not None:
+                conn.execute("DELETE FROM runs WHERE finished_at < ?", (cutoff,))
+            params = [(i,) for i in finals]
+            conn.executemany("DELETE FROM jobs WHERE id = ? AND nominal IS NULL", params)
+            conn.executemany(
+                "DELETE FROM runs WHERE job_id = ?1 AND NOT EXISTS "
+                "(SELECT 1 FROM jobs WHERE id = ?1)",
+                params,
+            )
+
+
+def payload_func(spec: JobSpec) -> str:
+    """The display form of a job's callable (the sealed payload holds the real reference)."""
+    module = getattr(spec.func, "__module__", None) or "?"
+    return f"{module}:{getattr(spec.func, '__qualname__', '?')}"

@@ -1,0 +1,431 @@
+"""The SQLite store: jobs, claimed firings and run history in one local file.
+
+One scheduler writes a file at a time (an OS lock enforces it), so this process's view of the
+jobs is complete: due times are kept in a local heap (no polling) and every change is written
+through to the file before the call returns. The file is the truth after a restart: jobs, their
+paused state and next time, the firings that were claimed but never finished (re-run, with the
+attempt counted up), and the recent runs of each job.
+
+All SQL runs on one worker thread owned by the store, so the event loop never blocks on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from .._clock import to_datetime
+from .._serialization import PayloadCodec
+from .._values import Job, JobSpec, Run
+from ..errors import InvalidJob, JobExists, JobNotFound, SchedulerStateError, StoreError
+from ._base import Claim, Store, StoreContext
+from ._codec import decode_run, encode_run, encode_spec
+from ._local import Entry, LocalJobs
+from ._planning import MAX_BACKLOG_PER_ACQUIRE, plan
+from ._sqlite_db import Firing, SQLiteFile
+
+__all__ = ("SQLiteStore",)
+
+logger = logging.getLogger("aioscheduler.stores.sqlite")
+
+T = TypeVar("T")
+
+#: Default age after which finished runs are dropped from the history.
+DEFAULT_HISTORY_MAX_AGE = timedelta(days=7)
+
+
+def _seconds(value: float | timedelta | None, name: str) -> float | None:
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if value is not None and (isinstance(value, bool) or not value > 0):
+        raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
+    return None if value is None else float(value)
+
+
+class SQLiteStore(LocalJobs, Store):
+    """A persistent store in one SQLite file, for one scheduler at a time.
+
+    Jobs must be storable: an importable function and JSON-serializable arguments (checked at
+    ``add()``, see ``docs/persistence.md``). Payloads can be signed or encrypted at rest.
+
+    Args:
+        path: The database file (created if missing). ``":memory:"`` keeps nothing.
+        secret_key: Sign every stored job and run record (HMAC-SHA256); rows changed without
+            the key are refused and reported as broken jobs.
+        old_keys: Earlier secrets, still accepted for reading (key rotation).
+        encrypt: Encrypt payloads as well (AES-256-GCM; ``aioscheduler[crypto]``).
+        accept_unsigned: With a key, still read unsigned rows (while migrating a store).
+        history_limit: Finished runs kept per job; ``None``: the scheduler's ``history_limit``.
+        history_max_age: Finished runs older than this are dropped (seconds or timedelta;
+            ``None``: no age limit).
+        lease: Seconds a claimed firing stays reserved for this node. A firing left behind by
+            a scheduler that died is re-run when the next scheduler opens the file.
+
+    Raises:
+        SerializationError: a weak key, or ``encrypt`` without ``cryptography``.
+
+    Example::
+
+        scheduler = Scheduler(store=SQLiteStore("jobs.db", secret_key=os.environ["KEY"]))
+    """
+
+    persistent = True
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        secret_key: str | bytes | None = None,
+        old_keys: Sequence[str | bytes] = (),
+        encrypt: bool = False,
+        accept_unsigned: bool = False,
+        history_limit: int | None = None,
+        history_max_age: float | timedelta | None = DEFAULT_HISTORY_MAX_AGE,
+        lease: float | timedelta = 30.0,
+    ) -> None:
+        if history_limit is not None and (
+            isinstance(history_limit, bool)
+            or not isinstance(history_limit, int)
+            or history_limit < 0
+        ):
+            raise ValueError(f"history_limit must be an int >= 0 or None, got {history_limit!r}")
+        self._path = os.fspath(path)
+        self._codec = PayloadCodec(
+            secret_key, old_keys=old_keys, encrypt=encrypt, accept_unsigned=accept_unsigned
+        )
+        self._history_limit_option = history_limit
+        self._history_limit = 10 if history_limit is None else history_limit
+        self._history_max_age = _seconds(history_max_age, "history_max_age")
+        self._lease = _seconds(lease, "lease") or 30.0
+        self._file = SQLiteFile(self._path, self._codec)
+        self._thread: ThreadPoolExecutor | None = None
+        self._context: StoreContext | None = None
+        self._lock = asyncio.Lock()
+        self._reset()
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> SQLiteStore:
+        """Build a store from ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``.
+
+        Keyword options are passed to the constructor (keys do not belong in URLs).
+
+        Raises:
+            InvalidJob: the URL is not of that form (a ``ValueError``).
+        """
+        scheme, sep, rest = url.partition("://")
+        if scheme != "sqlite" or not sep or not rest.startswith("/") or len(rest) < 2:
+            raise InvalidJob(
+                f"SQLite store URL must look like 'sqlite:///relative.db' or "
+                f"'sqlite:////absolute/path.db', got {url!r}"
+            )
+        return cls(rest[1:], **options)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self._path!r}, codec={self._codec!r})"
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the store's thread; map driver errors to :class:`StoreError`."""
+        if self._thread is None:
+            raise StoreError(f"the SQLite store {self._path!r} is not open")
+        future = asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        try:
+            try:
+                return await asyncio.shield(future)
+            except asyncio.CancelledError:
+                # The transaction runs to completion anyway. Wait for it and return its result,
+                # so that the caller keeps its view in step with the file, and re-request the
+                # cancellation for the caller's next await.
+                task = asyncio.current_task()
+                while not future.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.shield(future)
+                if task is not None:
+                    task.uncancel()
+                    task.cancel()
+                return future.result()
+        except sqlite3.Error as exc:
+            raise StoreError(f"SQLite store {self._path!r} failed: {exc}") from exc
+
+    async def _histories(self, job_ids: list[str] | None) -> dict[str, list[Run]]:
+        rows = await self._call(self._file.history, job_ids)
+        out: dict[str, list[Run]] = {}
+        for job_id, record in rows:
+            try:
+                run = decode_run(job_id, self._codec.open(record))
+            except Exception as exc:  # a damaged record hides one run, never the job
+                logger.warning("skipping unreadable run record of job %r: %s", job_id, exc)
+                continue
+            out.setdefault(job_id, []).append(run)
+        return out
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def open(self, context: StoreContext) -> None:
+        if self._context is not None:
+            if self._context.node_id != context.node_id:
+                raise SchedulerStateError(
+                    "this SQLiteStore is already used by another running scheduler"
+                )
+            return
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="aioscheduler-sqlite")
+        try:
+            loaded = await self._call(self._file.open, context.node_id)
+        except BaseException:
+            self._thread.shutdown(wait=False)
+            self._thread = None
+            raise
+        self._reset()
+        self._context = context
+        if self._history_limit_option is None:
+            self._history_limit = context.history_limit
+        for row in loaded.jobs:
+            self._entries[row.spec.id] = entry = Entry(row.spec, row.nominal, None, row.paused)
+            self._schedule(entry, row.nominal, row.run_at)
+        self._firings = loaded.firings
+        for job_id, reason in loaded.broken:
+            self._broken[job_id] = reason
+            logger.error(
+                "stored job %r is broken and skipped: %s", job_id, reason, extra={"job_id": job_id}
+            )
+            context.on_broken(job_id, reason)
+        if self._firings:
+            context.wakeup(0.0)
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        try:
+            async with self._lock:
+                await self._call(self._file.close)
+        finally:
+            self._thread.shutdown(wait=False)
+            self._thread = None
+            self._context = None
+            self._reset()
+
+    async def _abandon(self) -> None:
+        """Test hook: let go of the file like a killed process (claims stay in the file)."""
+        if self._thread is not None:
+            await self._call(self._file.abandon)
+            self._thread.shutdown(wait=False)
+            self._thread = None
+        self._context = None
+        self._reset()
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def check_spec(self, spec: JobSpec) -> None:
+        """Refuse, at ``add()``, a job this store could not write or load again.
+
+        Raises:
+            SerializationError: the callable has no import path (lambda, closure, bound
+                method, ``__main__``) or an argument is not storable; the message says what
+                to do.
+        """
+        encode_spec(spec)
+
+    def broken_jobs(self) -> list[tuple[str, str]]:
+        """The stored jobs that could not be loaded at open, as ``(id, reason)``.
+
+        They are not run and not deleted: fix the cause (key, code) and restart, replace them
+        with ``add(..., replace=True)``, or delete them with :meth:`remove_broken`.
+        """
+        return sorted(self._broken.items())
+
+    async def remove_broken(self, job_id: str) -> None:
+        """Delete a broken job's row (see :meth:`broken_jobs`).
+
+        Raises:
+            JobNotFound: no broken job has this id.
+        """
+        if job_id not in self._broken:
+            raise JobNotFound(job_id)
+        async with self._lock:
+            await self._call(self._file.delete_jobs, [job_id])
+            self._broken.pop(job_id, None)
+
+    async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
+        first = spec.trigger.first_fire(to_datetime(now))
+        nominal = None if first is None else first.timestamp()
+        run_at = self._run_at(spec, nominal)
+        async with self._lock:
+            old = self._entries.get(spec.id)
+            if old is not None and not replace:
+                raise JobExists(spec.id)
+            history = await self._call(
+                self._file.put_job, spec, paused, nominal, run_at, old is not None
+            )
+            if self._broken.pop(spec.id, None) is not None:
+                logger.warning("broken stored job %r was replaced by a new definition", spec.id)
+            entry = self._entries[spec.id] = Entry(spec, nominal, run_at, paused)
+            if old is not None:
+                entry.version = old.version
+            self._schedule(entry, nominal, run_at)
+        runs = await self._decode_history(spec.id, history)
+        return self._snapshot(entry, runs)
+
+    async def _decode_history(self, job_id: str, records: list[bytes]) -> list[Run]:
+        runs = []
+        for record in records:
+            try:
+                runs.append(decode_run(job_id, self._codec.open(record)))
+            except Exception as exc:
+                logger.warning("skipping unreadable run record of job %r: %s", job_id, exc)
+        return runs
+
+    async def remove_job(self, job_id: str) -> Job:
+        async with self._lock:
+            entry = self._get(job_id)
+            histories = await self._histories([job_id])
+            await self._call(self._file.delete_jobs, [job_id])
+            del self._entries[job_id]
+        return self._snapshot(entry, histories.get(job_id, ()))
+
+    async def get_job(self, job_id: str) -> Job:
+        entry = self._get(job_id)
+        histories = await self._histories([job_id])
+        return self._snapshot(entry, histories.get(job_id, ()))
+
+    async def list_jobs(self) -> list[Job]:
+        histories = await self._histories(None)
+        jobs = [self._snapshot(e, histories.get(i, ())) for i, e in self._entries.items()]
+        jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
+        return jobs
+
+    async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:
+        async with self._lock:
+            entry = self._get(job_id)
+            if paused != entry.paused:
+                nominal, run_at = entry.nominal, entry.run_at
+                if not paused and nominal is not None and run_at is not None and run_at <= now:
+                    # firings inside the pause are not caught up: continue after now
+                    nxt = entry.spec.trigger.next_after(to_datetime(nominal), to_datetime(now))
+                    nominal = None if nxt is None else nxt.timestamp()
+                    run_at = self._run_at(entry.spec, nominal)
+                await self._call(self._file.set_state, [(job_id, paused, nominal, run_at)])
+                entry.paused = paused
+                self._schedule(entry, nominal, run_at)
+        return await self.get_job(job_id)
+
+    # -- claims --------------------------------------------------------------------------------
+
+    async def acquire_due(self, now: float, limit: int) -> list[Claim]:
+        async with self._lock:
+            assert self._context is not None
+            node, lease_until = self._context.node_id, now + self._lease
+            claims: list[Claim] = []
+            rows: list[Firing] = []
+            for (job_id, slot), old in self._orphans(now)[:limit]:
+                spec = self._entries[job_id].spec
+                run, missed = old.run, old.missed
+                grace = spec.options.misfire_grace
+                if run and grace is not None and now - old.run_at > grace:
+                    run, missed = False, missed + 1  # recovered too late: report it missed
+                claims.append(Claim(spec, slot, old.run_at, missed, run, old.final))
+                rows.append(
+                    old._replace(owner=node, lease_until=lease_until, attempt=old.attempt + 1)
+                )
+            updates: list[tuple[Entry, float | None, float | None, int]] = []
+            budget = limit - len(claims)  # like the memory store: ``limit`` jobs per call
+            while self._heap and len(updates) < budget and self._heap[0][0] <= now:
+                item = heapq.heappop(self._heap)
+                if not self._live(item):
+                    continue
+                entry = self._entries[item[2]]
+                spec, options = entry.spec, entry.spec.options
+                nominal, run_at, count = entry.nominal, entry.run_at, 0
+                for _ in range(MAX_BACKLOG_PER_ACQUIRE):
+                    assert nominal is not None
+                    p = plan(spec.trigger, nominal, now, options.misfire_grace, options.coalesce)
+                    nominal = p.next_nominal
+                    claim_at = run_at if run_at is not None else p.scheduled_at
+                    claims.append(
+                        Claim(spec, p.scheduled_at, claim_at, p.missed, p.run, nominal is None)
+                    )
+                    rows.append(
+                        Firing(spec.id, p.scheduled_at, claim_at, p.missed, p.run,
+                               nominal is None, node, lease_until, 1)
+                    )  # fmt: skip
+                    count += 1
+                    run_at = self._run_at(spec, nominal)
+                    if run_at is None or run_at > now:
+                        break
+                updates.append((entry, nominal, run_at, count))
+            if not claims:
+                return claims
+            try:
+                await self._call(
+                    self._file.claim,
+                    [(e.spec.id, e.paused, n, r) for e, n, r, _ in updates],
+                    rows,
+                )
+            except BaseException:
+                for entry, *_ in updates:  # put them back: nothing was claimed
+                    self._schedule(entry, entry.nominal, entry.run_at)
+                raise
+            for entry, nominal, run_at, count in updates:
+                entry.pending += count
+                self._schedule(entry, nominal, run_at)
+            for row in rows:
+                self._firings[(row.job_id, row.slot)] = row
+                if row.attempt > 1:
+                    self._entries[row.job_id].pending += 1
+            return claims
+
+    async def release(self, runs: Sequence[tuple[Claim, Run]]) -> None:
+        async with self._lock:
+            done: list[tuple[str, float]] = []
+            records: list[tuple[str, float, bytes]] = []
+            pending: dict[str, int] = {}
+            finals: list[str] = []
+            latest = 0.0
+            for claim, run in runs:
+                job_id, attempt = claim.spec.id, run.attempt
+                if claim.claimed:
+                    key = (job_id, claim.scheduled_at)
+                    firing = self._firings.get(key)
+                    if firing is not None:
+                        attempt += firing.attempt - 1
+                        done.append(key)
+                entry = self._entries.get(job_id)
+                if entry is None:
+                    continue  # removed meanwhile: its history went with it
+                finished = (run.finished_at or run.scheduled_at).timestamp()
+                latest = max(latest, finished)
+                if self._history_limit:
+                    records.append((job_id, finished, self._codec.seal(encode_run(run, attempt))))
+                if entry.spec is claim.spec:
+                    left = pending.get(job_id, entry.pending) - claim.claimed
+                    pending[job_id] = left
+                    if claim.final and left <= 0 and entry.nominal is None:
+                        finals.append(job_id)
+            max_age = self._history_max_age
+            await self._call(
+                self._file.release,
+                done,
+                records,
+                self._history_limit,
+                None if max_age is None or not latest else latest - max_age,
+                finals,
+            )
+            for key in done:
+                self._firings.pop(key, None)
+            for job_id, left in pending.items():
+                self._entries[job_id].pending = max(0, left)
+            for job_id in finals:
+                self._entries.pop(job_id, None)

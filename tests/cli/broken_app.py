@@ -1,0 +1,3 @@
+"""A module whose import fails (the CLI must report it in one line)."""
+
+raise RuntimeError("boom at import")

@@ -1,0 +1,162 @@
+"""``aioscheduler jobs``: a table of id, trigger, next run (local and UTC), paused, last outcome."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from aioscheduler import Every, Scheduler
+from aioscheduler.cli.jobs import list_jobs
+from aioscheduler.testing import FakeClock
+
+from .proc import env, run
+
+pytestmark = pytest.mark.slow
+
+
+def test_lists_declared_jobs_as_a_table() -> None:
+    proc = run("jobs", "tests.cli.apps:scheduler", "--timezone", "Europe/Berlin")
+    assert proc.returncode == 0, proc.stderr
+    header, rule, *rows = proc.stdout.splitlines()
+    assert re.split(r"\s{2,}", header) == [
+        "ID", "TRIGGER", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "PAUSED", "LAST OUTCOME",
+    ]  # fmt: skip
+    assert set(rule) == {"-", " "}
+    cells = {row.split()[0]: re.split(r"\s{2,}", row) for row in rows}
+    assert cells["fast"][1:2] == ["every 0.05s"]
+    assert cells["fast"][4:] == ["no", "-"]
+    digest = cells["digest"]
+    assert digest[1] == "cron '0 9 * * mon-fri' (Europe/Berlin)"
+    assert digest[2] == "-" and digest[4] == "yes"  # paused: no next run
+
+
+def test_the_local_column_uses_the_given_zone() -> None:
+    proc = run("jobs", "tests.cli.apps:make_scheduler_async", "--timezone", "Asia/Tokyo")
+    assert proc.returncode == 0, proc.stderr
+    row = proc.stdout.splitlines()[2]
+    assert row.startswith("made-async")
+    assert " JST " in row and " UTC " in row
+
+
+async def test_shows_the_last_outcome_and_next_run_in_both_zones() -> None:
+    clock = FakeClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    scheduler = Scheduler(clock=clock)
+    await scheduler.add(lambda: None, Every(minutes=5), id="five")
+    async with scheduler:
+        await clock.advance(300)
+    text = await _list(scheduler)
+    row = text.splitlines()[2]
+    assert "Mon 2026-03-02 13:10:00 CET" in row
+    assert "2026-03-02 12:10:00 UTC" in row
+    assert row.endswith("success")
+
+
+async def test_lists_broken_jobs_a_store_reports() -> None:
+    scheduler = Scheduler()
+
+    async def broken_jobs() -> list[tuple[str, str]]:
+        return [("old-report", "cannot import 'reports.old'")]
+
+    scheduler.store.broken_jobs = broken_jobs  # type: ignore[attr-defined]
+    text = await _list(scheduler)
+    assert text.splitlines() == [
+        "no jobs",
+        "",
+        "1 broken job (cannot be loaded):",
+        "  old-report: cannot import 'reports.old'",
+    ]
+
+
+async def _list(scheduler: Scheduler) -> str:
+    import sys
+    import types
+
+    module = types.ModuleType("_cli_jobs_target")
+    module.scheduler = scheduler  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    try:
+        from zoneinfo import ZoneInfo
+
+        return await list_jobs(f"{module.__name__}:scheduler", None, ZoneInfo("Europe/Berlin"))
+    finally:
+        del sys.modules[module.__name__]
+
+
+def test_a_store_url_is_read() -> None:
+    proc = run("jobs", "--store", "memory://")
+    assert (proc.returncode, proc.stdout.strip()) == (0, "no jobs")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--store", "nosql://x"], "unknown store URL scheme 'nosql'"),
+        (["--store", "nothing"], "must look like 'scheme://...'"),
+        (["no_such_module:scheduler"], "cannot import 'no_such_module'"),
+    ],
+    ids=["scheme", "url", "module"],
+)
+def test_bad_sources_exit_2_with_one_line(args: list[str], message: str) -> None:
+    proc = run("jobs", *args)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and message in proc.stderr
+
+
+def test_a_target_and_a_store_together_are_refused() -> None:
+    proc = run("jobs", "tests.cli.apps:scheduler", "--store", "memory://")
+    assert proc.returncode == 2
+    assert "not allowed with argument" in proc.stderr
+
+
+JOBS_MODULE = """
+import asyncio
+import sys
+
+from aioscheduler import Cron, Every, Scheduler
+
+
+def work() -> None: ...
+
+
+async def main(url: str) -> None:
+    scheduler = Scheduler(store=url)
+    await scheduler.add(work, Every(minutes=5), id="work")
+    await scheduler.add(work, Cron("0 9 * * mon-fri"), id="digest", paused=True)
+    await scheduler.store.close()
+"""
+
+
+def test_the_installed_script_reads_a_sqlite_store_and_lists_broken_jobs(tmp_path: Path) -> None:
+    pytest.importorskip("aioscheduler.stores.sqlite")
+    script = Path(sys.executable).with_name("aioscheduler")
+    if not script.exists():
+        pytest.skip("the aioscheduler script is not installed (pip install -e .)")
+    (tmp_path / "jobsmod.py").write_text(JOBS_MODULE)
+    url = "sqlite:///jobs.db"
+    setup = [sys.executable, "-c", f"import asyncio, jobsmod; asyncio.run(jobsmod.main({url!r}))"]
+    subprocess.run(setup, cwd=tmp_path, check=True, timeout=60)
+
+    def jobs() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), "jobs", "--store", url, "--timezone", "UTC"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env(),
+        )  # fmt: skip
+
+    listed = jobs()
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[2:]}
+    assert set(rows) == {"work", "digest"}
+    assert "every 5m" in rows["work"] and rows["digest"].rstrip().endswith("yes     -")
+
+    (tmp_path / "jobsmod.py").unlink()  # the jobs' function can no longer be imported
+    listed = jobs()
+    assert listed.returncode == 0, listed.stderr
+    out = listed.stdout.splitlines()
+    assert out[0] == "no jobs"
+    assert out[2] == "2 broken jobs (cannot be loaded):"
+    assert out[3].startswith("  digest: ") and "jobsmod" in out[3]
