@@ -81,12 +81,17 @@ class Dispatcher:
         due: list[tuple[float, HeapEntry]] = []
         self._heap.pop_due(now, due)
         runner = self._runner
+        forget = self._scheduler._local_fired
         for when, entry in due:
-            if type(entry) is Timer:
-                runner.fire_timer(entry, when)
-            else:
-                assert isinstance(entry, Firing) and entry.claim is not None
-                runner.fire_claim(entry.claim, entry.attempt)
+            try:
+                if type(entry) is Timer:
+                    runner.fire_timer(entry, when)
+                else:
+                    assert isinstance(entry, Firing) and entry.claim is not None
+                    forget(entry)
+                    runner.fire_claim(entry.claim, entry.attempt)
+            except Exception:  # pragma: no cover - a bug must not stop the dispatcher
+                logger.exception("handing %r to the runner failed", entry)
         return len(due)
 
     async def claim_due(self, now: float, limit: int = CLAIM_BATCH) -> int:
@@ -103,7 +108,10 @@ class Dispatcher:
         self._store_retry = 0.0
         fire = self._runner.fire_claim
         for claim in claims:
-            fire(claim, claim.attempt)
+            try:
+                fire(claim, claim.attempt)
+            except Exception:  # pragma: no cover - a bug must not stop the dispatcher
+                logger.exception("handing job %r to the runner failed", claim.spec.id)
         return len(claims)
 
     def next_wake(self) -> float:
@@ -125,6 +133,15 @@ class Dispatcher:
     # -- the loop ------------------------------------------------------------------------------
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            logger.critical("the dispatcher crashed; no firing will run", exc_info=True)
+            raise
+
+    async def _run(self) -> None:
         clock = self._clock
         loop = asyncio.get_running_loop()
         store = self._store

@@ -198,6 +198,7 @@ class EventHub:
                     sink._task = None
             else:
                 self._remove(sink)
+        tasks = [t for t in tasks if t is not asyncio.current_task()]  # a subscriber stopping us
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)
             for task in pending:

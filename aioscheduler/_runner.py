@@ -213,8 +213,9 @@ class Runner:
                 state.queued = firing
                 return
             if overlap == "replace":
-                for old in state.running:
+                for old in list(state.running):  # _cancel may finish (and remove) a waiting one
                     self._cancel(old, "replaced by a newer run")
+                self._jobs[spec.id] = state  # _finish_job may have dropped an idle state
             elif (limit := spec.options.max_instances) is not None and len(state.running) >= limit:
                 self._report_not_run(
                     firing, Outcome.SKIPPED, f"max_instances={limit} runs already running"
@@ -287,6 +288,11 @@ class Runner:
     async def _run_timer(self, firing: Firing) -> None:
         timer = firing.timer
         assert timer is not None
+        if timer.cancelled:  # cancelled while it waited for a concurrency slot
+            timer._running = False
+            timer._end()
+            self._done(firing)
+            return
         clock = self._clock
         firing.started = clock.time()
         token = _current.set(firing)
@@ -312,7 +318,12 @@ class Runner:
             _current.reset(token)
         timer._running = False
         now = clock.time()
-        if delay is not None and outcome is Outcome.SUCCESS and not timer.cancelled:
+        if (
+            delay is not None
+            and outcome is Outcome.SUCCESS
+            and not timer.cancelled
+            and not self._scheduler._stopping
+        ):
             self._scheduler._reschedule_timer(timer, now + delay)
         else:
             timer._end()
@@ -504,6 +515,18 @@ class Runner:
         )
         return {"job_id": firing.job_id, "attempt": firing.attempt, "lateness": lateness}
 
+    def forget(self, job_id: str) -> None:
+        """The job was removed: drop its queued firing; its state goes once nothing runs."""
+        state = self._jobs.get(job_id)
+        if state is None:
+            return
+        queued, state.queued = state.queued, None
+        if queued is not None:
+            self._finish_job(queued, Outcome.SKIPPED, None, None, "job removed")
+        state.failures = 0
+        if not state.running:
+            self._jobs.pop(job_id, None)
+
     # -- stop ----------------------------------------------------------------------------------
 
     def drop_pending(self) -> None:
@@ -524,13 +547,14 @@ class Runner:
         """Wait for running work (``timeout`` seconds; ``None``: all of it), then cancel the
         rest and wait until every task has ended."""
         self.drop_pending()
-        tasks = set(self._tasks)
+        me = asyncio.current_task()  # stop() called from inside a run: that run goes on
+        tasks = set(self._tasks) - {me}
         if tasks and (timeout is None or timeout > 0):
             await asyncio.wait(tasks, timeout=timeout)
         for _ in range(100):  # cancelled runs may start queued ones; bounded in practice
             self._drain_finished()
             self.drop_pending()
-            tasks = {t for t in self._tasks if not t.done()}
+            tasks = {t for t in self._tasks if not t.done() and t is not me}
             if not tasks:
                 break
             for task in tasks:

@@ -205,6 +205,8 @@ class Scheduler:
         self._run_waiters: dict[str, list[asyncio.Future[Run]]] = {}
         self._declared: list[tuple[Callable[..., Any], Trigger, JobOptionsKw]] = []
         self._ticks: dict[str, dict[str, list[Any]]] = {}
+        self._local: dict[str, set[Firing]] = {}  # job id -> its firings in the local heap
+        self._declared_done = 0  # declarations reconciled so far (each only once)
         self._process_pool: Any = None
         self._clock.attach(self)
 
@@ -372,10 +374,9 @@ class Scheduler:
             if isinstance(entry, Timer):
                 entry._end()
             elif isinstance(entry, Firing) and entry.claim is not None:
-                run = entry.snapshot(
-                    Outcome.CANCELLED, self._clock.time(), reason="scheduler stopped"
-                )
-                self._job_finished(entry.claim, run)
+                # a pending retry, run_now or Ticks firing: reported like any cancelled run
+                self._runner._finish_job(entry, Outcome.CANCELLED, None, None, "scheduler stopped")
+        self._local.clear()
 
     async def _drain_internal(self) -> None:
         for _ in range(10):
@@ -445,6 +446,8 @@ class Scheduler:
         return timer
 
     def _push_local(self, due: float, entry: Timer | Firing) -> None:
+        if isinstance(entry, Firing) and entry.spec is not None:
+            self._local.setdefault(entry.spec.id, set()).add(entry)
         if self._in_loop_thread():
             with self._lock:
                 if self._in_loop_thread():
@@ -452,8 +455,23 @@ class Scheduler:
                     self._dispatcher.poke(due)
                     return
         loop = self._loop
-        assert loop is not None
-        loop.call_soon_threadsafe(self._push_local_if_live, due, entry)
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._push_local_if_live, due, entry)
+                return
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+        with self._lock:  # stopped meanwhile: the entry waits for the next start
+            self._heap.push(due, entry)
+
+    def _local_fired(self, entry: Firing) -> None:
+        """A local job firing left the heap (the dispatcher hands it to the runner)."""
+        assert entry.spec is not None
+        firings = self._local.get(entry.spec.id)
+        if firings is not None:
+            firings.discard(entry)
+            if not firings:
+                del self._local[entry.spec.id]
 
     def _push_local_if_live(self, due: float, entry: Timer | Firing) -> None:
         if isinstance(entry, Timer) and entry.cancelled:
@@ -635,6 +653,9 @@ class Scheduler:
         await self._ensure_store()
         await self._store.remove_job(id)
         self._unregister_ticks(id)
+        for firing in self._local.pop(id, ()):  # pending retries, run_now, Ticks firings
+            self._heap.discard(firing)
+        self._runner.forget(id)
         if self._hub.active:
             self._emit(JobRemoved(at=self._clock.now(), job_id=id))
 
@@ -706,13 +727,6 @@ class Scheduler:
         path of runs that are about to start)."""
         if not final and claim.final:
             claim = claim._replace(final=False)
-        waiters = self._run_waiters.pop(claim.spec.id, None)
-        if waiters:
-            if isinstance(run, Firing):
-                run = run.to_run()
-            for fut in waiters:
-                if not fut.done():
-                    fut.set_result(run)
         self._releases.append((claim, run))
         if not self._flush_pending:
             self._schedule_flush()
@@ -729,13 +743,19 @@ class Scheduler:
                     (claim, run.to_run() if isinstance(run, Firing) else run)
                     for claim, run in pending
                 ]
+                stored = True
                 try:
                     await self._store.release(batch)
                 except Exception:
+                    stored = False
                     logger.exception("recording %d finished runs in the store failed", len(batch))
-                    continue
-                for claim, _ in batch:
-                    if claim.final:
+                for claim, run in batch:
+                    # waiters wake once the store has the run, so get(id).last_run shows it
+                    waiters = self._run_waiters.pop(claim.spec.id, None)
+                    for fut in waiters or ():
+                        if not fut.done():
+                            fut.set_result(run)
+                    if claim.final and stored:
                         self._unregister_ticks(claim.spec.id)
                         if self._hub.active:
                             self._emit(JobRemoved(at=self._clock.now(), job_id=claim.spec.id))
@@ -858,6 +878,7 @@ class Scheduler:
         spec = self._spec_from_kw(func, trigger, options)  # fail at the door
         self._declared.append((func, trigger, options))
         if self._state == "running":
+            self._declared_done = len(self._declared)
             self._spawn(self._reconcile(spec, options))
 
     def _spec_from_kw(
@@ -897,7 +918,11 @@ class Scheduler:
         return await self._add_spec(spec, paused=existing.paused, replace=True)
 
     async def _add_declared(self) -> None:
-        for func, trigger, options in self._declared:
+        # Each declaration is reconciled once per Scheduler: a declared job removed at run time,
+        # or a one-shot that already ran, does not come back at the next start().
+        while self._declared_done < len(self._declared):
+            func, trigger, options = self._declared[self._declared_done]
+            self._declared_done += 1
             spec = self._spec_from_kw(func, trigger, options)
             await self._reconcile(spec, options)
 

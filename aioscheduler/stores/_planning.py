@@ -57,8 +57,12 @@ def plan(
     now: float,
     misfire_grace: float | None,
     coalesce: bool,
+    offset: float = 0.0,
 ) -> Plan:
     """Decide the fate of the firing nominally due at ``due`` (``<= now``) and the next time.
+
+    ``offset`` is the firing's jitter: lateness is measured from ``due + offset``, the time it
+    was meant to run, so jitter never counts against ``misfire_grace``.
 
     - ``coalesce``: every firing in ``[due, now]`` folds into one, scheduled at the latest of
       them; it runs if that one is within ``misfire_grace``, else all are reported missed.
@@ -68,18 +72,18 @@ def plan(
     """
     nxt_ts = trigger.next_after_ts(due)
     if nxt_ts is None or nxt_ts > now:  # the common case: no later firing is due yet
-        if misfire_grace is not None and now - due > misfire_grace:
+        if misfire_grace is not None and now - due - offset > misfire_grace:
             return Plan(due, False, 1, nxt_ts)
         return Plan(due, True, 0, nxt_ts)
     if coalesce:
         latest, folded = _latest(trigger, due, now)
         nxt = trigger.next_after(to_datetime(latest))
         next_nominal = nxt.timestamp() if nxt is not None else None
-        if misfire_grace is not None and now - latest > misfire_grace:
+        if misfire_grace is not None and now - latest - offset > misfire_grace:
             return Plan(latest, False, folded + 1, next_nominal)
         return Plan(latest, True, folded, next_nominal)
-    if misfire_grace is not None and now - due > misfire_grace:
-        latest, more = _latest(trigger, due, now - misfire_grace)
+    if misfire_grace is not None and now - due - offset > misfire_grace:
+        latest, more = _latest(trigger, due, now - offset - misfire_grace)
         nxt = trigger.next_after(to_datetime(latest))
         return Plan(due, False, more + 1, nxt.timestamp() if nxt is not None else None)
     nxt = trigger.next_after(to_datetime(due))

@@ -176,7 +176,10 @@ class MemoryStore(Store):
             nominal = entry.nominal
             for _ in range(MAX_BACKLOG_PER_ACQUIRE):
                 assert nominal is not None
-                p = plan(spec.trigger, nominal, now, options.misfire_grace, options.coalesce)
+                jitter = entry.run_at - nominal if entry.run_at is not None else 0.0
+                p = plan(
+                    spec.trigger, nominal, now, options.misfire_grace, options.coalesce, jitter
+                )
                 nominal = p.next_nominal
                 final = nominal is None
                 run_at = (

@@ -351,7 +351,10 @@ class SQLiteStore(LocalJobs, Store):
                 nominal, run_at, count = entry.nominal, entry.run_at, 0
                 for _ in range(MAX_BACKLOG_PER_ACQUIRE):
                     assert nominal is not None
-                    p = plan(spec.trigger, nominal, now, options.misfire_grace, options.coalesce)
+                    jitter = run_at - nominal if run_at is not None else 0.0
+                    p = plan(
+                        spec.trigger, nominal, now, options.misfire_grace, options.coalesce, jitter
+                    )
                     nominal = p.next_nominal
                     claim_at = run_at if run_at is not None else p.scheduled_at
                     claims.append(
