@@ -285,15 +285,21 @@ class Scheduler:
         reported as cancelled. Returns only when no task of the scheduler is left. A callback
         running on a worker thread cannot be interrupted: if it outlives the timeout it is
         reported cancelled and its thread finishes on its own; a callback running in a worker
-        process is killed. Stopping a stopped scheduler is a no-op (besides ending worker
-        processes that :meth:`run_pending` started).
+        process is killed. Stopping a stopped scheduler is a no-op for scheduling; it closes
+        the store (releasing e.g. a SQLite file's lock) and the worker processes that
+        :meth:`add`, :meth:`jobs` or :meth:`run_pending` opened without :meth:`start`.
         """
         if self._state in ("stopped", "stopping"):
             if self._state == "stopping" and self._stopped_event is not None:
                 await self._stopped_event.wait()
-            elif self._process_pool is not None:  # run_pending() started worker processes
-                pool, self._process_pool = self._process_pool, None
-                await pool.aclose()
+            else:  # never started, or stopped: release what add()/run_pending() opened
+                await self._drain_internal()
+                if self._process_pool is not None:
+                    pool, self._process_pool = self._process_pool, None
+                    await pool.aclose()
+                if self._store_open:
+                    self._store_open = False
+                    await self._store.close()
             return
         if timeout is not None and (not isinstance(timeout, int | float) or timeout < 0):
             raise ValueError(f"timeout must be seconds >= 0 or None, got {timeout!r}")

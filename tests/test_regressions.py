@@ -170,3 +170,12 @@ async def test_wait_run_returns_after_the_run_is_in_the_history(
     run = await waiter
     job = await running.get("k")
     assert job.last_run == run
+
+
+async def test_stop_on_a_never_started_scheduler_closes_the_store(clock: FakeClock) -> None:
+    s = Scheduler(clock=clock)
+    await s.add(lambda: None, Every(seconds=1), id="j", executor="inline")
+    assert s._store_open
+    await s.stop()
+    assert not s._store_open
+    assert not s.running
