@@ -263,6 +263,24 @@ class Job:
     history: tuple[Run, ...] = ()
     """Recent finished runs, oldest first (bounded)."""
 
+    @classmethod
+    def of(
+        cls, spec: JobSpec, *, next_run_at: datetime | None, paused: bool, history: tuple[Run, ...]
+    ) -> Job:
+        """Build a snapshot from a job's definition and its state (used by the stores)."""
+        return cls(
+            id=spec.id,
+            func=spec.func,
+            trigger=spec.trigger,
+            args=spec.args,
+            kwargs=spec.kwargs,
+            options=spec.options,
+            next_run_at=next_run_at,
+            paused=paused,
+            last_run=history[-1] if history else None,
+            history=history,
+        )
+
     @property
     def overlap(self) -> Overlap:
         """The job's overlap policy."""

@@ -94,20 +94,9 @@ class LocalJobs:
         return ready
 
     def _snapshot(self, entry: Entry, history: Iterable[Run]) -> Job:
-        spec = entry.spec
         runs = tuple(history)[-self._history_limit :] if self._history_limit else ()
-        return Job(
-            id=spec.id,
-            func=spec.func,
-            trigger=spec.trigger,
-            args=spec.args,
-            kwargs=spec.kwargs,
-            options=spec.options,
-            next_run_at=None if entry.paused or entry.run_at is None else to_datetime(entry.run_at),
-            paused=entry.paused,
-            last_run=runs[-1] if runs else None,
-            history=runs,
-        )
+        run_at = None if entry.paused or entry.run_at is None else to_datetime(entry.run_at)
+        return Job.of(entry.spec, next_run_at=run_at, paused=entry.paused, history=runs)
 
     def next_due(self) -> float | None:
         heap = self._heap

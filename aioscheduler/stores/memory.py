@@ -52,20 +52,9 @@ class _Entry:
         self.history.append(run)
 
     def snapshot(self) -> Job:
-        spec = self.spec
         history = tuple(self.history) if self.history is not None else ()
-        return Job(
-            id=spec.id,
-            func=spec.func,
-            trigger=spec.trigger,
-            args=spec.args,
-            kwargs=spec.kwargs,
-            options=spec.options,
-            next_run_at=None if self.paused or self.run_at is None else to_datetime(self.run_at),
-            paused=self.paused,
-            last_run=history[-1] if history else None,
-            history=history,
-        )
+        run_at = None if self.paused or self.run_at is None else to_datetime(self.run_at)
+        return Job.of(self.spec, next_run_at=run_at, paused=self.paused, history=history)
 
 
 class MemoryStore(Store):

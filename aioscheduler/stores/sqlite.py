@@ -336,7 +336,9 @@ class SQLiteStore(LocalJobs, Store):
                 grace = spec.options.misfire_grace
                 if run and grace is not None and now - old.run_at > grace:
                     run, missed = False, missed + 1  # recovered too late: report it missed
-                claims.append(Claim(spec, slot, old.run_at, missed, run, old.final))
+                claims.append(
+                    Claim(spec, slot, old.run_at, missed, run, old.final, attempt=old.attempt + 1)
+                )
                 rows.append(
                     old._replace(owner=node, lease_until=lease_until, attempt=old.attempt + 1)
                 )
