@@ -400,12 +400,11 @@ class SQLiteStore(LocalJobs, Store):
             finals: list[str] = []
             latest = 0.0
             for claim, run in runs:
+                # the run's attempt already counts a recovered claim (Claim.attempt)
                 job_id, attempt = claim.spec.id, run.attempt
                 if claim.claimed:
                     key = (job_id, claim.scheduled_at)
-                    firing = self._firings.get(key)
-                    if firing is not None:
-                        attempt += firing.attempt - 1
+                    if key in self._firings:
                         done.append(key)
                 entry = self._entries.get(job_id)
                 if entry is None:

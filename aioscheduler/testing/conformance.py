@@ -67,15 +67,17 @@ def spec(
     )
 
 
-def finished(claim: Claim, outcome: Outcome = Outcome.SUCCESS, *, attempt: int = 1) -> Run:
-    """The run a scheduler would release for ``claim``."""
+def finished(
+    claim: Claim, outcome: Outcome = Outcome.SUCCESS, *, attempt: int | None = None
+) -> Run:
+    """The run a scheduler would release for ``claim`` (its attempt is the claim's)."""
     started = max(claim.run_at, claim.scheduled_at)
     return Run(
         job_id=claim.spec.id,
         scheduled_at=to_datetime(claim.scheduled_at),
         started_at=to_datetime(started),
         finished_at=to_datetime(started + 1),
-        attempt=attempt,
+        attempt=claim.attempt if attempt is None else attempt,
         outcome=outcome if claim.run else Outcome.MISSED,
         missed=claim.missed,
     )
