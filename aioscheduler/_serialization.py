@@ -311,19 +311,32 @@ def _each_value(mapping: dict[str, Any], convert: Callable[[Any], Any]) -> dict[
     return out
 
 
-def _encode_enum(member: enum.Enum) -> JSONValue:
-    cls = type(member)
+def class_ref(cls: type) -> tuple[str, str | None]:
+    """``("module:Qualname", problem)`` for a class that stored data may name.
+
+    ``problem`` is ``None`` when the reference resolves back to the very same class,
+    ``"unimportable"`` for a class in ``__main__`` or inside a function, and ``"not found"``
+    when importing the reference gives something else. Callers word the error.
+    """
     ref = f"{cls.__module__}:{cls.__qualname__}"
     if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
-        raise _Unstorable(
-            f"is a member of enum {cls.__qualname__} defined in {cls.__module__}, which cannot "
-            "be imported again; move the enum into an importable module"
-        )
+        return ref, "unimportable"
     try:
         found = _lookup(ref, None)
     except SerializationError:
         found = None
-    if found is not cls:
+    return ref, None if found is cls else "not found"
+
+
+def _encode_enum(member: enum.Enum) -> JSONValue:
+    cls = type(member)
+    ref, problem = class_ref(cls)
+    if problem == "unimportable":
+        raise _Unstorable(
+            f"is a member of enum {cls.__qualname__} defined in {cls.__module__}, which cannot "
+            "be imported again; move the enum into an importable module"
+        )
+    if problem is not None:
         raise _Unstorable(
             f"is a member of enum {cls.__qualname__}, which cannot be found again as {ref!r}; "
             "define it at module level"

@@ -22,6 +22,7 @@ from .._serialization import (
     PayloadCodec,
     _lookup,  # the same guarded import walk, for exception classes in retry_on
     callable_ref,
+    class_ref,
     decode_value,
     encode_value,
     resolve_ref,
@@ -65,17 +66,13 @@ def _dumps(document: object) -> bytes:
 
 
 def _class_ref(cls: type[BaseException]) -> str:
-    ref = f"{cls.__module__}:{cls.__qualname__}"
-    if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
+    ref, problem = class_ref(cls)
+    if problem == "unimportable":
         raise SerializationError(
             f"retry_on class {cls.__qualname__} is defined in {cls.__module__} or inside a "
             "function, so it cannot be imported again; move it into an importable module"
         )
-    try:
-        found = _lookup(ref, None)
-    except SerializationError:
-        found = None
-    if found is not cls:
+    if problem is not None:
         raise SerializationError(
             f"retry_on class {cls.__qualname__} cannot be found again as {ref!r}; define it at "
             "module level"
