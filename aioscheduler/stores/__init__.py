@@ -12,7 +12,7 @@ __all__ = ("Claim", "MemoryStore", "Store", "StoreContext", "store_from_url")
 
 def store_from_url(url: str, **options: Any) -> Store:
     """Build a store from a URL: ``memory://``, ``sqlite:///relative.db``,
-    ``sqlite:////absolute/path.db``.
+    ``sqlite:////absolute/path.db``, ``redis://host:6379/0?prefix=app&lease=10``.
 
     Keyword options (``secret_key``, ``old_keys``, ``encrypt``...) go to a persistent store's
     constructor; secrets do not belong in URLs.
@@ -35,4 +35,14 @@ def store_from_url(url: str, **options: Any) -> Store:
         from .sqlite import SQLiteStore  # imported on demand, like every persistent store
 
         return SQLiteStore.from_url(url, **options)
-    raise InvalidJob(f"unknown store URL scheme {scheme!r} in {url!r}; known: memory, sqlite")
+    if scheme in ("redis", "rediss"):
+        try:
+            from .redis import RedisStore
+        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+            raise InvalidJob(
+                f"{url!r} needs the Redis client: pip install 'aioscheduler[redis]' ({exc})"
+            ) from None
+        return RedisStore.from_url(url, **options)
+    raise InvalidJob(
+        f"unknown store URL scheme {scheme!r} in {url!r}; known: memory, sqlite, redis"
+    )

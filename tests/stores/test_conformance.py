@@ -11,6 +11,8 @@ from aioscheduler.stores import MemoryStore, Store
 from aioscheduler.stores.sqlite import SQLiteStore
 from aioscheduler.testing.conformance import StoreConformance
 
+from .redis_support import REDIS_URL
+
 
 class TestMemoryStore(StoreConformance):
     persistent = False
@@ -36,3 +38,29 @@ class TestSignedSQLiteStore(TestSQLiteStore):
     @pytest.fixture
     def make_store(self, tmp_path: Path) -> Callable[[], Store]:
         return lambda: SQLiteStore(tmp_path / "jobs.db", secret_key="k" * 32, encrypt=True)
+
+
+class TestRedisStore(StoreConformance):
+    persistent = True
+
+    @pytest.fixture
+    def make_store(self, redis_prefix: str) -> Callable[[], Store]:
+        from aioscheduler.stores.redis import RedisStore
+
+        return lambda: RedisStore(REDIS_URL, prefix=redis_prefix, clock="node")
+
+    async def crash(self, store: Store) -> None:
+        from aioscheduler.stores.redis import RedisStore
+
+        assert isinstance(store, RedisStore)
+        await store._abandon()
+
+
+class TestSignedRedisStore(TestRedisStore):
+    @pytest.fixture
+    def make_store(self, redis_prefix: str) -> Callable[[], Store]:
+        from aioscheduler.stores.redis import RedisStore
+
+        return lambda: RedisStore(
+            REDIS_URL, prefix=redis_prefix, clock="node", secret_key="k" * 32, encrypt=True
+        )
