@@ -254,8 +254,9 @@ class Store(ABC):
     async def extend_leases(self, claims: Sequence[Claim]) -> list[Claim]:
         """Renew the leases of ``claims`` (held by this node) for another :attr:`lease`
         seconds, in one statement; return the claims that are no longer this node's (taken
-        over by another node after expiry, revoked by ``overlap="replace"``, or their job
-        removed): the engine cancels their runs.
+        over by another node after expiry, or revoked by ``overlap="replace"``): the engine
+        cancels their runs. A firing of a job removed meanwhile stays leased until released
+        (like on every store, a removed job's running run finishes).
 
         Raises:
             StoreError: the store could not be reached; nothing is known to be renewed.
