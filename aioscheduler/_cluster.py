@@ -112,9 +112,7 @@ class Outage:
             self._scheduler._node_name,
             extra={"node": self._scheduler._node_name},
         )
-        self._scheduler._emit(
-            StoreRecovered(at=clock.now(), downtime=timedelta(seconds=downtime))
-        )
+        self._scheduler._emit(StoreRecovered(at=clock.now(), downtime=timedelta(seconds=downtime)))
 
 
 class _Held:

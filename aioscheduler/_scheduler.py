@@ -768,7 +768,7 @@ class Scheduler:
                     for claim, run in pending
                 ]
                 stored = True
-                batch, unsent = self._cluster.releasable(batch)
+                batch, _abandoned = self._cluster.releasable(batch)
                 try:
                     self._cluster.released(batch, await self._store.release(batch))
                 except Exception as exc:

@@ -133,28 +133,35 @@ WITH adv AS (
 ), ins AS (
     INSERT INTO {s}.firings AS f
         (job_id, slot, run_at, missed, run, final, owner, node, attempt, lease_until, done_at)
-    SELECT n.job_id, n.slot, n.run_at, n.missed, n.run, n.final, $2, $3, 1, $1 + $4,
-           CASE WHEN n.run THEN NULL ELSE $1 END
+    SELECT n.job_id, n.slot, n.run_at, n.missed, n.run, n.final, $2::text, $3::text, 1,
+           $1::float8 + $4::float8, CASE WHEN n.run THEN NULL ELSE $1::float8 END
     FROM unnest($8::text[], $9::float8[], $10::float8[], $11::int[], $12::bool[], $13::bool[])
          AS n(job_id, slot, run_at, missed, run, final)
     ON CONFLICT (job_id, slot) DO NOTHING
     RETURNING f.job_id, f.slot
 ), re AS (
-    UPDATE {s}.firings f SET owner = $2, node = $3, attempt = f.attempt + 1,
-           lease_until = $1 + $4, done_at = CASE WHEN o.lost THEN $1 ELSE NULL END
+    UPDATE {s}.firings f SET owner = $2::text, node = $3::text, attempt = f.attempt + 1,
+           lease_until = $1::float8 + $4::float8,
+           done_at = CASE WHEN o.lost THEN $1::float8 ELSE NULL END
     FROM unnest($14::text[], $15::float8[], $16::bool[]) AS o(job_id, slot, lost)
     WHERE f.job_id = o.job_id AND f.slot = o.slot
     RETURNING 1
 ), rev AS (
-    UPDATE {s}.firings f SET done_at = $1
+    UPDATE {s}.firings f SET done_at = $1::float8
     WHERE f.job_id = ANY($17::text[]) AND f.done_at IS NULL AND f.owner <> $2
     RETURNING 1
 )
 SELECT job_id, slot FROM ins
 """
+        self.peek = f"""
+SELECT (SELECT run_at FROM {s}.jobs WHERE NOT paused AND run_at IS NOT NULL
+        ORDER BY run_at LIMIT 1),
+       (SELECT min(lease_until) FROM {s}.firings WHERE done_at IS NULL AND owner <> $2),
+       {_NOW}
+"""
         # -- leases ---------------------------------------------------------------------------
         self.extend = f"""
-UPDATE {s}.firings f SET lease_until = {_NOW} + $3
+UPDATE {s}.firings f SET lease_until = {_NOW} + $3::float8
 FROM unnest($4::text[], $5::float8[], $6::int[]) AS h(job_id, slot, attempt)
 WHERE f.job_id = h.job_id AND f.slot = h.slot AND f.owner = $2 AND f.attempt = h.attempt
   AND f.done_at IS NULL
@@ -215,8 +222,9 @@ DELETE FROM {s}.firings WHERE job_id IN (SELECT id FROM gone)
 """
         self.housekeep = f"""
 WITH t AS (SELECT {_NOW} AS now),
-a AS (DELETE FROM {s}.firings WHERE done_at < (SELECT now FROM t) - $2 RETURNING 1),
-b AS (DELETE FROM {s}.firings f WHERE f.lease_until < (SELECT now FROM t) - $2
+a AS (DELETE FROM {s}.firings WHERE done_at < (SELECT now FROM t) - $2::float8
+      RETURNING 1),
+b AS (DELETE FROM {s}.firings f WHERE f.lease_until < (SELECT now FROM t) - $2::float8
       AND NOT EXISTS (SELECT 1 FROM {s}.jobs j WHERE j.id = f.job_id) RETURNING 1)
 SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)
 """
