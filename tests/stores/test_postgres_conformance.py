@@ -8,7 +8,7 @@ import pytest
 
 from aioscheduler.stores import Store
 from aioscheduler.stores.postgres import PostgresStore
-from aioscheduler.testing.conformance import StoreConformance
+from aioscheduler.testing.conformance import SharedStoreConformance, StoreConformance
 from tests.pg_support import PG_URL
 
 
@@ -30,3 +30,13 @@ class TestSignedPostgresStore(TestPostgresStore):
         return lambda: PostgresStore(
             PG_URL, schema=pg_schema, clock="node", secret_key="k" * 32, encrypt=True
         )
+
+
+class TestPostgresStoreShared(SharedStoreConformance):
+    @pytest.fixture
+    def make_store(self, pg_schema: str) -> Callable[[], Store]:
+        return lambda: PostgresStore(PG_URL, schema=pg_schema, clock="node", lease=30)
+
+    async def crash(self, store: Store) -> None:
+        assert isinstance(store, PostgresStore)
+        await store._abandon()
