@@ -57,6 +57,7 @@ class _Writes:
         self.new: tuple[list[Any], ...] = ([], [], [], [], [], [])
         self.again: tuple[list[str], list[float], list[bool]] = ([], [], [])
         self.revoke: list[str] = []
+        self.pause: list[str] = []
 
     def firing(
         self, job_id: str, slot: float, run_at: float, missed: int, run: bool, fin: bool
@@ -162,12 +163,19 @@ class PgClaims:
                 kind = row["kind"]
                 if kind == 0:
                     due_rows += 1
-                    self._plan_due(row, server_now, claims, w)
+                    mark = len(claims), len(w.new[0])
+                    try:
+                        self._plan_due(row, server_now, claims, w)
+                    except Exception as exc:  # a trigger that raises: pause the job, go on
+                        del claims[mark[0] :]
+                        for column in w.new:
+                            del column[mark[1] :]
+                        self._poisoned(row["id"], exc, w)
                 elif kind == 1:
                     orphan_rows += 1
                     self._plan_orphan(row, server_now, claims, w)
             inserted: set[tuple[str, float]] = set()
-            if w.adv[0] or w.again[0] or w.new[0]:
+            if w.adv[0] or w.again[0] or w.new[0] or w.pause:
                 got = await conn.fetch(
                     sql.claim_write,
                     server_now,
@@ -178,6 +186,7 @@ class PgClaims:
                     *w.new,
                     *w.again,
                     w.revoke,
+                    w.pause,
                 )
                 inserted = {(r[0], r[1]) for r in got}
         if self._opts.clock == "server":
@@ -226,6 +235,13 @@ class PgClaims:
         w.adv[2].append(run_at)
         if running and options.overlap == "replace":
             w.revoke.append(job_id)
+
+    def _poisoned(self, job_id: str, exc: Exception, w: _Writes) -> None:
+        reason = f"its trigger failed, job paused: {type(exc).__name__}: {exc}"
+        logger.error("job %r: %s", job_id, reason, exc_info=exc)
+        w.pause.append(job_id)
+        if self._context is not None:
+            self._context.on_broken(job_id, reason)
 
     def _plan_orphan(self, row: Any, now: float, claims: list[Claim], w: _Writes) -> None:
         job_id = row["id"]

@@ -48,6 +48,7 @@ CREATE TABLE {s}.firings (
     node text NOT NULL,
     attempt integer NOT NULL,
     lease_until float8 NOT NULL,
+    claimed_at float8 NOT NULL,
     done_at float8,
     PRIMARY KEY (job_id, slot)
 );
@@ -123,7 +124,7 @@ SELECT 2, NULL, NULL, NULL, NULL,
 FROM t
 """
         # $1 now, $2 owner, $3 node, $4 lease; advance $5-$7; new firings $8-$13;
-        # reclaimed $14-$16; revoked (overlap="replace") job ids $17
+        # reclaimed $14-$16; revoked (overlap="replace") job ids $17; paused (trigger failed) $18
         self.claim_write = f"""
 WITH adv AS (
     UPDATE {s}.jobs j SET nominal = a.nominal, run_at = a.run_at
@@ -132,16 +133,17 @@ WITH adv AS (
     RETURNING 1
 ), ins AS (
     INSERT INTO {s}.firings AS f
-        (job_id, slot, run_at, missed, run, final, owner, node, attempt, lease_until, done_at)
+        (job_id, slot, run_at, missed, run, final, owner, node, attempt, lease_until,
+         claimed_at, done_at)
     SELECT n.job_id, n.slot, n.run_at, n.missed, n.run, n.final, $2::text, $3::text, 1,
-           $1::float8 + $4::float8, CASE WHEN n.run THEN NULL ELSE $1::float8 END
+           $1::float8 + $4::float8, $1::float8, CASE WHEN n.run THEN NULL ELSE $1::float8 END
     FROM unnest($8::text[], $9::float8[], $10::float8[], $11::int[], $12::bool[], $13::bool[])
          AS n(job_id, slot, run_at, missed, run, final)
     ON CONFLICT (job_id, slot) DO NOTHING
     RETURNING f.job_id, f.slot
 ), re AS (
     UPDATE {s}.firings f SET owner = $2::text, node = $3::text, attempt = f.attempt + 1,
-           lease_until = $1::float8 + $4::float8,
+           lease_until = $1::float8 + $4::float8, claimed_at = $1::float8,
            done_at = CASE WHEN o.lost THEN $1::float8 ELSE NULL END
     FROM unnest($14::text[], $15::float8[], $16::bool[]) AS o(job_id, slot, lost)
     WHERE f.job_id = o.job_id AND f.slot = o.slot
@@ -150,6 +152,8 @@ WITH adv AS (
     UPDATE {s}.firings f SET done_at = $1::float8
     WHERE f.job_id = ANY($17::text[]) AND f.done_at IS NULL AND f.owner <> $2
     RETURNING 1
+), pz AS (
+    UPDATE {s}.jobs SET paused = true WHERE id = ANY($18::text[]) RETURNING 1
 )
 SELECT job_id, slot FROM ins
 """
@@ -212,13 +216,14 @@ FROM (
 WHERE j.id = y.id
 RETURNING j.id, y.nf, (y.nf >= y.k AND NOT y.was_paused) AS newly
 """
+        # the ended job's firings stay until their retention ends (slot de-duplication)
         self.drop_finals = f"""
 WITH gone AS (
     DELETE FROM {s}.jobs j WHERE j.id = ANY($1::text[]) AND j.nominal IS NULL
       AND NOT EXISTS (SELECT 1 FROM {s}.firings f WHERE f.job_id = j.id AND f.done_at IS NULL)
     RETURNING j.id
-), r AS (DELETE FROM {s}.runs WHERE job_id IN (SELECT id FROM gone) RETURNING 1)
-DELETE FROM {s}.firings WHERE job_id IN (SELECT id FROM gone)
+)
+DELETE FROM {s}.runs WHERE job_id IN (SELECT id FROM gone)
 """
         self.housekeep = f"""
 WITH t AS (SELECT {_NOW} AS now),

@@ -1,0 +1,132 @@
+"""Fault injection with real processes on the real PostgreSQL server (issue 12).
+
+Every test asserts on what the store recorded (the ``firings`` table: one row per claimed
+slot with its final attempt and owner) and on the traces the job functions left: every slot
+created once, none lost, at most one duplicate start per lost lease. Leases are 2 s; the
+bounds on real time are generous (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from aioscheduler import At, Every, Scheduler
+from aioscheduler.stores.postgres import PostgresStore
+from tests.distributed import jobs
+from tests.distributed.harness import cluster, firings, settled, until
+from tests.pg_support import PG_URL
+
+pytestmark = pytest.mark.slow
+
+LEASE = 2.0
+
+
+async def admin(schema: str, url: str = PG_URL) -> Scheduler:
+    """A scheduler that is never started: the test's handle for adding jobs."""
+    return Scheduler(store=PostgresStore(url, schema=schema, lease=LEASE), node_name="admin")
+
+
+def soon(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+async def test_killed_node_s_run_is_rerun_elsewhere_within_one_lease(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        a = c.start("a")
+        s = await admin(pg_schema)
+        await s.add(jobs.slow, At(soon(0.5)), id="slow", args=(3.0, log))
+        await until(lambda: jobs.read(log), 10, "the first start")
+        [(_, _, slot, attempt, first, _)] = jobs.read(log)
+        assert (attempt, first) == (1, "a")
+        c.start("b")
+        killed = time.time()
+        a.kill()
+        await until(lambda: any(e[0] == "end" for e in jobs.read(log)), 15, "the re-run")
+        await s.stop()
+        [row] = await settled(PG_URL, pg_schema, 1, 10)
+    starts = [e for e in jobs.read(log) if e[0] == "start"]
+    assert [(e[3], e[4]) for e in starts] == [(1, "a"), (2, "b")], "one duplicate start"
+    assert starts[1][5] - killed < LEASE + 1.5, "taken over within about one lease"
+    assert (row["slot"], row["attempt"], row["node"]) == (slot, 2, "b")
+    assert row["done_at"] is not None
+
+
+async def test_graceful_stop_hands_running_firings_over_at_once(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        a = c.start("a", stop_timeout=0.1)
+        s = await admin(pg_schema)
+        await s.add(jobs.slow, At(soon(0.3)), id="slow", args=(1.5, log))
+        await until(lambda: jobs.read(log), 10, "the first start")
+        c.start("b")
+        stopped = time.time()
+        a.stop()
+        await until(lambda: any(e[0] == "end" for e in jobs.read(log)), 10, "the re-run")
+        await s.stop()
+        [row] = await settled(PG_URL, pg_schema, 1, 10)
+    trace = jobs.read(log)
+    assert [(e[0], e[3], e[4]) for e in trace] == [
+        ("start", 1, "a"), ("cancel", 1, "a"), ("start", 2, "b"), ("end", 2, "b")
+    ]  # fmt: skip
+    assert trace[2][5] - stopped < LEASE / 2 + 1.0, "released, not left to expire"
+    assert (row["attempt"], row["node"]) == (2, "b") and row["done_at"] is not None
+
+
+async def test_frozen_node_is_fenced_and_its_late_completion_refused(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        a = c.start("a")
+        c.start("b")
+        s = await admin(pg_schema)
+        await s.add(jobs.slow, At(soon(0.3)), id="slow", args=(2.0, log))
+        await until(lambda: jobs.read(log), 10, "the first start")
+        first = jobs.read(log)[0][4]
+        frozen = a if first == "a" else c.nodes[1]
+        frozen.signal(signal.SIGSTOP)
+        await until(lambda: len(jobs.read(log)) >= 2, 15, "the takeover")
+        frozen.signal(signal.SIGCONT)
+        await until(
+            lambda: sum(e[0] in ("end", "cancel") for e in jobs.read(log)) >= 2, 15, "both ends"
+        )
+        stats = frozen.stop()
+        await s.stop()
+        [row] = await settled(PG_URL, pg_schema, 1, 10)
+    trace = jobs.read(log)
+    assert [e[0] for e in trace if e[3] == 2] == ["start", "end"]
+    assert sum(e[0] == "start" for e in trace) == 2, "one duplicate start for one lost lease"
+    assert stats["lost"] >= 1, "the frozen node noticed it lost the lease"
+    [row] = await settled(PG_URL, pg_schema, 1, 10)
+    assert row["attempt"] == 2 and row["node"] != first and row["done_at"] is not None
+
+
+async def test_two_nodes_with_one_name_share_the_work_without_stealing(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    with cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        nodes = [c.start("same"), c.start("same")]
+        s = await admin(pg_schema)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        for i in range(40):
+            await s.add(jobs.noop, Every(seconds=0.5, start_at=start), id=f"j{i}")
+        await until(lambda: time.time() > start.timestamp() + 3.2, 10, "a few rounds")
+        await s.remove_all() if hasattr(s, "remove_all") else None
+        stats = [n.stop() for n in nodes]
+        await s.stop()
+    rows = await firings(PG_URL, pg_schema)
+    assert len(rows) >= 40 * 5
+    assert {r["attempt"] for r in rows} == {1}, "no live work was taken over"
+    assert len({r["owner"] for r in rows}) == 2, "two incarnations"
+    assert all(st["stale"] == 0 and st["lost"] == 0 for st in stats)
+    assert all(r["done_at"] is not None for r in rows)
