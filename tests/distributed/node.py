@@ -46,11 +46,14 @@ async def main() -> None:
     parser.add_argument("--skew", type=float, default=0.0)
     parser.add_argument("--poll", type=float, default=1.0)
     parser.add_argument("--stop-timeout", type=float, default=0.2)
+    parser.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format=f"{args.name} %(levelname)s %(message)s"
     )
-    store = PostgresStore(args.url, schema=args.schema, lease=args.lease, poll=args.poll)
+    store = PostgresStore(
+        args.url, schema=args.schema, lease=args.lease, poll=args.poll, timeout=args.timeout
+    )
     scheduler = Scheduler(store=store, node_name=args.name, clock=SkewedClock(args.skew))
     done = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -13,12 +13,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from aioscheduler import At, Every, Scheduler
 from aioscheduler.stores.postgres import PostgresStore
 from tests.distributed import jobs
 from tests.distributed.harness import cluster, firings, settled, until
+from tests.distributed.proxy import Proxy
 from tests.pg_support import PG_URL
 
 pytestmark = pytest.mark.slow
@@ -130,3 +132,114 @@ async def test_two_nodes_with_one_name_share_the_work_without_stealing(
     assert len({r["owner"] for r in rows}) == 2, "two incarnations"
     assert all(st["stale"] == 0 and st["lost"] == 0 for st in stats)
     assert all(r["done_at"] is not None for r in rows)
+
+
+async def test_partitioned_node_fences_itself_before_its_lease_expires(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with Proxy("127.0.0.1", 5432) as proxy, cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        a = c.start("a", url=PG_URL.replace(":5432", f":{proxy.port}"))
+        s = await admin(pg_schema)
+        await s.add(jobs.slow, At(soon(0.3)), id="slow", args=(4.0, log))
+        await until(lambda: jobs.read(log), 10, "the first start")
+        c.start("b")
+        proxy.set("blackhole")
+        await until(lambda: len(jobs.read(log)) >= 3, 15, "the fence and the takeover")
+        proxy.set("pass")
+        await until(lambda: any(e[0] == "end" for e in jobs.read(log)), 15, "the re-run")
+        [row] = await settled(PG_URL, pg_schema, 1, 15)
+        await s.stop()
+        stats = a.stop()
+    trace = jobs.read(log)
+    assert [(e[0], e[3], e[4]) for e in trace] == [
+        ("start", 1, "a"), ("cancel", 1, "a"), ("start", 2, "b"), ("end", 2, "b")
+    ]  # fmt: skip
+    assert trace[1][5] < trace[2][5], "a stopped its run before b could start it"
+    assert stats["lost"] == 1
+    assert (row["attempt"], row["node"]) == (2, "b")
+    assert "store unavailable" in a.log() and a.log().count("store unavailable") == 1
+
+
+@pytest.mark.parametrize("skew", [3600.0, -3600.0], ids=["ahead-1h", "behind-1h"])
+async def test_a_node_whose_clock_is_an_hour_off_fires_neither_early_nor_late(
+    pg_schema: str, tmp_path: Path, skew: float
+) -> None:
+    log = str(tmp_path / "trace")
+    with cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        node = c.start("skewed", skew=skew)
+        s = await admin(pg_schema)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+        for i in range(5):
+            await s.add(jobs.stamp, Every(seconds=0.5, start_at=start), id=f"j{i}", args=(log,))
+        await until(lambda: time.time() > start.timestamp() + 2.2, 10, "a few rounds")
+        await s.stop()
+        node.stop()
+    trace = jobs.read(log)
+    assert len(trace) >= 5 * 4
+    keys = [(e[1], e[2]) for e in trace]
+    assert len(keys) == len(set(keys)), "no slot ran twice"
+    lateness = sorted(e[5] - e[2] for e in trace)
+    assert lateness[0] >= -0.005, f"fired early: {lateness[0]:.3f} s"
+    assert lateness[len(lateness) // 2] < 0.25, f"median lateness {lateness} s"
+
+
+async def test_a_commit_whose_reply_is_lost_runs_once_after_the_lease(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with Proxy("127.0.0.1", 5432) as proxy, cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        c.start("a", url=PG_URL.replace(":5432", f":{proxy.port}"), poll=60, timeout=1.0)
+        s = await admin(pg_schema)
+        due = soon(1.5)
+        await s.add(jobs.stamp, At(due), id="once", args=(log,))
+        await until(lambda: time.time() > due.timestamp() - 0.3, 5, "just before the claim")
+        proxy.set("drop_after_commit")
+        await until(lambda: time.time() > due.timestamp() + 1.5, 5, "the claim to time out")
+        proxy.set("pass")
+        [row] = await settled(PG_URL, pg_schema, 1, 15)
+        await s.stop()
+    starts = jobs.read(log)
+    assert len(starts) == 1, "the firing ran once"
+    assert row["attempt"] == starts[0][3]
+    assert row["attempt"] == 2, "the claim committed unseen; it ran after its lease, attempt 2"
+
+
+async def test_four_nodes_share_ten_thousand_firings_due_at_once_despite_a_kill(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    n = 10_000
+    with cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        nodes = [c.start(f"n{i}") for i in range(4)]
+        due = time.time() + 4
+        await bulk_add(pg_schema, n, due)
+        await until(lambda: time.time() > due + 0.3, 10, "the storm")
+        nodes[3].kill()
+        rows = await settled(PG_URL, pg_schema, n, 60)
+        for node in nodes[:3]:
+            node.stop()
+    assert len(rows) == n and len({r["job_id"] for r in rows}) == n, "each slot once"
+    assert {r["attempt"] for r in rows} <= {1, 2}
+    per_node = {name: sum(r["node"] == name for r in rows) for name in ("n0", "n1", "n2")}
+    assert all(count > n // 20 for count in per_node.values()), per_node
+    lag = sorted(r["claimed_at"] - due for r in rows if r["attempt"] == 1)
+    assert lag[0] >= 0, "nothing claimed before it was due"
+
+
+async def bulk_add(schema: str, n: int, due: float) -> None:
+    """Add ``n`` one-shot jobs due at ``due`` in one COPY (adding one by one takes long)."""
+    store = PostgresStore(PG_URL, schema=schema, lease=LEASE)
+    s = Scheduler(store=store, node_name="admin")
+    seed = (await s.add(jobs.noop, At(datetime.fromtimestamp(due, UTC)), id="seed")).spec
+    await s.remove("seed")
+    rows = []
+    for i in range(n):
+        spec = type(seed)(f"j{i}", seed.func, seed.trigger, (), {}, seed.options)
+        job_id, func, payload, digest, nominal, run_at = store._row(spec, due)
+        rows.append((job_id, func, payload, digest, i + 10, False, nominal, run_at, 0))
+    await s.stop()
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.copy_records_to_table("jobs", records=rows, schema_name=schema)
+    finally:
+        await conn.close()
