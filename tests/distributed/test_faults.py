@@ -8,18 +8,21 @@ bounds on real time are generous (the machine is shared).
 
 from __future__ import annotations
 
+import asyncio
+import os
 import signal
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
 from aioscheduler import At, Every, Scheduler
 from aioscheduler.stores.postgres import PostgresStore
-from tests.distributed import jobs
-from tests.distributed.harness import cluster, firings, settled, until
+from tests.distributed import jobs, privatepg
+from tests.distributed.harness import cluster, firings, query, settled, until
 from tests.distributed.proxy import Proxy
 from tests.pg_support import PG_URL
 
@@ -243,3 +246,47 @@ async def bulk_add(schema: str, n: int, due: float) -> None:
         await conn.copy_records_to_table("jobs", records=rows, schema_name=schema)
     finally:
         await conn.close()
+
+
+async def test_server_restart_is_an_outage_logged_once_and_survived(tmp_path: Path) -> None:
+    problem = privatepg.available()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true needs a private PostgreSQL cluster: {problem}")
+        pytest.skip(problem)
+    with privatepg.private_pg() as pg, cluster(pg.url, "restart", tmp_path, LEASE) as c:
+        node = c.start("a")
+        s = Scheduler(store=PostgresStore(pg.url, schema="restart"), node_name="admin")
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        for i in range(5):
+            await s.add(jobs.noop, Every(seconds=0.5, start_at=start), id=f"j{i}")
+        await s.stop()
+        await until(lambda: time.time() > start.timestamp() + 1.5, 10, "a few rounds")
+        pg.stop()
+        down = time.time()
+        await until(lambda: time.time() > down + 2 * LEASE, 10, "two leases of outage")
+        assert node.proc.poll() is None, "the scheduler survives the outage"
+        pg.start()
+        up = time.time()
+        rows = await until_rows(pg.url, lambda rs: any(r["claimed_at"] > up for r in rs))
+        stats = node.stop()
+    log = node.log()
+    assert log.count("store unavailable") == 1, log
+    assert log.count("store available again") == 1, log
+    assert stats["stale"] == 0
+    assert len({(r["job_id"], r["slot"]) for r in rows}) == len(rows)
+    after = [r for r in rows if r["claimed_at"] > up]
+    assert {r["job_id"] for r in after} == {f"j{i}" for i in range(5)}, "every job resumed"
+
+
+async def until_rows(url: str, ok: Any, timeout: float = 15) -> list[asyncpg.Record]:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            rows = await query(url, 'SELECT * FROM "restart".firings')
+            if ok(rows):
+                return rows
+        except (OSError, asyncpg.PostgresError):
+            pass
+        assert time.monotonic() < deadline, "the node did not resume"
+        await asyncio.sleep(0.2)
