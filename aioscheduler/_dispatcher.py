@@ -34,9 +34,6 @@ logger = logging.getLogger("aioscheduler.dispatcher")
 CLAIM_BATCH = 256
 #: A difference between wall and monotonic elapsed time above this many seconds is a jump.
 JUMP_THRESHOLD = 1.0
-#: After a store error, wait this long (doubling up to the max) before claiming again.
-STORE_RETRY_INITIAL = 0.5
-STORE_RETRY_MAX = 30.0
 
 
 class Dispatcher:
@@ -98,14 +95,16 @@ class Dispatcher:
         """Claim store firings due by ``now`` and hand them to the runner; return how many."""
         if now < self._store_blocked_until:
             return 0
+        cluster = self._scheduler._cluster
+        sent = self._clock.monotonic()
         try:
             claims = await self._store.acquire_due(now, limit)
         except StoreError as exc:
-            self._store_retry = min(STORE_RETRY_MAX, (self._store_retry * 2) or STORE_RETRY_INITIAL)
+            self._store_retry = cluster.outage.failed(exc, "claiming due jobs")
             self._store_blocked_until = self._clock.time() + self._store_retry
-            logger.error("claiming due jobs failed; retrying in %.1f s: %s", self._store_retry, exc)
             return 0
-        self._store_retry = 0.0
+        cluster.outage.ok()
+        cluster.hold(claims, sent)
         fire = self._runner.fire_claim
         for claim in claims:
             try:

@@ -60,6 +60,7 @@ class Firing:
         "error",
         "finished",
         "missed",
+        "node",
         "outcome",
         "reason",
         "result",
@@ -93,6 +94,7 @@ class Firing:
         self.error: BaseException | None = None
         self.finished: float | None = None
         self.reason: str | None = None
+        self.node: str | None = None
 
     @property
     def job_id(self) -> str | None:
@@ -123,6 +125,7 @@ class Firing:
             result=result,
             error=error,
             timer=self.timer,
+            node=self.node,
         )
 
 
@@ -156,6 +159,9 @@ class Runner:
         self._idle: asyncio.Event | None = None
         self.started_count = 0
         self.progress = 0
+        self.node_name: str | None = None
+        #: The store counts failures for pause_after_failures over every node (shared stores).
+        self.store_counts_failures = False
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -194,19 +200,25 @@ class Runner:
 
     def fire_claim(self, claim: Claim, attempt: int = 1) -> None:
         firing = Firing(claim.run_at, claim=claim, attempt=attempt)
+        firing.node = self.node_name
         if not claim.run:
-            self._report_not_run(firing, Outcome.MISSED, "missed its misfire grace")
+            reason = (
+                "lost: its node stopped mid-run (delivery='at-most-once')"
+                if claim.lost
+                else "missed its misfire grace"
+            )
+            self._report_not_run(firing, Outcome.MISSED, reason)
             return
         spec = claim.spec
         state = self._jobs.get(spec.id)
         if state is None:
             state = self._jobs[spec.id] = _JobState()
-        if state.running:
+        if state.running or claim.running:  # claim.running: runs of this job on other nodes
             overlap = spec.options.overlap
             if overlap == "skip":
                 self._report_not_run(firing, Outcome.SKIPPED, "previous run still running")
                 return
-            if overlap == "queue":
+            if overlap == "queue" and state.running:
                 if state.queued is not None:
                     self._report_not_run(firing, Outcome.SKIPPED, "a run is already queued")
                     return
@@ -216,13 +228,31 @@ class Runner:
                 for old in list(state.running):  # _cancel may finish (and remove) a waiting one
                     self._cancel(old, "replaced by a newer run")
                 self._jobs[spec.id] = state  # _finish_job may have dropped an idle state
-            elif (limit := spec.options.max_instances) is not None and len(state.running) >= limit:
+            elif (limit := spec.options.max_instances) is not None and (
+                len(state.running) + claim.running >= limit
+            ):
                 self._report_not_run(
                     firing, Outcome.SKIPPED, f"max_instances={limit} runs already running"
                 )
                 return
         state.running.add(firing)
         self._admit(firing)
+
+    def cancel_claim(self, claim: Claim, reason: str) -> bool:
+        """Cancel the run (running, queued or waiting) of a claimed firing; False if none."""
+        state = self._jobs.get(claim.spec.id)
+        if state is None:
+            return False
+        for firing in list(state.running):
+            if firing.claim is claim:
+                self._cancel(firing, reason)
+                return True
+        queued = state.queued
+        if queued is not None and queued.claim is claim:
+            state.queued = None
+            self._finish_job(queued, Outcome.CANCELLED, None, None, reason)
+            return True
+        return False
 
     def _admit(self, firing: Firing) -> None:
         if self._max is not None and self._active >= self._max:
@@ -423,10 +453,11 @@ class Runner:
         extra = {"job_id": firing.job_id, "attempt": firing.attempt, "missed": firing.missed}
         if outcome is Outcome.MISSED:
             logger.warning(
-                "job %r missed %d firing(s) due at %s (misfire grace exceeded)",
+                "job %r missed %d firing(s) due at %s (%s)",
                 firing.job_id,
                 firing.missed,
                 run.scheduled_at,
+                reason,
                 extra=extra,
             )
             event: RunMissed | RunSkipped = RunMissed(at=to_datetime(now), run=run)
@@ -489,7 +520,7 @@ class Runner:
             else:
                 state.failures += 1
                 k = options.pause_after_failures
-                if k is not None and state.failures >= k:
+                if k is not None and state.failures >= k and not self.store_counts_failures:
                     state.failures = 0
                     self._scheduler._pause_after_failures(spec.id, k)
         elif outcome is Outcome.SUCCESS and state is not None:

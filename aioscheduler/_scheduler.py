@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import anyio
 
 from ._clock import Clock, SystemClock
+from ._cluster import Cluster, default_node_name, incarnation_id
 from ._decorators import JobOptionsKw, declared_jobs
 from ._dispatcher import Dispatcher
 from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
@@ -132,6 +133,9 @@ class Scheduler:
             are refused (see ``docs/persistence.md``). ``old_keys``: earlier secrets still
             accepted for reading. ``encrypt``: encrypt stored jobs as well.
         event_buffer: Undelivered events a subscriber may hold before new ones are dropped.
+        node_name: This process's name among the schedulers sharing a store (in runs, events,
+            logs and ``aioscheduler jobs``). ``None``: host name and pid. Each start gets a
+            fresh incarnation id as well, so two processes with one name never mix leases.
 
     Example::
 
@@ -159,6 +163,7 @@ class Scheduler:
         old_keys: tuple[str | bytes, ...] | list[str | bytes] = (),
         encrypt: bool = False,
         event_buffer: int = DEFAULT_BUFFER,
+        node_name: str | None = None,
     ) -> None:
         for name, value in (
             ("max_concurrency", max_concurrency),
@@ -185,10 +190,16 @@ class Scheduler:
         self._max_processes = max_processes
         self._history_limit = history_limit
         self._event_buffer = event_buffer
+        if node_name is not None and (not isinstance(node_name, str) or not node_name.strip()):
+            raise ValueError(f"node_name must be a non-empty str or None, got {node_name!r}")
+        self._node_name = node_name or default_node_name()
         self._node_id = f"{uuid.uuid4().hex[:12]}"
+        self._cluster = Cluster(self)
         self._hub = EventHub()
         self._heap = DueHeap()
         self._runner = Runner(self, max_concurrency)
+        self._runner.node_name = self._node_name
+        self._runner.store_counts_failures = self._store.counts_failures
         self._dispatcher = Dispatcher(self, self._heap, self._runner)
         self._limiter: anyio.CapacityLimiter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -229,9 +240,15 @@ class Scheduler:
 
     async def _ensure_store(self) -> None:
         if not self._store_open:
+            self._node_id = incarnation_id(self._node_name)
             await self._store.open(
                 StoreContext(
-                    self._node_id, self._store_wakeup, self._history_limit, self._job_broken
+                    self._node_id,
+                    self._store_wakeup,
+                    self._history_limit,
+                    self._job_broken,
+                    self._node_name,
+                    self._clock.time,
                 )
             )
             self._store_open = True
@@ -315,6 +332,7 @@ class Scheduler:
             await self._drain_internal()
             self._emit(SchedulerStopped(at=self._clock.now()))
             await self._hub.stop(timeout=1.0 if timeout is None else max(0.1, timeout))
+            await self._cluster.close()
             if self._store_open:
                 self._store_open = False
                 await self._store.close()
@@ -750,9 +768,12 @@ class Scheduler:
                     for claim, run in pending
                 ]
                 stored = True
+                batch, _abandoned = self._cluster.releasable(batch)
                 try:
-                    await self._store.release(batch)
-                except Exception:
+                    self._cluster.released(batch, await self._store.release(batch))
+                except Exception as exc:
+                    if self._cluster.retry_release(batch, exc):
+                        continue  # a shared store is away: sent again after a backoff
                     stored = False
                     logger.exception("recording %d finished runs in the store failed", len(batch))
                 for claim, run in batch:
@@ -909,6 +930,8 @@ class Scheduler:
     async def _reconcile(self, spec: JobSpec, options: JobOptionsKw) -> Job:
         """Add a declared job if new, replace it if its definition changed, else leave it."""
         paused = bool(options.get("paused", False))
+        if self._store.shared:  # atomic: many nodes may declare the same jobs at once
+            return await self._cluster.declare(spec, paused)
         try:
             existing = await self._store.get_job(spec.id)
         except JobNotFound:

@@ -17,6 +17,7 @@ from .triggers import Trigger
 
 __all__ = (
     "Backoff",
+    "Delivery",
     "Executor",
     "Job",
     "JobOptions",
@@ -32,7 +33,12 @@ Overlap = Literal["skip", "allow", "queue", "replace"]
 #: loop (``"async"``), plain functions on a worker thread (``"thread"``).
 Executor = Literal["async", "thread", "inline", "process"]
 
+#: What happens to a firing whose node died mid-run (shared stores): run it again on another
+#: node (``"at-least-once"``), or report it lost (``"at-most-once"``).
+Delivery = Literal["at-least-once", "at-most-once"]
+
 OVERLAPS: tuple[str, ...] = ("skip", "allow", "queue", "replace")
+DELIVERIES: tuple[str, ...] = ("at-least-once", "at-most-once")
 EXECUTORS: tuple[str, ...] = ("async", "thread", "inline", "process")
 
 
@@ -123,6 +129,7 @@ class JobOptions:
     backoff: Backoff = field(default_factory=Backoff)
     retry_on: tuple[type[BaseException], ...] = (Exception,)
     pause_after_failures: int | None = None
+    delivery: Delivery = "at-least-once"
 
     def __post_init__(self) -> None:
         if self.overlap not in OVERLAPS:
@@ -162,6 +169,8 @@ class JobOptions:
         k = self.pause_after_failures
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
             raise InvalidJob(f"pause_after_failures must be an int >= 1 or None, got {k!r}")
+        if self.delivery not in DELIVERIES:
+            raise InvalidJob(f"delivery must be one of {DELIVERIES}, got {self.delivery!r}")
 
 
 @functools.lru_cache(maxsize=512)
@@ -226,6 +235,8 @@ class Run(NamedTuple):
     error: BaseException | None = None
     timer: Any = None
     """The :class:`~aioscheduler.Timer` for a timer firing."""
+    node: str | None = None
+    """The name of the node that ran it (``Scheduler(node_name=...)``), where known."""
 
     @property
     def lateness(self) -> timedelta | None:

@@ -24,6 +24,7 @@ __all__ = (
     "JobRemoved",
     "JobResumed",
     "JobUpdated",
+    "LeaseLost",
     "RunEvent",
     "RunFinished",
     "RunMissed",
@@ -31,6 +32,8 @@ __all__ = (
     "RunStarted",
     "SchedulerStarted",
     "SchedulerStopped",
+    "StoreRecovered",
+    "StoreUnavailable",
 )
 
 
@@ -138,3 +141,31 @@ class ClockJumped(Event):
     suspend): ``delta`` is wall time elapsed minus monotonic time elapsed."""
 
     delta: timedelta
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaseLost(JobEvent):
+    """A shared store's lease on a firing of this node ended before its run did: taken over
+    by another node after expiry, revoked by ``overlap="replace"``, not renewable in time
+    (self-fencing), or its completion refused. The run is cancelled if still running, and its
+    outcome is not recorded; the firing runs again elsewhere (at-least-once) or is reported
+    lost (``delivery="at-most-once"``)."""
+
+    scheduled_at: datetime
+    attempt: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreUnavailable(Event):
+    """The store stopped answering (one event per outage). The scheduler keeps running its
+    timers and retries the store with backoff."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreRecovered(Event):
+    """The store answers again after an outage of ``downtime``."""
+
+    downtime: timedelta

@@ -9,6 +9,7 @@ import pytest
 
 from aioscheduler import Scheduler
 from aioscheduler.testing import FakeClock
+from tests.pg_support import pg_schema as pg_schema
 
 START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
 

@@ -103,6 +103,7 @@ def _encode_options(options: JobOptions) -> dict[str, JSONValue]:
         "backoff": [backoff.initial, backoff.factor, backoff.max, backoff.jitter],
         "retry_on": [_class_ref(cls) for cls in options.retry_on],
         "pause_after_failures": options.pause_after_failures,
+        "delivery": options.delivery,
     }
 
 

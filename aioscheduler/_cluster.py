@@ -1,0 +1,357 @@
+"""The engine side of shared stores: node identity, leases, self-fencing, store outages.
+
+A shared store (PostgreSQL, Redis) leases each claimed firing to this node. :class:`Leases`
+keeps those leases alive with one :meth:`~aioscheduler.stores.Store.extend_leases` call every
+``lease / 3`` and, when it cannot renew them in time, cancels the runs itself (self-fencing)
+*before* the lease can expire on the server, timed on the monotonic clock: a node cut off from
+the store never keeps running work that another node is about to run again. Runs whose lease
+was lost are cancelled and their completion is not sent (the store would refuse it anyway); the
+firing is run again elsewhere with its attempt counted up.
+
+:class:`Outage` turns store errors into one log line and one event per outage, a backoff for
+the callers, and one "recovered" line and event when the store answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from ._clock import to_datetime
+from ._values import Job, JobSpec, Outcome, Run
+from .errors import StoreError
+from .events import (
+    JobAdded,
+    JobPausedAfterFailures,
+    JobUpdated,
+    LeaseLost,
+    StoreRecovered,
+    StoreUnavailable,
+)
+from .stores._base import Claim, ReleaseResult
+
+if TYPE_CHECKING:
+    from ._scheduler import Scheduler
+
+__all__ = ("Cluster", "Outage", "default_node_name", "incarnation_id")
+
+logger = logging.getLogger("aioscheduler.cluster")
+
+#: Backoff after a store error: first wait, doubling up to the max.
+RETRY_INITIAL = 0.25
+RETRY_MAX = 5.0
+#: Self-fencing happens this long before the lease would expire on the server (at most a
+#: quarter of the lease), covering the round trip of the last renewal and clock-rate error.
+FENCE_MARGIN_MAX = 2.0
+
+Key = tuple[str, float, int]
+
+
+def default_node_name() -> str:
+    """The default node name: ``host-pid``."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def incarnation_id(node_name: str) -> str:
+    """A fresh lease-owner id for one opening of the store by ``node_name``."""
+    return f"{node_name}#{uuid.uuid4().hex[:10]}"
+
+
+def claim_key(claim: Claim) -> Key:
+    return (claim.spec.id, claim.scheduled_at, claim.attempt)
+
+
+class Outage:
+    """Store availability as the engine sees it (see the module docstring)."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+        self._down_since: float | None = None
+        self._retry = 0.0
+
+    @property
+    def down(self) -> bool:
+        return self._down_since is not None
+
+    def failed(self, exc: BaseException, doing: str) -> float:
+        """Note a failed store call; return how long to wait before the next try."""
+        clock = self._scheduler._clock
+        self._retry = min(RETRY_MAX, (self._retry * 2) or RETRY_INITIAL)
+        if self._down_since is None:
+            self._down_since = clock.monotonic()
+            logger.error(
+                "store unavailable while %s: %s; node %s keeps running and retries with backoff",
+                doing,
+                exc or type(exc).__name__,
+                self._scheduler._node_name,
+                extra={"node": self._scheduler._node_name},
+            )
+            self._scheduler._emit(StoreUnavailable(at=clock.now(), error=str(exc)))
+        else:
+            logger.debug("store still unavailable while %s: %s", doing, exc)
+        return self._retry
+
+    def ok(self) -> None:
+        """Note a successful store call (ends an outage)."""
+        self._retry = 0.0
+        if self._down_since is None:
+            return
+        clock = self._scheduler._clock
+        downtime = max(0.0, clock.monotonic() - self._down_since)
+        self._down_since = None
+        logger.warning(
+            "store available again after %.1f s (node %s)",
+            downtime,
+            self._scheduler._node_name,
+            extra={"node": self._scheduler._node_name},
+        )
+        self._scheduler._emit(StoreRecovered(at=clock.now(), downtime=timedelta(seconds=downtime)))
+
+
+class _Held:
+    __slots__ = ("claim", "valid_until")
+
+    def __init__(self, claim: Claim, valid_until: float) -> None:
+        self.claim = claim
+        self.valid_until = valid_until
+
+
+class Cluster:
+    """Leases, fencing, outages and declared jobs for one scheduler (see the module docstring).
+
+    With a store without leases every method is a cheap no-op.
+    """
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+        self.outage = Outage(scheduler)
+        self._held: dict[Key, _Held] = {}
+        self._fenced: set[Key] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._next_renew = 0.0
+        self._closing = False
+        self.lost = 0  # leases lost or fenced, for tests and metrics
+
+    # -- claims --------------------------------------------------------------------------------
+
+    def hold(self, claims: Sequence[Claim], sent: float) -> None:
+        """Track the leases of ``claims``, granted by a store call sent at monotonic ``sent``."""
+        lease = self._scheduler._store.lease
+        if lease is None:
+            return
+        valid = sent + lease - min(FENCE_MARGIN_MAX, lease / 4)
+        held = self._held
+        for claim in claims:
+            if claim.owner is not None and claim.run:
+                held[claim_key(claim)] = _Held(claim, valid)
+        if held and (self._task is None or self._task.done()) and not self._closing:
+            if not self._next_renew:
+                self._next_renew = sent + lease / 3
+            self._wake = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._keep())
+        elif self._wake is not None:
+            self._wake.set()
+
+    def releasable(
+        self, batch: list[tuple[Claim, Run]]
+    ) -> tuple[list[tuple[Claim, Run]], list[tuple[Claim, Run]]]:
+        """Split finished runs into those to send to the store and those to leave unsent:
+        fenced leases (the store would refuse them), and on a shared store runs cancelled by
+        ``stop()`` (their firing is released unfinished and runs again on another node)."""
+        if not self._held and not self._fenced:
+            return batch, []
+        send: list[tuple[Claim, Run]] = []
+        abandon: list[tuple[Claim, Run]] = []
+        for claim, run in batch:
+            key = claim_key(claim) if claim.claimed and claim.owner is not None else None
+            if key is None:
+                send.append((claim, run))
+            elif key in self._fenced:
+                self._fenced.discard(key)
+                abandon.append((claim, run))
+            elif (
+                run.outcome is Outcome.CANCELLED
+                and run.reason == "scheduler stopped"
+                and self._scheduler._stopping
+            ):
+                self._held.pop(key, None)
+                abandon.append((claim, run))
+            else:
+                send.append((claim, run))
+        return send, abandon
+
+    def released(self, batch: Sequence[tuple[Claim, Run]], result: ReleaseResult | None) -> None:
+        """The store recorded ``batch``: stop renewing, report refusals and pauses."""
+        if self.outage.down:
+            self.outage.ok()
+        held = self._held
+        if held:
+            for claim, _ in batch:
+                if claim.owner is not None:
+                    held.pop(claim_key(claim), None)
+        if result is None:
+            return
+        scheduler = self._scheduler
+        for claim in result.refused:
+            self.lost += 1
+            logger.warning(
+                "job %r firing %s attempt %d: completion refused, its lease was taken over "
+                "by another node (node %s)",
+                claim.spec.id,
+                to_datetime(claim.scheduled_at),
+                claim.attempt,
+                scheduler._node_name,
+                extra={"job_id": claim.spec.id, "node": scheduler._node_name},
+            )
+            self._emit_lost(claim, "completion refused: the lease was taken over")
+        for job_id, failures in result.paused:
+            scheduler._set_ticks_paused(job_id, True)
+            logger.warning(
+                "job %r paused after %d consecutive failed runs (counted over every node)",
+                job_id,
+                failures,
+                extra={"job_id": job_id},
+            )
+            scheduler._emit(
+                JobPausedAfterFailures(at=scheduler._clock.now(), job_id=job_id, failures=failures)
+            )
+
+    def retry_release(self, batch: list[tuple[Claim, Run]], exc: BaseException) -> bool:
+        """A shared store could not record ``batch``: send it again after a backoff (its leases
+        are renewed or fenced meanwhile). False for other stores and other errors."""
+        scheduler = self._scheduler
+        if not (scheduler._store.shared and isinstance(exc, StoreError)):
+            return False
+        delay = self.outage.failed(exc, f"recording {len(batch)} finished runs")
+
+        def again() -> None:
+            if not scheduler._store_open:
+                return  # stopped meanwhile: close() released the leases, peers run them again
+            scheduler._releases.extend(batch)
+            if not scheduler._flush_pending:
+                scheduler._schedule_flush()
+
+        asyncio.get_running_loop().call_later(delay, again)
+        return True
+
+    def _emit_lost(self, claim: Claim, reason: str) -> None:
+        scheduler = self._scheduler
+        scheduler._emit(
+            LeaseLost(
+                at=scheduler._clock.now(),
+                job_id=claim.spec.id,
+                scheduled_at=to_datetime(claim.scheduled_at),
+                attempt=claim.attempt,
+                reason=reason,
+            )
+        )
+
+    # -- renewal and fencing -------------------------------------------------------------------
+
+    async def _keep(self) -> None:
+        """Renew every ``lease / 3``; fence what could not be renewed in time."""
+        store = self._scheduler._store
+        clock = self._scheduler._clock
+        lease = store.lease
+        assert lease is not None and self._wake is not None
+        period = lease / 3
+        while self._held and not self._closing:
+            now = clock.monotonic()
+            expired = [h for h in self._held.values() if h.valid_until <= now]
+            if expired:
+                self._fence(expired, "lease could not be renewed in time (self-fenced)")
+                continue
+            if now >= self._next_renew:
+                await self._renew(period, lease)
+                continue
+            deadline = min(h.valid_until for h in self._held.values())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._wake.wait(), max(0.0, min(self._next_renew, deadline) - now)
+                )
+        self._next_renew = 0.0
+
+    async def _renew(self, period: float, lease: float) -> None:
+        clock = self._scheduler._clock
+        claims = [h.claim for h in self._held.values()]
+        sent = clock.monotonic()
+        try:
+            async with asyncio.timeout(period):
+                lost = await self._scheduler._store.extend_leases(claims)
+        except (StoreError, TimeoutError) as exc:
+            delay = self.outage.failed(exc, f"renewing {len(claims)} leases")
+            self._next_renew = clock.monotonic() + min(delay, period / 2)
+            return
+        self.outage.ok()
+        self._next_renew = sent + period
+        valid = sent + lease - min(FENCE_MARGIN_MAX, lease / 4)
+        gone = {claim_key(c) for c in lost}
+        fence = []
+        for claim in claims:
+            held = self._held.get(claim_key(claim))
+            if held is None:
+                continue  # released meanwhile
+            if claim_key(claim) in gone:
+                fence.append(held)
+            else:
+                held.valid_until = max(held.valid_until, valid)
+        if fence:
+            self._fence(fence, "lease taken over by another node")
+
+    def _fence(self, held: Sequence[_Held], reason: str) -> None:
+        scheduler = self._scheduler
+        runner = scheduler._runner
+        for h in held:
+            claim = h.claim
+            key = claim_key(claim)
+            self._held.pop(key, None)
+            self._fenced.add(key)
+            self.lost += 1
+            cancelled = runner.cancel_claim(claim, reason)
+            logger.warning(
+                "job %r firing %s attempt %d: %s; %s (node %s)",
+                claim.spec.id,
+                to_datetime(claim.scheduled_at),
+                claim.attempt,
+                reason,
+                "its run is cancelled" if cancelled else "it is no longer running here",
+                scheduler._node_name,
+                extra={"job_id": claim.spec.id, "node": scheduler._node_name},
+            )
+            self._emit_lost(claim, reason)
+
+    async def close(self) -> None:
+        """Stop renewing (the store's ``close()`` then releases what is left)."""
+        self._closing = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._held.clear()
+        self._fenced.clear()
+        self._next_renew = 0.0
+        self._closing = False
+
+    # -- declared jobs -------------------------------------------------------------------------
+
+    async def declare(self, spec: JobSpec, paused: bool) -> Job:
+        """Declare a job on a shared store: added, replaced once, or left alone, atomically."""
+        scheduler = self._scheduler
+        job, what = await scheduler._store.declare_job(
+            spec, now=scheduler._clock.time(), paused=paused
+        )
+        scheduler._register_ticks(spec, job.paused)
+        if what != "unchanged" and scheduler._hub.active:
+            event: Any = JobAdded if what == "added" else JobUpdated
+            scheduler._emit(event(at=scheduler._clock.now(), job_id=spec.id, job=job))
+        return job

@@ -1,0 +1,381 @@
+"""The PostgreSQL store: one schedule shared by many scheduler processes (asyncpg).
+
+Each due firing is claimed by exactly one node: the claim locks the due jobs with
+``FOR UPDATE SKIP LOCKED``, plans their firings (misfire, coalescing), advances their next
+times and inserts one ``firings`` row per ``(job id, slot)`` in one transaction, bounded by
+``idle_in_transaction_session_timeout``. The server's clock decides what is due and when a
+lease has expired. A firing is leased to its node; the engine renews the leases, and a firing
+whose lease expired is claimed again by any node with its attempt counted up. Completions are
+fenced by (owner, attempt). ``LISTEN/NOTIFY`` carries "due earlier" hints between nodes; a
+bounded poll is the safety net.
+
+Requires ``aioscheduler[postgres]`` (asyncpg).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, Literal
+
+from .._clock import to_datetime
+from .._serialization import PayloadCodec
+from .._values import Job, JobSpec, Run
+from ..errors import JobExists, JobNotFound
+from ._base import DeclareResult, Store, StoreContext
+from ._codec import decode_run, encode_spec
+from ._pg_claims import PgClaims
+from ._pg_conn import Database, Listener
+from ._pg_options import Options, parse_url
+from ._pg_sql import Statements
+from ._pg_state import NodeState, migrate
+from ._planning import jitter_offset
+
+__all__ = ("PostgresStore",)
+
+logger = logging.getLogger("aioscheduler.stores.postgres")
+
+
+class PostgresStore(PgClaims, Store):
+    """A shared persistent store in a PostgreSQL schema, for any number of schedulers.
+
+    Jobs must be storable (an importable function, JSON-serializable arguments), as with
+    :class:`~aioscheduler.stores.sqlite.SQLiteStore`.
+
+    Args:
+        dsn: A libpq URL, ``postgresql://user@host:5432/db`` (query parameters other than this
+            store's options are passed to asyncpg).
+        schema: The schema holding this application's tables (created if missing), so that
+            several applications can share a database.
+        lease: Seconds a claimed firing stays leased to its node without renewal; a node that
+            dies mid-run has its firings run again elsewhere after at most this long.
+        secret_key: Sign stored jobs and run records (HMAC-SHA256). ``old_keys``: earlier
+            secrets still accepted for reading. ``encrypt``: encrypt them as well.
+        accept_unsigned: With a key, still read unsigned rows (while migrating).
+        history_limit: Finished runs kept per job; ``None``: the scheduler's ``history_limit``.
+        poll: Seconds between polls when no hint arrives (the safety net under LISTEN/NOTIFY).
+        timeout: Seconds one exchange with the server may take before it counts as failed.
+        retention: Seconds finished firings are kept to refuse a second claim of their slot.
+        clock: ``"server"`` (default): the server's clock decides what is due. ``"node"``: the
+            times the scheduler passes decide (tests driven by a fake clock only).
+
+    Raises:
+        InvalidJob: a malformed schema name or option.
+        SerializationError: a weak key, or ``encrypt`` without ``cryptography``.
+
+    Example::
+
+        scheduler = Scheduler(store="postgresql://app@db/app?schema=jobs&lease=10")
+    """
+
+    persistent = True
+    shared = True
+    counts_failures = True
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str = "aioscheduler",
+        lease: float | timedelta = 30.0,
+        secret_key: str | bytes | None = None,
+        old_keys: Sequence[str | bytes] = (),
+        encrypt: bool = False,
+        accept_unsigned: bool = False,
+        history_limit: int | None = None,
+        poll: float | timedelta = 5.0,
+        timeout: float | timedelta = 10.0,
+        retention: float | timedelta = 3600.0,
+        clock: Literal["server", "node"] = "server",
+    ) -> None:
+        opts = Options.build(
+            dsn,
+            schema=schema,
+            lease=lease,
+            history_limit=history_limit,
+            poll=poll,
+            timeout=timeout,
+            retention=retention,
+            clock=clock,
+        )
+        self._opts = opts
+        self._codec = PayloadCodec(
+            secret_key, old_keys=old_keys, encrypt=encrypt, accept_unsigned=accept_unsigned
+        )
+        self._sql = Statements(opts.schema)
+        settings = {
+            "application_name": "aioscheduler",
+            # a node frozen inside a claim transaction lets go of its locked rows after this
+            "idle_in_transaction_session_timeout": str(int(opts.claim_timeout * 1000)),
+        }
+        self._db = Database(opts.dsn, opts.where, opts.timeout, settings)
+        self._listener: Listener | None = None
+        self._listened = False
+        self._context: StoreContext | None = None
+        self._state = NodeState()
+        self._history_limit = opts.history_limit if opts.history_limit is not None else 10
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> PostgresStore:
+        """Build a store from ``postgresql://user@host:port/db?schema=app&lease=10``.
+
+        The store's options may be URL query parameters (``schema``, ``lease``, ``poll``,
+        ``timeout``, ``history_limit``, ``retention``) or keywords; secrets go in keywords.
+
+        Raises:
+            InvalidJob: a malformed URL or option value.
+        """
+        dsn, from_query = parse_url(url)
+        return cls(dsn, **{**from_query, **options})
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self._opts.where}, schema={self._opts.schema!r})"
+
+    @property
+    def lease(self) -> float:
+        return self._opts.lease
+
+    @property
+    def schema(self) -> str:
+        """The schema holding this store's tables."""
+        return self._opts.schema
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def open(self, context: StoreContext) -> None:
+        if self._db.open:
+            await self.close()
+        self._state = NodeState()
+        self._listened = False
+        self._context = context
+        if self._opts.history_limit is None:
+            self._history_limit = context.history_limit
+        await self._db.connect()
+        try:
+            async with self._db.connection("preparing the schema") as conn:
+                await migrate(conn, self._sql, self._opts.where)
+            await self._refresh_next_due()
+        except BaseException:
+            await self._db.close(abandon=True)
+            raise
+        self._listener = Listener(
+            self._db,
+            self._opts.channel,
+            self._hint,
+            self._relisten,
+            max(1.0, self._opts.poll),
+        )
+        self._listener.start()
+        logger.info(
+            "opened PostgreSQL store %s schema %r as node %s (lease %.1f s)",
+            self._opts.where,
+            self._opts.schema,
+            context.node_name or context.node_id,
+            self._opts.lease,
+        )
+
+    async def close(self) -> None:
+        if not self._db.open:
+            return
+        try:
+            if self._listener is not None:
+                await self._listener.stop()
+            if self._context is not None:
+                async with self._db.connection("releasing leases") as conn:
+                    await conn.execute(self._sql.let_go, self._t(), self._context.node_id)
+        finally:
+            self._listener = None
+            await self._db.close(abandon=True)
+
+    async def _abandon(self) -> None:
+        """Test hook: let go of the server like a killed process (leases stay)."""
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+        await self._db.close(abandon=True)
+
+    # -- hints ---------------------------------------------------------------------------------
+
+    def _hint(self, payload: str) -> None:
+        try:
+            due = float(payload)
+        except ValueError:
+            return
+        self._wake(due)
+
+    def _relisten(self) -> None:
+        if not self._listened:  # the first connection: open() has just read the due time
+            self._listened = True
+            return
+        if self._context is not None:  # re-poll at once: hints sent meanwhile were lost
+            self._wake(self._server_now(self._context.time()))
+
+    def poll_interval(self) -> float:
+        listening = self._listener is not None and self._listener.up
+        base = self._opts.poll if listening else min(1.0, self._opts.poll)
+        return base * random.uniform(0.8, 1.0)
+
+    async def _refresh_next_due(self) -> None:
+        async with self._db.connection("reading the next due time") as conn:
+            row = await conn.fetchrow(self._sql.peek, self._t(), self._owner())
+        self._state.next_due = _min(row[0], row[1])
+
+    # -- definitions ---------------------------------------------------------------------------
+
+    def check_spec(self, spec: JobSpec) -> None:
+        """Refuse, at ``add()``, a job this store could not write or load again.
+
+        Raises:
+            SerializationError: the callable has no import path or an argument is not
+                storable; the message says what to do.
+        """
+        encode_spec(spec)
+
+    def _row(self, spec: JobSpec, now: float) -> tuple[Any, ...]:
+        first = spec.trigger.first_fire(to_datetime(self._server_now(now)))
+        nominal = None if first is None else first.timestamp()
+        run_at = (
+            None
+            if nominal is None
+            else nominal + jitter_offset(spec.id, nominal, spec.trigger.jitter)
+        )
+        document = encode_spec(spec)
+        module = getattr(spec.func, "__module__", None) or "?"
+        func = f"{module}:{getattr(spec.func, '__qualname__', '?')}"
+        digest = hashlib.sha256(document).hexdigest()
+        return (spec.id, func, self._codec.seal(document), digest, nominal, run_at)
+
+    async def _history(self, conn: Any, job_id: str) -> tuple[Run, ...]:
+        if not self._history_limit:
+            return ()
+        rows = await conn.fetch(self._sql.history, job_id, self._history_limit)
+        return tuple(r for r in (self._run(job_id, row[0]) for row in rows) if r is not None)
+
+    def _run(self, job_id: str, record: bytes) -> Run | None:
+        try:
+            return decode_run(job_id, self._codec.open(bytes(record)))
+        except Exception as exc:  # a damaged record hides one run, never the job
+            logger.warning("skipping unreadable run record of job %r: %s", job_id, exc)
+            return None
+
+    def _snapshot(self, spec: JobSpec, paused: bool, run_at: float | None, history: Any) -> Job:
+        next_run = None if paused or run_at is None else to_datetime(run_at)
+        return Job.of(spec, next_run_at=next_run, paused=paused, history=tuple(history))
+
+    async def _write_job(self, statement: str, spec: JobSpec, now: float, paused: bool) -> Any:
+        row = self._row(spec, now)
+        async with (
+            self._db.connection(f"writing job {spec.id!r}") as conn,
+            conn.transaction(),
+        ):
+            result = await conn.fetchrow(statement, *row[:4], paused, *row[4:])
+            if result is not None and row[5] is not None and not paused:
+                await conn.execute("SELECT pg_notify($1, $2)", self._opts.channel, repr(row[5]))
+            history = await self._history(conn, spec.id) if result is not None else ()
+        if result is not None and row[5] is not None and not paused:
+            self._wake(row[5])
+        return result, row[5], history
+
+    async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
+        statement = self._sql.replace_job if replace else self._sql.insert_job
+        result, run_at, history = await self._write_job(statement, spec, now, paused)
+        if result is None:
+            raise JobExists(spec.id)
+        self._state.broken.pop(spec.id, None)
+        return self._snapshot(spec, paused, run_at, history)
+
+    async def declare_job(
+        self, spec: JobSpec, *, now: float, paused: bool
+    ) -> tuple[Job, DeclareResult]:
+        result, run_at, history = await self._write_job(self._sql.declare_job, spec, now, paused)
+        if result is None:
+            return await self.get_job(spec.id), "unchanged"
+        was_paused = bool(result["paused"])
+        what: DeclareResult = "added" if result["inserted"] else "replaced"
+        return self._snapshot(spec, was_paused, run_at, history), what
+
+    async def remove_job(self, job_id: str) -> Job:
+        async with (
+            self._db.connection(f"removing job {job_id!r}") as conn,
+            conn.transaction(),
+        ):
+            row = await conn.fetchrow(self._sql.get_job, job_id)
+            if row is None:
+                raise JobNotFound(job_id)
+            history = await self._history(conn, job_id)
+            await conn.fetchval(self._sql.delete_job, job_id)
+        spec = self._spec(job_id, row["version"], row["payload"])
+        await self._refresh_next_due()
+        if spec is None:
+            raise JobNotFound(job_id)
+        return self._snapshot(spec, row["paused"], row["run_at"], history)
+
+    async def get_job(self, job_id: str) -> Job:
+        async with self._db.connection(f"reading job {job_id!r}") as conn:
+            row = await conn.fetchrow(self._sql.get_job, job_id)
+            if row is None:
+                raise JobNotFound(job_id)
+            history = await self._history(conn, job_id)
+        spec = self._spec(job_id, row["version"], row["payload"])
+        if spec is None:
+            raise JobNotFound(job_id)
+        return self._snapshot(spec, row["paused"], row["run_at"], history)
+
+    async def list_jobs(self) -> list[Job]:
+        async with self._db.connection("listing jobs") as conn:
+            rows = await conn.fetch(self._sql.all_jobs)
+            records = await conn.fetch(self._sql.all_history, self._history_limit)
+        histories: dict[str, list[Run]] = {}
+        for job_id, record in records:
+            run = self._run(job_id, record)
+            if run is not None:
+                histories.setdefault(job_id, []).append(run)
+        jobs = []
+        for row in rows:
+            spec = self._spec(row["id"], row["version"], row["payload"])
+            if spec is not None:
+                history = histories.get(row["id"], ())
+                jobs.append(self._snapshot(spec, row["paused"], row["run_at"], history))
+        jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
+        return jobs
+
+    async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:
+        async with (
+            self._db.connection(f"pausing job {job_id!r}") as conn,
+            conn.transaction(),
+        ):
+            row = await conn.fetchrow(self._sql.lock_job, job_id)
+            if row is None:
+                raise JobNotFound(job_id)
+            spec = self._spec(job_id, row["version"], row["payload"])
+            if spec is None:
+                raise JobNotFound(job_id)
+            nominal, run_at = row["nominal"], row["run_at"]
+            if paused != row["paused"]:
+                t = self._server_now(now)
+                if not paused and nominal is not None and run_at is not None and run_at <= t:
+                    # firings inside the pause are not caught up: continue after now
+                    nxt = spec.trigger.next_after(to_datetime(nominal), to_datetime(t))
+                    nominal = None if nxt is None else nxt.timestamp()
+                    run_at = (
+                        None
+                        if nominal is None
+                        else nominal + jitter_offset(job_id, nominal, spec.trigger.jitter)
+                    )
+                await conn.execute(self._sql.set_state, job_id, paused, nominal, run_at)
+                if not paused and run_at is not None:
+                    await conn.execute("SELECT pg_notify($1, $2)", self._opts.channel, repr(run_at))
+            history = await self._history(conn, job_id)
+        if paused:
+            await self._refresh_next_due()
+        elif run_at is not None:
+            self._wake(run_at)
+        return self._snapshot(spec, paused, run_at, history)
+
+
+def _min(*values: float | None) -> float | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None

@@ -1,0 +1,70 @@
+"""One scheduler process for the distributed tests.
+
+``python -m tests.distributed.node URL SCHEMA NAME [--lease S] [--skew S] [--poll S]`` runs a
+scheduler on a PostgresStore until SIGTERM (graceful stop) or SIGKILL, printing ``READY`` once
+started and, at a graceful exit, one JSON line of counters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+
+from aioscheduler import Scheduler
+from aioscheduler._clock import SystemClock, WakeHandle
+from aioscheduler.stores.postgres import PostgresStore
+
+
+class SkewedClock(SystemClock):
+    """The system clock, off by ``skew`` seconds (a node whose clock is wrong)."""
+
+    def __init__(self, skew: float) -> None:
+        self.skew = skew
+
+    def time(self) -> float:
+        return time.time() + self.skew
+
+    def call_at(
+        self, loop: asyncio.AbstractEventLoop, when: float, callback: Callable[[], None]
+    ) -> WakeHandle:
+        handle = loop.call_at(loop.time() + max(0.0, when - self.time()), callback)
+        return WakeHandle(handle.cancel)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("schema")
+    parser.add_argument("name")
+    parser.add_argument("--lease", type=float, default=2.0)
+    parser.add_argument("--skew", type=float, default=0.0)
+    parser.add_argument("--poll", type=float, default=1.0)
+    parser.add_argument("--stop-timeout", type=float, default=0.2)
+    parser.add_argument("--timeout", type=float, default=10.0)
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format=f"{args.name} %(levelname)s %(message)s"
+    )
+    store = PostgresStore(
+        args.url, schema=args.schema, lease=args.lease, poll=args.poll, timeout=args.timeout
+    )
+    scheduler = Scheduler(store=store, node_name=args.name, clock=SkewedClock(args.skew))
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, done.set)
+    await scheduler.start()
+    print("READY", flush=True)
+    await done.wait()
+    await scheduler.stop(timeout=args.stop_timeout)
+    stats = {"stale": store.stale_completions, "lost": scheduler._cluster.lost}
+    print(json.dumps(stats), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
