@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -15,7 +15,7 @@ import redis.exceptions
 from ..errors import InvalidJob, StoreError
 from . import _redis_scripts as scripts
 
-__all__ = ("HintListener", "Scripts", "mapped", "split_url")
+__all__ = ("HintListener", "JobRow", "Scripts", "as_str", "mapped", "split_url", "ts_or_none")
 
 logger = logging.getLogger("aioscheduler.stores.redis")
 
@@ -25,6 +25,31 @@ T = TypeVar("T")
 STORE_OPTIONS = {"prefix": str, "lease": float, "clock": str, "poll": float}
 
 DRIVER_ERRORS = (redis.exceptions.RedisError, OSError, EOFError, asyncio.TimeoutError)
+
+
+def as_str(value: Any) -> str:
+    """A reply item as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def ts_or_none(value: Any) -> float | None:
+    """A time in a reply ('' for none)."""
+    return float(value) if value not in ("", b"", None) else None
+
+
+class JobRow(NamedTuple):
+    """A job's state as stored: ``ver|dver|paused|nominal|run_at``."""
+
+    ver: int
+    dver: int
+    paused: bool
+    nominal: float | None
+    run_at: float | None
+
+    @classmethod
+    def parse(cls, raw: Any) -> JobRow:
+        ver, dver, paused, nominal, run_at = as_str(raw).split("|")
+        return cls(int(ver), int(dver), paused == "1", ts_or_none(nominal), ts_or_none(run_at))
 
 
 def split_url(url: str) -> tuple[str, dict[str, Any]]:
@@ -70,7 +95,7 @@ class Scripts:
             for name in ("READ", "CLAIM", "EXTEND", "RELEASE", "ADD", "SET_STATE", "REMOVE")
         }
 
-    async def __call__(self, name: str, args: Sequence[str | int | float | bytes]) -> Any:
+    async def __call__(self, name: str, args: Sequence[Any]) -> Any:
         return await mapped(self._scripts[name](keys=self._keys, args=list(args)), name.lower())
 
 
@@ -139,4 +164,5 @@ class HintListener:
             await asyncio.sleep(delay)
 
 
+#: ``"server"``: Redis ``TIME`` decides; ``"node"``: the scheduler's clock (test mode).
 ClockMode = Literal["server", "node"]

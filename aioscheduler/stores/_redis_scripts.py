@@ -11,45 +11,43 @@ Keys (``{P}`` is the hash-tagged prefix)::
     {P}:job    HASH  job id -> "ver|dver|paused|nominal|run_at"   (ver: bumped on every change,
                      the fence of an optimistic claim; dver: bumped when the definition changes)
     {P}:def    HASH  job id -> sealed definition (see ``_codec``)
-    {P}:pend   HASH  job id -> firings handed out and not yet released
+    {P}:dig    HASH  job id -> digest of the unsealed definition (declare: same or changed)
     {P}:run    ZSET  firing id -> lease expiry              (firing id = "<job id>@<slot>")
-    {P}:fire   HASH  firing id -> "attempt|dver|run_at|missed|run|final|owner"
+    {P}:fire   HASH  firing id -> "attempt|dver|run_at|missed|final|node|owner"
+    {P}:r:<id> SET   the live (leased, unreleased) firing ids of one job
     {P}:done   ZSET  firing id -> finish time: a slot is created once while it is remembered
     {P}:h:<id> LIST  sealed run records of a job, newest first
-    {P}:stats  HASH  counters: refused (fenced completions), takeovers
+    {P}:stats  HASH  counters: refused (fenced completions), takeovers, claimed
     {P}:hint   pub/sub channel: "a job may be due at <run_at>" wake-up hints
 
 A firing is created only by the one script that advances its job (fenced by ``ver``), and
 only if its id is neither live (``fire``) nor remembered (``done``): each (job, slot) is
 created once. Completion and lease renewal are fenced by owner and attempt; a lease that ran
 out is taken over with the attempt counted up.
+
+Every script takes ARGV[1] = now ('' = the server's ``TIME``) and ARGV[2] = the caller's
+owner id, and its reply starts with {now, earliest due run time, earliest lease expiry of a
+firing another node holds} ('' where there is none).
 """
 
 from __future__ import annotations
 
-__all__ = (
-    "ADD",
-    "CLAIM",
-    "EXTEND",
-    "KEY_NAMES",
-    "READ",
-    "RELEASE",
-    "REMOVE",
-    "SET_STATE",
-)
+__all__ = ("ADD", "CLAIM", "EXTEND", "KEY_NAMES", "READ", "RELEASE", "REMOVE", "SET_STATE")
 
 #: Names of the fixed keys, in the order every script receives them as KEYS.
-KEY_NAMES = ("due", "job", "def", "pend", "run", "fire", "done", "stats", "hint")
+KEY_NAMES = ("due", "job", "def", "dig", "run", "fire", "done", "stats", "hint")
 
 _PRELUDE = """
-local K_DUE, K_JOB, K_DEF, K_PEND, K_RUN, K_FIRE, K_DONE, K_STATS = unpack(KEYS, 1, 8)
+local K_DUE, K_JOB, K_DEF, K_DIG, K_RUN, K_FIRE, K_DONE, K_STATS = unpack(KEYS, 1, 8)
 local CHANNEL = KEYS[9]
-local HIST = string.sub(K_DUE, 1, -4) .. 'h:'
+local BASE = string.sub(K_DUE, 1, -4)
 local function clock(given)
   if given ~= '' then return tonumber(given) end
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
+local NOW = clock(ARGV[1])
+local OWNER = ARGV[2]
 local function job_state(s)
   if not s then return nil end
   local ver, dver, paused, nominal, run_at = string.match(s, '^(%d+)|(%d+)|(%d)|([^|]*)|([^|]*)$')
@@ -60,17 +58,16 @@ local function pack_job(st)
 end
 local function fire_state(s)
   if not s then return nil end
-  local attempt, dver, run_at, missed, run, final, owner =
-    string.match(s, '^(%d+)|(%d+)|([^|]*)|(%d+)|(%d)|(%d)|(.*)$')
-  return {attempt = tonumber(attempt), dver = dver, run_at = run_at, missed = missed, run = run,
-          final = final, owner = owner}
+  local attempt, dver, run_at, missed, final, node, owner =
+    string.match(s, '^(%d+)|(%d+)|([^|]*)|(%d+)|(%d)|([^|]*)|(.*)$')
+  return {attempt = tonumber(attempt), dver = dver, run_at = run_at, missed = missed,
+          final = final, node = node, owner = owner}
 end
 local function pack_fire(f)
-  return f.attempt .. '|' .. f.dver .. '|' .. f.run_at .. '|' .. f.missed .. '|' .. f.run ..
-    '|' .. f.final .. '|' .. f.owner
+  return f.attempt .. '|' .. f.dver .. '|' .. f.run_at .. '|' .. f.missed .. '|' .. f.final ..
+    '|' .. f.node .. '|' .. f.owner
 end
 local function job_of(fid) return string.match(fid, '^(.*)@[^@]*$') end
--- {now, earliest due run time, earliest lease expiry of a firing not held by owner}
 local function heads(now, owner)
   local h = redis.call('ZRANGE', K_DUE, 0, 0, 'WITHSCORES')
   local lh = ''
@@ -81,60 +78,62 @@ local function heads(now, owner)
   end
   return {tostring(now), h[2] or '', lh}
 end
-local NOW = clock(ARGV[1])
-local OWNER = ARGV[2]
-local function unpend(id)
-  if redis.call('HINCRBY', K_PEND, id, -1) <= 0 then redis.call('HDEL', K_PEND, id) end
+local function with_heads(list)
+  local out = heads(NOW, OWNER)
+  for _, v in ipairs(list) do out[#out + 1] = v end
+  return out
 end
--- drop a finished or abandoned firing; delete its job if this was its final firing
-local function finish(fid, f, now)
+local function drop_job(id)
+  redis.call('HDEL', K_JOB, id); redis.call('HDEL', K_DEF, id); redis.call('HDEL', K_DIG, id)
+  redis.call('ZREM', K_DUE, id); redis.call('DEL', BASE .. 'h:' .. id)
+end
+-- a job whose final firing was released goes, unless redefined or still running elsewhere
+local function drop_if_final(id, dver)
+  local st = job_state(redis.call('HGET', K_JOB, id))
+  if st and (dver == nil or st.dver == dver) and st.nominal == '' and
+      redis.call('SCARD', BASE .. 'r:' .. id) == 0 then
+    drop_job(id)
+    return true
+  end
+  return false
+end
+-- forget a live firing (released, revoked, or not to be run again); remember its slot
+local function finish(fid, f, now, final_check)
+  local id = job_of(fid)
   redis.call('ZREM', K_RUN, fid)
   redis.call('HDEL', K_FIRE, fid)
+  redis.call('SREM', BASE .. 'r:' .. id, fid)
   redis.call('ZADD', K_DONE, now, fid)
-  local id = job_of(fid)
-  unpend(id)
-  if f.final == '1' then
-    local st = job_state(redis.call('HGET', K_JOB, id))
-    if st and st.dver == f.dver and st.nominal == '' and not redis.call('HGET', K_PEND, id) then
-      redis.call('HDEL', K_JOB, id); redis.call('HDEL', K_DEF, id); redis.call('ZREM', K_DUE, id)
-      redis.call('DEL', HIST .. id)
-      return true
-    end
-  end
+  if final_check and f.final == '1' then return drop_if_final(id, f.dver) end
   return false
 end
 """
 
-#: Every script takes ARGV[1] = now ('' = the server's TIME), ARGV[2] = the caller's owner id,
-#: and returns {now, due head, lease head, ...} first (see ``heads``).
-#:
 #: Read what is due. ARGV: now, owner, limit, orphan limit.
 #: Returns {heads..., n, (id, score, state)*n, m, (fid, fire state, job state)*m}.
 READ = (
     _PRELUDE
     + """
-local now = NOW
-local out = heads(now, OWNER)
-local due = redis.call('ZRANGEBYSCORE', K_DUE, '-inf', now, 'WITHSCORES', 'LIMIT', 0, ARGV[3])
+local out = heads(NOW, OWNER)
+local due = redis.call('ZRANGEBYSCORE', K_DUE, '-inf', NOW, 'WITHSCORES', 'LIMIT', 0, ARGV[3])
 out[#out + 1] = #due / 2
 for i = 1, #due, 2 do
   out[#out + 1] = due[i]; out[#out + 1] = due[i + 1]
   out[#out + 1] = redis.call('HGET', K_JOB, due[i]) or ''
 end
-local orphans = redis.call('ZRANGEBYSCORE', K_RUN, '-inf', now, 'LIMIT', 0, ARGV[4])
+local orphans = redis.call('ZRANGEBYSCORE', K_RUN, '-inf', NOW, 'LIMIT', 0, ARGV[4])
 local n_at = #out + 1
 out[n_at] = 0
 for _, fid in ipairs(orphans) do
   local f = redis.call('HGET', K_FIRE, fid)
-  local id = job_of(fid)
-  local st = redis.call('HGET', K_JOB, id)
-  if f and not st then
-    finish(fid, fire_state(f), now)  -- its job was removed: nobody will run it again
-  elseif f then
+  local st = redis.call('HGET', K_JOB, job_of(fid))
+  if not f then
+    redis.call('ZREM', K_RUN, fid)
+  elseif not st then
+    finish(fid, fire_state(f), NOW, false)  -- its job was removed: nobody runs it again
+  else
     out[#out + 1] = fid; out[#out + 1] = f; out[#out + 1] = st
     out[n_at] = out[n_at] + 1
-  else
-    redis.call('ZREM', K_RUN, fid)
   end
 end
 return out
@@ -142,48 +141,70 @@ return out
 )
 
 #: Claim and advance, atomically, judged by the server's clock.
-#: ARGV: now, owner, lease, n_jobs, then per job: id, expected ver, nominal, run_at, n_slots,
-#: then per slot: slot, run_at, missed, run, final; then n_orphans, then per orphan: fid,
-#: expected attempt.
-#: Returns {heads..., per job: "ok" + created flags ("" = job changed: not claimed),
+#: ARGV: now, owner, node name, lease, n_jobs, then per job: id, expected ver, nominal,
+#: run_at, overlap ('queue', 'replace' or ''), n_slots, then per slot: slot, run_at, missed,
+#: run, final; then n_orphans, then per orphan: fid, expected attempt, run (0: do not run it
+#: again, only settle it).
+#: Returns {heads..., per job: "ok:<running>:" + one created flag per slot, "q:<running>"
+#: (a queue job running elsewhere: not claimed) or "" (the job changed: not claimed),
 #: per orphan: 1 taken over / 0 not}.
 CLAIM = (
     _PRELUDE
     + """
-local now = NOW
-local owner, lease = OWNER, tonumber(ARGV[3])
+local now, owner, node, lease = NOW, OWNER, ARGV[3], tonumber(ARGV[4])
 local res = {}
-local i = 5
-for _ = 1, tonumber(ARGV[4]) do
-  local id, ver, nominal, run_at, n = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2],
-    ARGV[i + 3], tonumber(ARGV[i + 4])
-  i = i + 5
+local created = 0
+local i = 6
+for _ = 1, tonumber(ARGV[5]) do
+  local id, ver, nominal, run_at, overlap, n = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2],
+    ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
+  i = i + 6
   local st = job_state(redis.call('HGET', K_JOB, id))
   local score = tonumber(redis.call('ZSCORE', K_DUE, id))
   if st and st.ver == ver and st.paused == '0' and score and score <= now then
-    st.ver = st.ver + 1; st.nominal = nominal; st.run_at = run_at
-    redis.call('HSET', K_JOB, id, pack_job(st))
-    if run_at == '' then
-      redis.call('ZREM', K_DUE, id)
-    else
-      redis.call('ZADD', K_DUE, run_at, id)
-    end
-    local flags = ''
-    for _ = 1, n do
-      local fid = id .. '@' .. ARGV[i]
-      if redis.call('HEXISTS', K_FIRE, fid) == 0 and not redis.call('ZSCORE', K_DONE, fid) then
-        redis.call('HSET', K_FIRE, fid, pack_fire({attempt = 1, dver = st.dver,
-          run_at = ARGV[i + 1], missed = ARGV[i + 2], run = ARGV[i + 3], final = ARGV[i + 4],
-          owner = owner}))
-        redis.call('ZADD', K_RUN, now + lease, fid)
-        redis.call('HINCRBY', K_PEND, id, 1)
-        flags = flags .. '1'
-      else
-        flags = flags .. '0'
+    local live = BASE .. 'r:' .. id
+    local running = 0
+    for _, fid in ipairs(redis.call('SMEMBERS', live)) do
+      local f = fire_state(redis.call('HGET', K_FIRE, fid))
+      local until_ = tonumber(redis.call('ZSCORE', K_RUN, fid))
+      if f and f.owner ~= owner and until_ and until_ > now then
+        running = running + 1
+        if overlap == 'replace' then finish(fid, f, now, false) end
       end
-      i = i + 5
     end
-    res[#res + 1] = 'ok' .. flags
+    if running > 0 and overlap == 'queue' then
+      res[#res + 1] = 'q:' .. running
+      i = i + 5 * n
+    else
+      st.ver = st.ver + 1; st.nominal = nominal; st.run_at = run_at
+      redis.call('HSET', K_JOB, id, pack_job(st))
+      if run_at == '' then
+        redis.call('ZREM', K_DUE, id)
+      else
+        redis.call('ZADD', K_DUE, run_at, id)
+      end
+      local flags = 'ok:' .. running .. ':'
+      for _ = 1, n do
+        local fid = id .. '@' .. ARGV[i]
+        if redis.call('HEXISTS', K_FIRE, fid) == 0 and not redis.call('ZSCORE', K_DONE, fid) then
+          if ARGV[i + 3] == '1' then
+            redis.call('HSET', K_FIRE, fid, pack_fire({attempt = 1, dver = st.dver,
+              run_at = ARGV[i + 1], missed = ARGV[i + 2], final = ARGV[i + 4], node = node,
+              owner = owner}))
+            redis.call('ZADD', K_RUN, now + lease, fid)
+            redis.call('SADD', live, fid)
+          else
+            redis.call('ZADD', K_DONE, now, fid)  -- reported missed: nothing to lease
+          end
+          created = created + 1
+          flags = flags .. '1'
+        else
+          flags = flags .. '0'
+        end
+        i = i + 5
+      end
+      res[#res + 1] = flags
+    end
   else
     res[#res + 1] = ''
     i = i + 5 * n
@@ -192,14 +213,18 @@ end
 local n_orphans = tonumber(ARGV[i]); i = i + 1
 local taken = 0
 for _ = 1, n_orphans do
-  local fid, attempt = ARGV[i], tonumber(ARGV[i + 1])
-  i = i + 2
+  local fid, attempt, run = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  i = i + 3
   local f = fire_state(redis.call('HGET', K_FIRE, fid))
   local score = tonumber(redis.call('ZSCORE', K_RUN, fid))
   if f and f.attempt == attempt and score and score <= now then
-    f.attempt = f.attempt + 1; f.owner = owner
-    redis.call('HSET', K_FIRE, fid, pack_fire(f))
-    redis.call('ZADD', K_RUN, now + lease, fid)
+    f.attempt = f.attempt + 1; f.owner = owner; f.node = node
+    if run == '1' then
+      redis.call('HSET', K_FIRE, fid, pack_fire(f))
+      redis.call('ZADD', K_RUN, now + lease, fid)
+    else
+      finish(fid, f, now, false)  -- lost or too late: settled when its claim is released
+    end
     res[#res + 1] = 1
     taken = taken + 1
   else
@@ -207,9 +232,8 @@ for _ = 1, n_orphans do
   end
 end
 if taken > 0 then redis.call('HINCRBY', K_STATS, 'takeovers', taken) end
-local out = heads(now, owner)
-for _, v in ipairs(res) do out[#out + 1] = v end
-return out
+if created > 0 then redis.call('HINCRBY', K_STATS, 'claimed', created) end
+return with_heads(res)
 """
 )
 
@@ -218,89 +242,87 @@ return out
 EXTEND = (
     _PRELUDE
     + """
-local now = NOW
-local owner, until_ = OWNER, now + tonumber(ARGV[3])
+local until_ = NOW + tonumber(ARGV[3])
 local lost = {}
 for i = 4, #ARGV, 2 do
   local fid = ARGV[i]
   local f = fire_state(redis.call('HGET', K_FIRE, fid))
-  if f and f.owner == owner and f.attempt == tonumber(ARGV[i + 1]) then
+  if f and f.owner == OWNER and f.attempt == tonumber(ARGV[i + 1]) then
     redis.call('ZADD', K_RUN, until_, fid)
   else
     lost[#lost + 1] = fid
   end
 end
-local out = heads(now, owner)
-for _, v in ipairs(lost) do out[#out + 1] = v end
-return out
+return with_heads(lost)
 """
 )
 
 #: Release finished firings, fenced by owner and attempt, and record their runs.
 #: ARGV: now, owner, keep (seconds a finished slot is remembered), history limit, then per run:
-#: job id, fid ('' = a local run the store did not hand out), attempt, record ('' = none).
+#: job id, fid ('' = not leased: a local run, or one reported missed or lost), attempt,
+#: final (0/1), record ('' = none).
 #: Returns {heads..., per run: 1 recorded / 0 refused (fenced) / 2 job gone}.
 RELEASE = (
     _PRELUDE
     + """
-local now = NOW
-local owner, keep, limit = OWNER, tonumber(ARGV[3]), tonumber(ARGV[4])
+local keep, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
 local res = {}
 local refused = 0
-for i = 5, #ARGV, 4 do
-  local id, fid, attempt, record = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
-  local ok = true
-  local deleted = false
+for i = 5, #ARGV, 5 do
+  local id, fid, attempt, final, record = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]),
+    ARGV[i + 3], ARGV[i + 4]
+  local code = 1
   if fid ~= '' then
     local f = fire_state(redis.call('HGET', K_FIRE, fid))
-    if f and f.owner == owner and f.attempt == attempt then
-      deleted = finish(fid, f, now)
+    if f and f.owner == OWNER and f.attempt == attempt then
+      if record ~= '' and limit > 0 and redis.call('HEXISTS', K_JOB, id) == 1 then
+        redis.call('LPUSH', BASE .. 'h:' .. id, record)
+        redis.call('LTRIM', BASE .. 'h:' .. id, 0, limit - 1)
+      end
+      if finish(fid, f, NOW, true) then code = 2 end
     else
-      ok = false
+      code = 0
     end
-  end
-  if not ok then
-    refused = refused + 1
-    res[#res + 1] = 0
-  elseif deleted or redis.call('HEXISTS', K_JOB, id) == 0 then
-    res[#res + 1] = 2
   else
-    if record ~= '' and limit > 0 then
-      redis.call('LPUSH', HIST .. id, record)
-      redis.call('LTRIM', HIST .. id, 0, limit - 1)
+    if record ~= '' and limit > 0 and redis.call('HEXISTS', K_JOB, id) == 1 then
+      redis.call('LPUSH', BASE .. 'h:' .. id, record)
+      redis.call('LTRIM', BASE .. 'h:' .. id, 0, limit - 1)
     end
-    res[#res + 1] = 1
+    if final == '1' and drop_if_final(id, nil) then code = 2 end
   end
+  if code == 0 then refused = refused + 1 end
+  res[#res + 1] = code
 end
 if refused > 0 then redis.call('HINCRBY', K_STATS, 'refused', refused) end
-redis.call('ZREMRANGEBYSCORE', K_DONE, '-inf', now - keep)
-local out = heads(now, owner)
-for _, v in ipairs(res) do out[#out + 1] = v end
-return out
+redis.call('ZREMRANGEBYSCORE', K_DONE, '-inf', NOW - keep)
+return with_heads(res)
 """
 )
 
-#: Add or replace a job. ARGV: now, owner, id, definition, paused, nominal, run_at, replace
-#: (0/1), keep_same (1: an identical definition leaves the job as it is).
-#: Returns {heads..., status ('added', 'replaced', 'same', 'exists')}.
+#: Add, replace or declare a job. ARGV: now, owner, id, definition, digest, paused, nominal,
+#: run_at, mode ('add', 'replace' or 'declare': an existing job with the same digest is left
+#: alone; a changed one is replaced keeping its paused state).
+#: Returns {heads..., status ('added', 'replaced', 'unchanged', 'exists'), paused}.
 ADD = (
     _PRELUDE
     + """
-local id, blob, paused, nominal, run_at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local id, blob, digest, paused, nominal, run_at, mode =
+  ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local old = job_state(redis.call('HGET', K_JOB, id))
-local out = heads(NOW, OWNER)
 local status = 'added'
 if old then
-  if ARGV[9] == '1' and redis.call('HGET', K_DEF, id) == blob then
-    out[4] = 'same'; return out
+  if mode == 'add' then return with_heads({'exists', old.paused}) end
+  if mode == 'declare' then
+    if redis.call('HGET', K_DIG, id) == digest then return with_heads({'unchanged', old.paused}) end
+    paused = old.paused
   end
-  if ARGV[8] ~= '1' then out[4] = 'exists'; return out end
   status = 'replaced'
 end
 local st = {ver = 1, dver = 1, paused = paused, nominal = nominal, run_at = run_at}
 if old then st.ver = old.ver + 1; st.dver = old.dver + 1 end
 redis.call('HSET', K_JOB, id, pack_job(st))
 redis.call('HSET', K_DEF, id, blob)
+redis.call('HSET', K_DIG, id, digest)
 if paused == '1' or run_at == '' then
   redis.call('ZREM', K_DUE, id)
 else
@@ -308,9 +330,7 @@ else
   local h = redis.call('ZRANGE', K_DUE, 0, 0)
   if h[1] == id then redis.call('PUBLISH', CHANNEL, run_at) end
 end
-out = heads(NOW, OWNER)
-out[4] = status
-return out
+return with_heads({status, paused})
 """
 )
 
@@ -321,10 +341,9 @@ SET_STATE = (
     _PRELUDE
     + """
 local id = ARGV[3]
-local out = heads(NOW, OWNER)
 local st = job_state(redis.call('HGET', K_JOB, id))
-if not st then out[4] = -1; return out end
-if st.ver ~= tonumber(ARGV[4]) then out[4] = 0; return out end
+if not st then return with_heads({-1}) end
+if st.ver ~= tonumber(ARGV[4]) then return with_heads({0}) end
 st.ver = st.ver + 1; st.paused = ARGV[5]; st.nominal = ARGV[6]; st.run_at = ARGV[7]
 redis.call('HSET', K_JOB, id, pack_job(st))
 if st.paused == '1' or st.run_at == '' then
@@ -334,27 +353,22 @@ else
   local h = redis.call('ZRANGE', K_DUE, 0, 0)
   if h[1] == id then redis.call('PUBLISH', CHANNEL, st.run_at) end
 end
-out = heads(NOW, OWNER)
-out[4] = 1
-return out
+return with_heads({1})
 """
 )
 
 #: Remove a job. ARGV: now, owner, id. Returns {heads...} when unknown, else
-#: {heads..., state, definition, history...}.
-#: Its firings still running elsewhere finish harmlessly; abandoned ones are dropped.
+#: {heads..., state, definition, history...}. Its firings still running elsewhere finish
+#: (their release records nothing); abandoned ones are dropped when their lease runs out.
 REMOVE = (
     _PRELUDE
     + """
 local id = ARGV[3]
 local st = redis.call('HGET', K_JOB, id)
-if not st then return heads(NOW, OWNER) end
+if not st then return with_heads({}) end
 local got = {st, redis.call('HGET', K_DEF, id) or ''}
-for _, r in ipairs(redis.call('LRANGE', HIST .. id, 0, -1)) do got[#got + 1] = r end
-redis.call('HDEL', K_JOB, id); redis.call('HDEL', K_DEF, id); redis.call('ZREM', K_DUE, id)
-redis.call('DEL', HIST .. id)
-local out = heads(NOW, OWNER)
-for _, v in ipairs(got) do out[#out + 1] = v end
-return out
+for _, r in ipairs(redis.call('LRANGE', BASE .. 'h:' .. id, 0, -1)) do got[#got + 1] = r end
+drop_job(id)
+return with_heads(got)
 """
 )

@@ -1,51 +1,68 @@
 """The Redis store: one schedule shared by any number of scheduler processes.
 
 Jobs, their next times, the firings being run and the recent runs of each job live in Redis
-under one key prefix (see :mod:`aioscheduler.stores._redis_scripts` for the layout). Every step
-that must be atomic is one Lua script, and "due" and "lease expired" are judged by the
-server's ``TIME``:
+under one key prefix (the layout: :mod:`aioscheduler.stores._redis_scripts`). Every step that
+must be atomic is one Lua script, and "due" and "lease expired" are judged by the server's
+``TIME``:
 
-- a claim reads the due jobs, plans each firing in Python (misfire, coalescing, next time:
-  :func:`~aioscheduler.stores._planning.plan`), then one script checks that each job is still
-  due and unchanged, advances its next time and creates its firings, each (job, slot) once;
-  a node that loses the race to another simply gets fewer claims;
-- a claimed firing is leased to its node, which renews all of its leases in one call; a
-  lease that runs out is taken over by another node with the attempt counted up;
+- a claim reads the due jobs, plans each firing in Python, then one script checks that each
+  job is still due and unchanged, advances its next time and creates its firings, each
+  (job, slot) once (see :mod:`aioscheduler.stores._redis_claims`);
+- a claimed firing is leased to its node, which renews all of its leases in one call; a lease
+  that runs out is taken over by another node with the attempt counted up;
 - a completion is fenced by owner and attempt: one from a node whose lease was taken over is
   refused and counted, never recorded as the run.
 
-Nodes learn of earlier due times through pub/sub hints and a bounded poll.
+Nodes learn of earlier due times through pub/sub hints, with a bounded poll as safety net.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import random
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
 from ..errors import InvalidJob, JobExists, JobNotFound, StoreError
-from ._base import Claim, Store, StoreContext
-from ._codec import decode_run, decode_spec, encode_run, encode_spec
-from ._planning import MAX_BACKLOG_PER_ACQUIRE, jitter_offset, plan
-from ._redis_conn import ClockMode, HintListener, Scripts, mapped, split_url
+from ._base import DeclareResult, Store, StoreContext
+from ._codec import decode_run, decode_spec, encode_spec
+from ._redis_claims import RedisClaims, run_at_of
+from ._redis_conn import (
+    ClockMode,
+    HintListener,
+    JobRow,
+    Scripts,
+    as_str,
+    mapped,
+    split_url,
+)
 from ._redis_scripts import KEY_NAMES
 
-__all__ = ("RedisStore",)
+__all__ = ("Lease", "RedisStore")
 
 logger = logging.getLogger("aioscheduler.stores.redis")
 
 #: How long a finished slot is remembered, so that it is never created again (seconds).
 DEFAULT_KEEP = 24 * 3600.0
-#: When more jobs are due than a claim takes, each node picks among this many times the limit,
-#: at random, so that racing nodes mostly claim different jobs.
-SPREAD = 4
+
+
+class Lease(NamedTuple):
+    """A leased firing as ``aioscheduler jobs`` shows it."""
+
+    job_id: str
+    scheduled_at: float
+    node: str
+    owner: str
+    attempt: int
+    expires_in: float
 
 
 def _seconds(value: float | timedelta, name: str) -> float:
@@ -56,51 +73,34 @@ def _seconds(value: float | timedelta, name: str) -> float:
     return float(value)
 
 
-def _ts(text: str | bytes) -> float | None:
-    return float(text) if text not in ("", b"") else None
-
-
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _slot(value: float | None) -> str:
+def _opt(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
-class _State:
-    """A job's row: ``ver|dver|paused|nominal|run_at``."""
-
-    __slots__ = ("dver", "nominal", "paused", "run_at", "ver")
-
-    def __init__(self, raw: str | bytes) -> None:
-        ver, dver, paused, nominal, run_at = _s(raw).split("|")
-        self.ver, self.dver, self.paused = int(ver), int(dver), paused == "1"
-        self.nominal, self.run_at = _ts(nominal), _ts(run_at)
-
-
-class RedisStore(Store):
+class RedisStore(RedisClaims, Store):
     """A store in Redis, shared by every scheduler pointed at the same server and prefix.
 
     Needs ``aioscheduler[redis]``. Jobs must be storable (an importable function and
     JSON-serializable arguments, checked at ``add()``), as with the SQLite store.
 
     Args:
-        url: Where Redis is (``redis://host:6379/0``; ``rediss://`` for TLS). Query parameters
-            ``prefix``, ``lease``, ``clock`` and ``poll`` set the options of the same name;
-            the others go to redis-py.
+        url: Where Redis is (``redis://host:6379/0``; ``rediss://`` for TLS). The query
+            parameters ``prefix``, ``lease``, ``clock`` and ``poll`` set the options of the
+            same name; the others go to redis-py.
         prefix: Namespace of every key (as the hash tag ``{prefix}``), so that applications
             can share a server.
-        lease: Seconds a claimed firing stays reserved for its node without renewal.
+        lease: Seconds a claimed firing stays leased to its node without renewal.
         secret_key: Sign every stored job and run (HMAC-SHA256).
         old_keys: Earlier secrets still accepted for reading.
         encrypt: Encrypt payloads too (``aioscheduler[crypto]``).
         accept_unsigned: With a key, still read unsigned payloads (migration).
         history_limit: Finished runs kept per job; ``None``: the scheduler's.
-        keep: Seconds a finished slot is remembered so it is never created again.
+        keep: Seconds a finished slot is remembered, so that it is never created again.
         poll: Seconds between claims when no hint arrives (the safety net).
+        timeout: Seconds a Redis call may take before it fails with ``StoreError``
+            (default: a third of the lease, at most 5).
         clock: ``"server"`` (default): Redis ``TIME`` decides what is due. ``"node"``: the
-            ``now`` the scheduler passes decides (tests driven by a fake clock).
+            scheduler's clock does (a test mode, for a fake clock).
 
     Raises:
         InvalidJob: a malformed URL or option.
@@ -112,6 +112,7 @@ class RedisStore(Store):
     """
 
     persistent = True
+    shared = True
 
     def __init__(
         self,
@@ -126,13 +127,12 @@ class RedisStore(Store):
         history_limit: int | None = None,
         keep: float | timedelta = DEFAULT_KEEP,
         poll: float | timedelta = 5.0,
+        timeout: float | timedelta | None = None,
         clock: ClockMode = "server",
     ) -> None:
-        driver_url, from_url = split_url(url)
-        prefix = from_url.get("prefix", prefix)
-        lease = from_url.get("lease", lease)
-        poll = from_url.get("poll", poll)
-        clock = from_url.get("clock", clock)
+        driver_url, in_url = split_url(url)
+        prefix = in_url.get("prefix", prefix)
+        clock = in_url.get("clock", clock)
         if not isinstance(prefix, str) or not prefix or any(c in prefix for c in "{}"):
             raise InvalidJob(f"prefix must be a non-empty string without braces, got {prefix!r}")
         if clock not in ("server", "node"):
@@ -145,76 +145,69 @@ class RedisStore(Store):
             raise InvalidJob(f"history_limit must be an int >= 0 or None, got {history_limit!r}")
         self._url = driver_url
         self.prefix = prefix
-        self.lease = _seconds(lease, "lease")
+        self._lease = _seconds(in_url.get("lease", lease), "lease")
         self._keep = _seconds(keep, "keep")
-        self._poll = _seconds(poll, "poll")
+        self._poll = _seconds(in_url.get("poll", poll), "poll")
+        self._timeout = (
+            min(5.0, max(0.5, self._lease / 3)) if timeout is None else _seconds(timeout, "timeout")
+        )
         self._node_clock = clock == "node"
         self._codec = PayloadCodec(
             secret_key, old_keys=old_keys, encrypt=encrypt, accept_unsigned=accept_unsigned
         )
         self._history_option = history_limit
         self._history_limit = 10 if history_limit is None else history_limit
-        self._keys = [f"{{{prefix}}}:{name}" for name in KEY_NAMES]
+        self._keys = [self.key(name) for name in KEY_NAMES]
         self._client: aioredis.Redis | None = None
         self._scripts: Scripts | None = None
         self._listener: HintListener | None = None
         self._context: StoreContext | None = None
+        self.stale_completions = 0
         self._reset()
 
     def _reset(self) -> None:
-        self._offset = 0.0  # server time - node time
-        self._last_now: float | None = None  # the last time the scheduler passed (clock="node")
+        self._offset = 0.0  # server clock - node clock
+        self._server_time = 0.0  # the server's clock at the last reply
         self._head: float | None = None  # server time of the earliest due job
         self._lease_head: float | None = None  # earliest lease expiry of another node
         self._stuck_until = 0.0
+        self._deferred: dict[str, float] = {}
+        self._held: dict[str, int] = {}  # firing id -> attempt, leased to this node
         self._specs: dict[str, tuple[int, JobSpec]] = {}
         self._broken: dict[str, tuple[int, str]] = {}
-        self._held: dict[str, int] = {}  # firing id -> attempt, leased to this node
-        #: Completions refused because this node's lease had been taken over.
-        self.refused = 0
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
         """Build a store from ``redis://host:port/db?prefix=app&lease=10``; keyword options
-        are passed to the constructor (URL parameters win)."""
+        go to the constructor (the URL's parameters win)."""
         return cls(url, **options)
 
     def __repr__(self) -> str:
-        return f"RedisStore(prefix={self.prefix!r}, lease={self.lease}, codec={self._codec!r})"
+        return f"RedisStore(prefix={self.prefix!r}, lease={self._lease}, codec={self._codec!r})"
+
+    @property
+    def lease(self) -> float:
+        """Seconds a claimed firing stays leased to its node without renewal."""
+        return self._lease
 
     def key(self, name: str) -> str:
-        """The full name of one of the namespace's keys (``due``, ``job``, ``def``...)."""
+        """The full name of one of the namespace's keys (``due``, ``job``, ``h:<job id>``...)."""
         return f"{{{self.prefix}}}:{name}"
 
     # -- plumbing ------------------------------------------------------------------------------
-
-    @property
-    def _node(self) -> str:
-        return self._context.node_id if self._context is not None else ""
-
-    def _now_arg(self, now: float | None) -> str:
-        if not self._node_clock:
-            return ""
-        if now is None:
-            now = self._last_now
-        else:
-            self._last_now = now
-        return "" if now is None else repr(now)
-
-    async def _run(self, name: str, now: float | None, *args: Any) -> list[Any]:
-        if self._scripts is None:
-            raise StoreError("the Redis store is not open")
-        reply: list[Any] = await self._scripts(name, [self._now_arg(now), self._node, *args])
-        server_now = float(reply[0])
-        if now is not None and not self._node_clock:
-            self._offset = server_now - now
-        self._head, self._lease_head = _ts(reply[1]), _ts(reply[2])
-        return reply[3:]
 
     def _client_or_fail(self) -> aioredis.Redis:
         if self._client is None:
             raise StoreError("the Redis store is not open")
         return self._client
+
+    def _scripts_or_fail(self) -> Scripts:
+        if self._scripts is None:
+            raise StoreError("the Redis store is not open")
+        return self._scripts
+
+    def _to_node(self, server_time: float) -> float:
+        return server_time - self._offset
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -225,28 +218,35 @@ class RedisStore(Store):
         self._context = context
         if self._history_option is None:
             self._history_limit = context.history_limit
-        client = aioredis.from_url(self._url)
-        try:
-            await mapped(client.ping(), "connecting")
-        except BaseException:
-            await client.aclose()
-            raise
+        client = aioredis.from_url(
+            self._url,
+            socket_timeout=self._timeout,
+            socket_connect_timeout=self._timeout,
+            retry=Retry(NoBackoff(), 0),  # a retried script could run twice: never retry
+        )
         self._client = client
         self._scripts = Scripts(client, self._keys)
-        await self._run("READ", None, 0, 0)  # learn the heads
+        try:
+            await self._run("READ", None, 0, 0)  # reachable? learn the heads and the offset
+        except BaseException:
+            self._client = self._scripts = None
+            self._context = None
+            await client.aclose()
+            raise
         self._listener = HintListener(client, self.key("hint"), self._on_hint)
         self._listener.start()
         if self._head is not None:
-            context.wakeup(self._head - self._offset)
+            context.wakeup(self._to_node(self._head))
 
     async def close(self) -> None:
         try:
             if self._held and self._scripts is not None:
                 # let peers take over at once what this node still holds
-                await self._extend(list(self._held.items()), 0.001)
+                await self._run("EXTEND", None, -1, *(x for kv in self._held.items() for x in kv))
         except StoreError as exc:
-            logger.warning("could not release the leases of %s: %s", self._node, exc)
+            logger.warning("could not hand over the leases of this node: %s", exc)
         finally:
+            self._held.clear()
             if self._listener is not None:
                 await self._listener.stop()
                 self._listener = None
@@ -255,17 +255,27 @@ class RedisStore(Store):
             if client is not None:
                 await client.aclose()
 
+    async def _abandon(self) -> None:
+        """Test hook: let go like a killed process (leases stay until they run out)."""
+        self._held.clear()
+        await self.close()
+
     def _on_hint(self, run_at: float | None) -> None:
         if self._context is None:
             return
-        if run_at is None:
+        if run_at is None:  # the listener (re)connected: hints may have been lost
             self._context.wakeup(0.0)
             return
         if self._head is None or run_at < self._head:
             self._head = run_at
-        self._context.wakeup(run_at - self._offset)
+        self._stuck_until = 0.0
+        self._context.wakeup(self._to_node(run_at))
 
-    # -- jobs ----------------------------------------------------------------------------------
+    def poll_interval(self) -> float | None:
+        listener = self._listener
+        return self._poll if listener is not None and listener.up else min(1.0, self._poll)
+
+    # -- definitions ---------------------------------------------------------------------------
 
     def check_spec(self, spec: JobSpec) -> None:
         """Refuse, at ``add()``, a job this store could not write or load again.
@@ -288,7 +298,7 @@ class RedisStore(Store):
             return None
         try:
             spec = decode_spec(job_id, blob, self._codec)
-        except Exception as exc:
+        except Exception as exc:  # tampered, unimportable, malformed: report, skip, keep it
             reason = f"{type(exc).__name__}: {exc}"
             if self._broken.get(job_id, (0, ""))[0] != dver:
                 self._broken[job_id] = (dver, reason)
@@ -297,14 +307,27 @@ class RedisStore(Store):
                     self._context.on_broken(job_id, reason)
             return None
         self._broken.pop(job_id, None)
+        if len(self._specs) > 100_000:
+            self._specs.clear()
         self._specs[job_id] = (dver, spec)
         return spec
 
-    async def _load(self, job_ids: list[str]) -> dict[str, tuple[_State, JobSpec | None]]:
-        client = self._client_or_fail()
+    async def _fetch_specs(self, wanted: dict[str, int]) -> None:
+        missing = [i for i, dver in wanted.items() if self._specs.get(i, (-1,))[0] != dver]
+        missing = [i for i in missing if self._broken.get(i, (-1,))[0] != wanted[i]]
+        if missing:
+            blobs = await mapped(self._client_or_fail().hmget(self.key("def"), missing), "read")
+            for job_id, blob in zip(missing, blobs, strict=True):
+                self._spec_of(
+                    job_id, wanted[job_id], blob.encode() if isinstance(blob, str) else blob
+                )
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    async def _load(self, job_ids: list[str]) -> dict[str, tuple[JobRow, JobSpec]]:
         if not job_ids:
             return {}
-        pipe = client.pipeline(transaction=False)
+        pipe = self._client_or_fail().pipeline(transaction=False)
         pipe.hmget(self.key("job"), job_ids)
         pipe.hmget(self.key("def"), job_ids)
         states, blobs = await mapped(pipe.execute(), "reading jobs")
@@ -312,8 +335,10 @@ class RedisStore(Store):
         for job_id, raw, blob in zip(job_ids, states, blobs, strict=True):
             if raw is None or blob is None:
                 continue
-            state = _State(raw)
-            out[job_id] = (state, self._spec_of(job_id, state.dver, blob))
+            row = JobRow.parse(raw)
+            spec = self._spec_of(job_id, row.dver, blob)
+            if spec is not None:
+                out[job_id] = (row, spec)
         return out
 
     async def _history(self, job_ids: list[str]) -> dict[str, tuple[Run, ...]]:
@@ -335,253 +360,115 @@ class RedisStore(Store):
                 logger.warning("skipping unreadable run record of job %r: %s", job_id, exc)
         return tuple(runs[-self._history_limit :]) if self._history_limit else ()
 
-    def _snapshot(self, spec: JobSpec, state: _State, history: tuple[Run, ...]) -> Job:
-        run_at = None if state.paused or state.run_at is None else to_datetime(state.run_at)
-        return Job.of(spec, next_run_at=run_at, paused=state.paused, history=history)
+    def _snapshot(self, spec: JobSpec, row: JobRow, history: tuple[Run, ...]) -> Job:
+        run_at = None if row.paused or row.run_at is None else to_datetime(row.run_at)
+        return Job.of(spec, next_run_at=run_at, paused=row.paused, history=history)
 
-    def _server_now(self, now: float) -> float:
-        return now if self._node_clock else now + self._offset
-
-    def _run_at(self, spec: JobSpec, nominal: float | None) -> float | None:
-        if nominal is None:
-            return None
-        return nominal + jitter_offset(spec.id, nominal, spec.trigger.jitter)
-
-    async def add_job(
-        self, spec: JobSpec, *, now: float, paused: bool, replace: bool, keep_same: bool = False
-    ) -> Job:
-        blob = self._codec.seal(encode_spec(spec))
+    async def _put(self, spec: JobSpec, now: float, paused: bool, mode: str) -> tuple[str, Job]:
+        document = encode_spec(spec)
         first = spec.trigger.first_fire(to_datetime(self._server_now(now)))
         nominal = None if first is None else first.timestamp()
-        run_at = self._run_at(spec, nominal)
-        [status] = await self._run(
-            "ADD", now, spec.id, blob, int(paused), _slot(nominal), _slot(run_at),
-            int(replace), int(keep_same),
+        run_at = run_at_of(spec, nominal)
+        status, stored_paused = await self._run(
+            "ADD", now, spec.id, self._codec.seal(document),
+            hashlib.sha256(document).hexdigest(), int(paused), _opt(nominal), _opt(run_at), mode,
         )  # fmt: skip
-        status = _s(status)
+        status, paused = as_str(status), as_str(stored_paused) == "1"
         if status == "exists":
             raise JobExists(spec.id)
-        if status == "same":
-            return await self.get_job(spec.id)
+        if status == "unchanged":
+            return status, await self.get_job(spec.id)
         self._broken.pop(spec.id, None)
         if run_at is not None and not paused and self._context is not None:
-            self._context.wakeup(run_at - (0.0 if self._node_clock else self._offset))
-        state = _State(f"0|0|{int(paused)}|{_slot(nominal)}|{_slot(run_at)}")
+            self._stuck_until = 0.0
+            self._context.wakeup(self._to_node(run_at))
         history = (await self._history([spec.id])).get(spec.id, ())
-        return self._snapshot(spec, state, history)
+        return status, self._snapshot(spec, JobRow(0, 0, paused, nominal, run_at), history)
+
+    async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
+        return (await self._put(spec, now, paused, "replace" if replace else "add"))[1]
+
+    async def declare_job(
+        self, spec: JobSpec, *, now: float, paused: bool
+    ) -> tuple[Job, DeclareResult]:
+        status, job = await self._put(spec, now, paused, "declare")
+        return job, "added" if status == "added" else (
+            "replaced" if status == "replaced" else "unchanged"
+        )
 
     async def remove_job(self, job_id: str) -> Job:
         got = await self._run("REMOVE", None, job_id)
-        if not got:
-            raise JobNotFound(job_id)
-        state = _State(got[0])
         self._specs.pop(job_id, None)
-        if self._broken.pop(job_id, None) is not None:
-            raise JobNotFound(job_id)  # pragma: no cover - a broken job has no snapshot
+        broken = self._broken.pop(job_id, None)
+        if not got or broken is not None:
+            raise JobNotFound(job_id)
         spec = decode_spec(job_id, got[1], self._codec)
-        return self._snapshot(spec, state, self._runs(job_id, got[2:]))
+        return self._snapshot(spec, JobRow.parse(got[0]), self._runs(job_id, got[2:]))
 
     async def get_job(self, job_id: str) -> Job:
         loaded = await self._load([job_id])
-        if job_id not in loaded or loaded[job_id][1] is None:
+        if job_id not in loaded:
             raise JobNotFound(job_id)
-        state, spec = loaded[job_id]
-        assert spec is not None
+        row, spec = loaded[job_id]
         history = (await self._history([job_id])).get(job_id, ())
-        return self._snapshot(spec, state, history)
+        return self._snapshot(spec, row, history)
 
     async def list_jobs(self) -> list[Job]:
-        ids = [_s(i) for i in await mapped(self._client_or_fail().hkeys(self.key("job")), "list")]
+        ids = [
+            as_str(i) for i in await mapped(self._client_or_fail().hkeys(self.key("job")), "list")
+        ]
         loaded = await self._load(ids)
         histories = await self._history(list(loaded))
         jobs = [
-            self._snapshot(spec, state, histories.get(job_id, ()))
-            for job_id, (state, spec) in loaded.items()
-            if spec is not None
+            self._snapshot(spec, row, histories.get(job_id, ()))
+            for job_id, (row, spec) in loaded.items()
         ]
         jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
         return jobs
 
     async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:
-        for _ in range(100):
+        for _ in range(100):  # retried while claims advance the job under our feet
             loaded = await self._load([job_id])
-            if job_id not in loaded or loaded[job_id][1] is None:
+            if job_id not in loaded:
                 raise JobNotFound(job_id)
-            state, spec = loaded[job_id]
-            assert spec is not None
-            if state.paused == paused:
+            row, spec = loaded[job_id]
+            if row.paused == paused:
                 return await self.get_job(job_id)
-            nominal, run_at = state.nominal, state.run_at
+            nominal, run_at = row.nominal, row.run_at
             server_now = self._server_now(now)
             if not paused and nominal is not None and run_at is not None and run_at <= server_now:
                 # firings inside the pause are not caught up: continue after now
                 nxt = spec.trigger.next_after(to_datetime(nominal), to_datetime(server_now))
                 nominal = None if nxt is None else nxt.timestamp()
-                run_at = self._run_at(spec, nominal)
+                run_at = run_at_of(spec, nominal)
             [code] = await self._run(
-                "SET_STATE", now, job_id, state.ver, int(paused), _slot(nominal), _slot(run_at)
+                "SET_STATE", now, job_id, row.ver, int(paused), _opt(nominal), _opt(run_at)
             )
             if int(code) == -1:
                 raise JobNotFound(job_id)
             if int(code) == 1:
                 if not paused and run_at is not None and self._context is not None:
-                    self._context.wakeup(run_at - (0.0 if self._node_clock else self._offset))
+                    self._context.wakeup(self._to_node(run_at))
                 return await self.get_job(job_id)
         raise StoreError(f"job {job_id!r} kept changing while being paused or resumed")
 
-    # -- claims, leases, releases: in _redis_claims --------------------------------------------
+    # -- what ``aioscheduler jobs`` shows ------------------------------------------------------
 
-    async def acquire_due(self, now: float, limit: int) -> list[Claim]:
-        reply = await self._run("READ", now, limit * SPREAD, limit)
-        server_now = self._server_now(now)
-        n = int(reply[0])
-        due = [(_s(reply[1 + 3 * i]), float(reply[2 + 3 * i]), reply[3 + 3 * i]) for i in range(n)]
-        base = 2 + 3 * n
-        orphans = [
-            (_s(reply[base + 3 * i]), _s(reply[base + 1 + 3 * i]), reply[base + 2 + 3 * i])
-            for i in range(int(reply[base - 1]))
-        ]
-        if len(due) >= SPREAD * limit:
-            # a herd: racing nodes pick different jobs (in due order among those picked)
-            due = sorted(random.sample(due, limit), key=lambda d: d[1])
-        else:
-            due = due[:limit]
-        states = {job_id: _State(raw) for job_id, _, raw in due if raw}
-        wanted = {job_id: state.dver for job_id, state in states.items()}
-        for fid, _, raw in orphans:
-            wanted[fid.rpartition("@")[0]] = _State(raw).dver
-        missing = [i for i, dver in wanted.items() if self._specs.get(i, (-1,))[0] != dver]
-        if missing:
-            blobs: list[bytes | None] = await mapped(
-                self._client_or_fail().hmget(self.key("def"), missing), "reading jobs"
-            )
-            for job_id, blob in zip(missing, blobs, strict=True):
-                self._spec_of(job_id, wanted[job_id], blob)
-
-        args: list[Any] = [self.lease, 0]
-        planned: list[tuple[JobSpec, list[Claim]]] = []
-        for job_id, _, _ in due:
-            state = states.get(job_id)
-            spec = self._spec_of(job_id, state.dver, None) if state is not None else None
-            if state is None or spec is None or state.nominal is None or state.paused:
+    async def leases(self) -> list[Lease]:
+        """The firings leased right now: job, slot, node, owner, attempt, seconds left."""
+        client = self._client_or_fail()
+        pipe = client.pipeline(transaction=False)
+        pipe.time()
+        pipe.zrange(self.key("run"), 0, -1, withscores=True)
+        pipe.hgetall(self.key("fire"))
+        (sec, usec), expiries, fires = await mapped(pipe.execute(), "listing leases")
+        now = sec + usec / 1e6
+        out = []
+        for fid, until in expiries:
+            raw = fires.get(fid)
+            if raw is None:
                 continue
-            claims, nominal = self._plan(spec, state, server_now)
-            planned.append((spec, claims))
-            args += [job_id, state.ver, _slot(nominal), _slot(self._run_at(spec, nominal))]
-            args.append(len(claims))
-            for c in claims:
-                args += [repr(c.scheduled_at), repr(c.run_at), c.missed, int(c.run), int(c.final)]
-        args[1] = len(planned)
-        recovered: list[tuple[str, Claim]] = []
-        for fid, raw_fire, raw_state in orphans:
-            job_id, _, slot = fid.rpartition("@")
-            spec = self._spec_of(job_id, _State(raw_state).dver, None)
-            if spec is None or _State(raw_state).paused:
-                continue
-            attempt, _, run_at, missed, run, final, _ = raw_fire.split("|", 6)
-            claim = Claim(
-                spec, float(slot), float(run_at), int(missed), run == "1", final == "1",
-                attempt=int(attempt) + 1,
-            )  # fmt: skip
-            grace = spec.options.misfire_grace
-            if claim.run and grace is not None and server_now - claim.run_at > grace:
-                claim = claim._replace(run=False, missed=claim.missed + 1)  # recovered too late
-            recovered.append((fid, claim))
-        args.append(len(recovered))
-        for fid, claim in recovered:
-            args += [fid, claim.attempt - 1]
-        if not planned and not recovered:
-            self._note_stuck(server_now, due or orphans)
-            return []
-        results = await self._run("CLAIM", now, *args)
-        out: list[Claim] = []
-        lost = 0
-        for (spec, claims), flags in zip(planned, results, strict=False):
-            flags = _s(flags)
-            if not flags:
-                lost += 1
-                continue
-            for claim, flag in zip(claims, flags[2:], strict=True):
-                if flag == "1":
-                    out.append(claim)
-                    self._held[f"{spec.id}@{claim.scheduled_at!r}"] = 1
-        for (fid, claim), taken in zip(recovered, results[len(planned) :], strict=True):
-            if int(taken):
-                out.append(claim)
-                self._held[fid] = claim.attempt
-        if not out and not lost:
-            self._note_stuck(server_now, due or orphans)
+            job_id, _, slot = as_str(fid).rpartition("@")
+            attempt, _, _, _, _, node, owner = as_str(raw).split("|", 6)
+            out.append(Lease(job_id, float(slot), node, owner, int(attempt), until - now))
         return out
-
-    def _note_stuck(self, server_now: float, seen: Sequence[Any]) -> None:
-        """Due work that cannot be claimed (broken, paused orphan): look again after a while
-        instead of spinning."""
-        if seen:
-            self._stuck_until = server_now + min(1.0, self._poll)
-
-    def _plan(self, spec: JobSpec, state: _State, now: float) -> tuple[list[Claim], float | None]:
-        options = spec.options
-        nominal, run_at = state.nominal, state.run_at
-        claims: list[Claim] = []
-        for _ in range(MAX_BACKLOG_PER_ACQUIRE):
-            assert nominal is not None
-            jitter = run_at - nominal if run_at is not None else 0.0
-            p = plan(spec.trigger, nominal, now, options.misfire_grace, options.coalesce, jitter)
-            nominal = p.next_nominal
-            claims.append(
-                Claim(
-                    spec, p.scheduled_at, run_at or p.scheduled_at, p.missed, p.run, nominal is None
-                )
-            )
-            run_at = self._run_at(spec, nominal)
-            if run_at is None or run_at > now:
-                break
-        return claims, nominal
-
-    async def release(self, runs: Sequence[tuple[Claim, Run]]) -> None:
-        if not runs:
-            return
-        args: list[Any] = [self._keep, self._history_limit]
-        for claim, run in runs:
-            fid = f"{claim.spec.id}@{claim.scheduled_at!r}" if claim.claimed else ""
-            record = self._codec.seal(encode_run(run, run.attempt)) if self._history_limit else ""
-            args += [claim.spec.id, fid, claim.attempt, record]
-        results = await self._run("RELEASE", None, *args)
-        for (claim, _), code in zip(runs, results, strict=True):
-            if claim.claimed:
-                self._held.pop(f"{claim.spec.id}@{claim.scheduled_at!r}", None)
-            if int(code) == 0:
-                self.refused += 1
-                logger.warning(
-                    "completion of job %r (slot %s, attempt %d) refused: its lease was taken "
-                    "over by another node",
-                    claim.spec.id, to_datetime(claim.scheduled_at).isoformat(), claim.attempt,
-                )  # fmt: skip
-
-    async def _extend(self, items: Sequence[tuple[str, int]], lease: float) -> list[str]:
-        args: list[Any] = [lease]
-        for fid, attempt in items:
-            args += [fid, attempt]
-        return [_s(fid) for fid in await self._run("EXTEND", None, *args)]
-
-    async def extend_leases(self) -> list[str]:
-        """Renew every lease this node holds, in one call; return the firing ids it lost."""
-        lost = await self._extend(list(self._held.items()), self.lease)
-        for fid in lost:
-            self._held.pop(fid, None)
-        return lost
-
-    def next_due(self) -> float | None:
-        times = [t for t in (self._head, self._lease_head) if t is not None]
-        if not times:
-            return None
-        return max(min(times), self._stuck_until) - (0.0 if self._node_clock else self._offset)
-
-    def poll_interval(self) -> float | None:
-        listener = self._listener
-        return self._poll if listener is not None and listener.up else min(1.0, self._poll)
-
-    async def _abandon(self) -> None:
-        """Test hook: let go like a killed process (leases stay in Redis until they run out)."""
-        self._held.clear()
-        await self.close()

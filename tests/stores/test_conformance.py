@@ -9,7 +9,7 @@ import pytest
 
 from aioscheduler.stores import MemoryStore, Store
 from aioscheduler.stores.sqlite import SQLiteStore
-from aioscheduler.testing.conformance import StoreConformance
+from aioscheduler.testing.conformance import SharedStoreConformance, StoreConformance
 
 from .redis_support import REDIS_URL
 
@@ -64,3 +64,17 @@ class TestSignedRedisStore(TestRedisStore):
         return lambda: RedisStore(
             REDIS_URL, prefix=redis_prefix, clock="node", secret_key="k" * 32, encrypt=True
         )
+
+
+class TestRedisStoreShared(SharedStoreConformance):
+    @pytest.fixture
+    def make_store(self, redis_prefix: str) -> Callable[[], Store]:
+        from aioscheduler.stores.redis import RedisStore
+
+        return lambda: RedisStore(REDIS_URL, prefix=redis_prefix, clock="node", lease=30)
+
+    async def crash(self, store: Store) -> None:
+        from aioscheduler.stores.redis import RedisStore
+
+        assert isinstance(store, RedisStore)
+        await store._abandon()
