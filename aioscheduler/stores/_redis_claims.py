@@ -63,6 +63,7 @@ class RedisClaims:
     _keep: float
     _lease: float
     stale_completions: int
+    claims_made: int
     _node_clock: bool
     _offset: float
     _server_time: float
@@ -211,6 +212,7 @@ class RedisClaims:
                     self._held[fid] = claim.attempt
         if not out and not lost_race:
             self._stuck(server_now, seen)
+        self.claims_made += len(out)
         return out, lost_race
 
     def _stuck(self, server_now: float, seen: bool) -> None:

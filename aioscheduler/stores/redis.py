@@ -163,6 +163,8 @@ class RedisStore(RedisClaims, Store):
         self._listener: HintListener | None = None
         self._context: StoreContext | None = None
         self.stale_completions = 0
+        #: Firings this store object handed out (claims and takeovers), for tests and stats.
+        self.claims_made = 0
         self._reset()
 
     def _reset(self) -> None:
