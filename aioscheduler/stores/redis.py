@@ -34,6 +34,7 @@ from .._values import Job, JobSpec, Run
 from ..errors import InvalidJob, JobExists, JobNotFound, StoreError
 from ._base import DeclareResult, Store, StoreContext
 from ._codec import decode_run, decode_spec, encode_spec
+from ._inspect import LeaseInfo, StoredJob, describe_document, last_outcome
 from ._redis_claims import RedisClaims, run_at_of
 from ._redis_conn import (
     ClockMode,
@@ -455,6 +456,40 @@ class RedisStore(RedisClaims, Store):
         raise StoreError(f"job {job_id!r} kept changing while being paused or resumed")
 
     # -- what ``aioscheduler jobs`` shows ------------------------------------------------------
+
+    async def describe_jobs(self) -> list[StoredJob]:
+        """Every stored job with its next time, last outcome and running firings (node,
+        attempt, lease left), read without importing the jobs' modules (for the CLI)."""
+        client = self._client_or_fail()
+        pipe = client.pipeline(transaction=False)
+        pipe.hgetall(self.key("job"))
+        pipe.hgetall(self.key("def"))
+        states, blobs = await mapped(pipe.execute(), "listing jobs")
+        ids = sorted(as_str(i) for i in states)
+        pipe = client.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.lindex(self.key(f"h:{job_id}"), 0)
+        lasts = await mapped(pipe.execute(), "listing jobs") if ids else []
+        by_job: dict[str, list[LeaseInfo]] = {}
+        for lease in await self.leases():
+            info = LeaseInfo(
+                to_datetime(lease.scheduled_at), lease.node, lease.owner, lease.attempt,
+                lease.expires_in,
+            )  # fmt: skip
+            by_job.setdefault(lease.job_id, []).append(info)
+        out = []
+        for job_id, last in zip(ids, lasts, strict=True):
+            row = JobRow.parse(states[job_id.encode()])
+            func, trigger = describe_document(blobs.get(job_id.encode(), b""), self._codec)
+            nxt = None if row.paused or row.run_at is None else to_datetime(row.run_at)
+            out.append(
+                StoredJob(
+                    job_id, func, trigger, nxt, row.paused, last_outcome(last, self._codec),
+                    tuple(by_job.get(job_id, ())),
+                )
+            )  # fmt: skip
+        out.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
+        return out
 
     async def leases(self) -> list[Lease]:
         """The firings leased right now: job, slot, node, owner, attempt, seconds left."""

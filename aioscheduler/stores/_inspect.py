@@ -1,0 +1,66 @@
+"""What ``aioscheduler jobs --store URL`` shows of a shared store, read without importing the
+jobs' modules: callables stay import paths, triggers come from the closed trigger registry."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from .._clock import to_datetime
+from .._serialization import PayloadCodec
+from ..triggers import Trigger
+
+__all__ = ("LeaseInfo", "StoredJob", "describe_document", "last_outcome")
+
+
+class LeaseInfo(NamedTuple):
+    """A running firing of a job: which node holds it, and for how long yet."""
+
+    scheduled_at: datetime
+    node: str
+    owner: str
+    attempt: int
+    expires_in: float
+
+
+class StoredJob(NamedTuple):
+    """One stored job as listed by the CLI (no callable is imported)."""
+
+    id: str
+    func: str
+    trigger: str
+    next_run_at: datetime | None
+    paused: bool
+    last_outcome: str | None
+    leases: tuple[LeaseInfo, ...]
+
+
+def describe_document(payload: bytes, codec: PayloadCodec) -> tuple[str, str]:
+    """``(callable path, trigger description)`` of a sealed job definition; placeholders when
+    it cannot be opened (a key is needed) or read."""
+    try:
+        document: Any = json.loads(codec.open(payload))
+    except Exception as exc:
+        return "?", f"(unreadable: {type(exc).__name__})"
+    func = str(document.get("func", "?")) if isinstance(document, dict) else "?"
+    try:
+        trigger = Trigger.from_dict(document["trigger"]).describe()
+    except Exception as exc:
+        trigger = f"(unreadable trigger: {type(exc).__name__})"
+    return func, trigger
+
+
+def last_outcome(record: bytes | None, codec: PayloadCodec) -> str | None:
+    """The outcome of a sealed run record (``None`` if there is none or it cannot be read)."""
+    if record is None:
+        return None
+    try:
+        outcome = json.loads(codec.open(record)).get("o")
+    except Exception:
+        return None
+    return None if outcome is None else str(outcome)
+
+
+def timestamp(value: float | None) -> datetime | None:
+    return None if value is None else to_datetime(value)
