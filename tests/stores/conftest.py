@@ -6,5 +6,3 @@ import pytest
 
 # The suite's asserts live in the package: let pytest explain their failures too.
 pytest.register_assert_rewrite("aioscheduler.testing.conformance")
-
-
