@@ -32,4 +32,5 @@ async def running(scheduler: Scheduler) -> AsyncIterator[Scheduler]:
     yield scheduler
     await scheduler.stop()
 
+
 from tests.stores.redis_support import redis_prefix  # noqa: E402, F401 - a fixture (Redis tests)

@@ -11,7 +11,6 @@ leases. A node that loses a race for a job gets no firing of it: the winner adva
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -28,9 +27,6 @@ __all__ = ("RedisClaims", "fid_of")
 
 logger = logging.getLogger("aioscheduler.stores.redis")
 
-#: When more jobs are due than one claim takes, each node picks at random among this many
-#: times the limit, so that racing nodes mostly claim different jobs.
-SPREAD = 4
 #: A claim that lost races for some jobs reads again, at most this many times in all.
 RACE_ROUNDS = 8
 #: A job of ``overlap="queue"`` running on another node is looked at again after this long.
@@ -60,7 +56,6 @@ class RedisClaims:
     _context: StoreContext | None
     _codec: PayloadCodec
     _history_limit: int
-    _keep: float
     _lease: float
     stale_completions: int
     claims_made: int
@@ -72,6 +67,7 @@ class RedisClaims:
     _stuck_until: float
     _deferred: dict[str, float]
     _held: dict[str, int]
+    _reservation: float
 
     # provided by the store
     def _scripts_or_fail(self) -> Scripts:
@@ -128,15 +124,15 @@ class RedisClaims:
         return out
 
     async def _claim_round(self, now: float, limit: int) -> tuple[list[Claim], bool]:
-        reply = await self._run("READ", now, limit * SPREAD, limit)
+        reply = await self._run("READ", now, limit, limit, self._reservation)
         server_now = self._server_time
         n = int(reply[0])
         due = [
-            (as_str(reply[1 + 3 * i]), JobRow.parse(reply[3 + 3 * i]))
+            (as_str(reply[1 + 2 * i]), JobRow.parse(reply[2 + 2 * i]))
             for i in range(n)
-            if reply[3 + 3 * i]
+            if reply[2 + 2 * i]
         ]
-        base = 2 + 3 * n
+        base = 2 + 2 * n
         orphans = [
             (as_str(reply[base + 3 * i]), as_str(reply[base + 1 + 3 * i]),
              JobRow.parse(reply[base + 2 + 3 * i]))
@@ -147,12 +143,6 @@ class RedisClaims:
                 del self._deferred[job_id]
         seen = bool(due or orphans)
         due = [d for d in due if d[0] not in self._deferred]
-        if len(due) >= SPREAD * limit:
-            # a herd: racing nodes pick different jobs (in due order among those picked)
-            picked = set(random.sample(range(len(due)), limit))
-            due = [d for i, d in enumerate(due) if i in picked]
-        else:
-            due = due[:limit]
         wanted = {job_id: row.dver for job_id, row in due}
         for fid, _, row in orphans:
             wanted[fid.rpartition("@")[0]] = row.dver
@@ -170,10 +160,14 @@ class RedisClaims:
             claims, nominal = self._plan(spec, row, server_now, me)
             planned.append((spec, claims))
             overlap = spec.options.overlap
-            jobs += [job_id, row.ver, _opt(nominal), _opt(run_at_of(spec, nominal))]
-            jobs += [overlap if overlap in ("queue", "replace") else "", len(claims)]
+            parts = [
+                str(row.ver), _opt(nominal), _opt(run_at_of(spec, nominal)),
+                overlap if overlap in ("queue", "replace") else "",
+            ]  # fmt: skip
             for c in claims:
-                jobs += [repr(c.scheduled_at), repr(c.run_at), c.missed, int(c.run), int(c.final)]
+                parts += [repr(c.scheduled_at), repr(c.run_at), str(c.missed), "01"[c.run],
+                          "01"[c.final]]  # fmt: skip
+            jobs += [job_id, "|".join(parts)]
         recovered: list[tuple[str, Claim]] = []
         for fid, raw_fire, row in orphans:
             job_id, _, slot = fid.rpartition("@")
@@ -181,13 +175,18 @@ class RedisClaims:
             if spec is None or row.paused:
                 continue
             recovered.append((fid, self._recover(spec, float(slot), raw_fire, server_now, me)))
+        planned_ids = {spec.id for spec, _ in planned}
+        skipped = [job_id for job_id, _ in due if job_id not in planned_ids]
         if not planned and not recovered:
             self._stuck(server_now, seen)
+            if skipped:  # lift the reservations
+                await self._run("CLAIM", now, "", self._lease, 0, 0, *skipped)
             return [], False
         args: list[Any] = [node.replace("|", "/"), self._lease, len(planned), *jobs]
         args.append(len(recovered))
         for fid, claim in recovered:
             args += [fid, claim.attempt - 1, int(claim.run)]
+        args += skipped
         results = await self._run("CLAIM", now, *args)
         out: list[Claim] = []
         lost_race = False
@@ -219,7 +218,7 @@ class RedisClaims:
         """Due work was seen but none could be claimed (a broken definition, a queue job
         running elsewhere, a paused job's orphan): look again later instead of spinning."""
         if seen:
-            self._stuck_until = min(server_now + STUCK_RETRY, *self._deferred.values())
+            self._stuck_until = min([server_now + STUCK_RETRY, *self._deferred.values()])
 
     def _plan(
         self, spec: JobSpec, row: JobRow, now: float, me: str
@@ -278,14 +277,17 @@ class RedisClaims:
     async def release(self, runs: Sequence[tuple[Claim, Run]]) -> ReleaseResult | None:
         if not runs:
             return None
-        args: list[Any] = [self._keep, self._history_limit]
+        args: list[Any] = [0, self._history_limit]
+        held = self._held
+        seal = self._codec.seal
         for claim, run in runs:
             leased = claim.claimed and claim.owner is not None
-            fid = fid_of(claim.spec.id, claim.scheduled_at) if leased else ""
-            if leased:
-                self._held.pop(fid, None)
-            record = self._codec.seal(encode_run(run, run.attempt)) if self._history_limit else ""
-            args += [claim.spec.id, fid, claim.attempt, int(claim.final and claim.claimed), record]
+            if leased and held:
+                held.pop(fid_of(claim.spec.id, claim.scheduled_at), None)
+            record = seal(encode_run(run, run.attempt)) if self._history_limit else ""
+            final = int(claim.final and claim.claimed)
+            what = f"{claim.scheduled_at!r}|{claim.attempt}|{final}|{int(leased)}"
+            args += [claim.spec.id, what, record]
         results = await self._run("RELEASE", None, *args)
         refused = tuple(
             claim for (claim, _), code in zip(runs, results, strict=True) if not int(code)

@@ -38,7 +38,7 @@ def ts_or_none(value: Any) -> float | None:
 
 
 class JobRow(NamedTuple):
-    """A job's state as stored: ``ver|dver|paused|nominal|run_at``."""
+    """A job's state as stored: ``ver|dver|paused|nominal|run_at|last``."""
 
     ver: int
     dver: int
@@ -48,7 +48,7 @@ class JobRow(NamedTuple):
 
     @classmethod
     def parse(cls, raw: Any) -> JobRow:
-        ver, dver, paused, nominal, run_at = as_str(raw).split("|")
+        ver, dver, paused, nominal, run_at, _ = as_str(raw).split("|")
         return cls(int(ver), int(dver), paused == "1", ts_or_none(nominal), ts_or_none(run_at))
 
 

@@ -7,23 +7,27 @@ driven by a fake clock).
 
 Keys (``{P}`` is the hash-tagged prefix)::
 
-    {P}:due    ZSET  job id -> run time of its next firing (unpaused jobs with a next time)
-    {P}:job    HASH  job id -> "ver|dver|paused|nominal|run_at"   (ver: bumped on every change,
-                     the fence of an optimistic claim; dver: bumped when the definition changes)
+    {P}:due    ZSET  job id -> run time of its next firing (unpaused jobs with a next time), or
+                     the end of a short reservation while a node plans its claim
+    {P}:job    HASH  job id -> "ver|dver|paused|nominal|run_at|last"  (ver: bumped on every
+                     change, the fence of a claim; dver: bumped when the definition changes;
+                     last: the latest slot ever created, the high-water mark)
     {P}:def    HASH  job id -> sealed definition (see ``_codec``)
     {P}:dig    HASH  job id -> digest of the unsealed definition (declare: same or changed)
     {P}:run    ZSET  firing id -> lease expiry              (firing id = "<job id>@<slot>")
     {P}:fire   HASH  firing id -> "attempt|dver|run_at|missed|final|node|owner"
     {P}:r:<id> SET   the live (leased, unreleased) firing ids of one job
-    {P}:done   ZSET  firing id -> finish time: a slot is created once while it is remembered
     {P}:h:<id> LIST  sealed run records of a job, newest first
-    {P}:stats  HASH  counters: refused (fenced completions), takeovers, claimed
+    {P}:stats  HASH  counters: claimed (firings created), finished, takeovers, refused
     {P}:hint   pub/sub channel: "a job may be due at <run_at>" wake-up hints
 
 A firing is created only by the one script that advances its job (fenced by ``ver``), and
-only if its id is neither live (``fire``) nor remembered (``done``): each (job, slot) is
-created once. Completion and lease renewal are fenced by owner and attempt; a lease that ran
-out is taken over with the attempt counted up.
+only for a slot later than the job's high-water mark: each (job, slot) is created once, even
+across a replaced definition or a server clock that goes back. ``READ`` reserves the jobs it
+hands to a node for a few seconds (re-scoring them), so that racing nodes plan different jobs;
+the reservation decides nothing (``CLAIM`` checks the version and the stored run time).
+Completion and lease renewal are fenced by owner and attempt; a lease that ran out is taken
+over with the attempt counted up.
 
 Every script takes ARGV[1] = now ('' = the server's ``TIME``) and ARGV[2] = the caller's
 owner id, and its reply starts with {now, earliest due run time, earliest lease expiry of a
@@ -35,11 +39,11 @@ from __future__ import annotations
 __all__ = ("ADD", "CLAIM", "EXTEND", "KEY_NAMES", "READ", "RELEASE", "REMOVE", "SET_STATE")
 
 #: Names of the fixed keys, in the order every script receives them as KEYS.
-KEY_NAMES = ("due", "job", "def", "dig", "run", "fire", "done", "stats", "hint")
+KEY_NAMES = ("due", "job", "def", "dig", "run", "fire", "stats", "hint")
 
 _PRELUDE = """
-local K_DUE, K_JOB, K_DEF, K_DIG, K_RUN, K_FIRE, K_DONE, K_STATS = unpack(KEYS, 1, 8)
-local CHANNEL = KEYS[9]
+local K_DUE, K_JOB, K_DEF, K_DIG, K_RUN, K_FIRE, K_STATS = unpack(KEYS, 1, 7)
+local CHANNEL = KEYS[8]
 local BASE = string.sub(K_DUE, 1, -4)
 local function clock(given)
   if given ~= '' then return tonumber(given) end
@@ -50,11 +54,14 @@ local NOW = clock(ARGV[1])
 local OWNER = ARGV[2]
 local function job_state(s)
   if not s then return nil end
-  local ver, dver, paused, nominal, run_at = string.match(s, '^(%d+)|(%d+)|(%d)|([^|]*)|([^|]*)$')
-  return {ver = tonumber(ver), dver = dver, paused = paused, nominal = nominal, run_at = run_at}
+  local ver, dver, paused, nominal, run_at, last =
+    string.match(s, '^(%d+)|(%d+)|(%d)|([^|]*)|([^|]*)|([^|]*)$')
+  return {ver = tonumber(ver), dver = dver, paused = paused, nominal = nominal, run_at = run_at,
+          last = last}
 end
 local function pack_job(st)
-  return st.ver .. '|' .. st.dver .. '|' .. st.paused .. '|' .. st.nominal .. '|' .. st.run_at
+  return st.ver .. '|' .. st.dver .. '|' .. st.paused .. '|' .. st.nominal .. '|' ..
+    st.run_at .. '|' .. st.last
 end
 local function fire_state(s)
   if not s then return nil end
@@ -66,6 +73,11 @@ end
 local function pack_fire(f)
   return f.attempt .. '|' .. f.dver .. '|' .. f.run_at .. '|' .. f.missed .. '|' .. f.final ..
     '|' .. f.node .. '|' .. f.owner
+end
+local function split(s)
+  local t = {}
+  for piece in string.gmatch(s .. '|', '([^|]*)|') do t[#t + 1] = piece end
+  return t
 end
 local function job_of(fid) return string.match(fid, '^(.*)@[^@]*$') end
 local function heads(now, owner)
@@ -83,6 +95,11 @@ local function with_heads(list)
   for _, v in ipairs(list) do out[#out + 1] = v end
   return out
 end
+-- newest first; trimmed lazily (readers take the first ``limit``)
+local function push_history(id, record, limit)
+  local key = BASE .. 'h:' .. id
+  if redis.call('LPUSH', key, record) > limit + 16 then redis.call('LTRIM', key, 0, limit - 1) end
+end
 local function drop_job(id)
   redis.call('HDEL', K_JOB, id); redis.call('HDEL', K_DEF, id); redis.call('HDEL', K_DIG, id)
   redis.call('ZREM', K_DUE, id); redis.call('DEL', BASE .. 'h:' .. id)
@@ -97,29 +114,34 @@ local function drop_if_final(id, dver)
   end
   return false
 end
--- forget a live firing (released, revoked, or not to be run again); remember its slot
+-- forget a live firing (released, revoked, or not to be run again)
 local function finish(fid, f, now, final_check)
   local id = job_of(fid)
   redis.call('ZREM', K_RUN, fid)
   redis.call('HDEL', K_FIRE, fid)
   redis.call('SREM', BASE .. 'r:' .. id, fid)
-  redis.call('ZADD', K_DONE, now, fid)
   if final_check and f.final == '1' then return drop_if_final(id, f.dver) end
   return false
 end
 """
 
-#: Read what is due. ARGV: now, owner, limit, orphan limit.
-#: Returns {heads..., n, (id, score, state)*n, m, (fid, fire state, job state)*m}.
+#: Read what is due and reserve it. ARGV: now, owner, limit, orphan limit, reservation
+#: (seconds). Returns {heads..., n, (id, state)*n, m, (fid, fire state, job state)*m}.
 READ = (
     _PRELUDE
     + """
+local due = redis.call('ZRANGEBYSCORE', K_DUE, '-inf', NOW, 'LIMIT', 0, ARGV[3])
+local hold = NOW + tonumber(ARGV[5] or 0)
+if #due > 0 then
+  local pairs_ = {}
+  for _, id in ipairs(due) do pairs_[#pairs_ + 1] = hold; pairs_[#pairs_ + 1] = id end
+  redis.call('ZADD', K_DUE, 'XX', unpack(pairs_))
+end
 local out = heads(NOW, OWNER)
-local due = redis.call('ZRANGEBYSCORE', K_DUE, '-inf', NOW, 'WITHSCORES', 'LIMIT', 0, ARGV[3])
-out[#out + 1] = #due / 2
-for i = 1, #due, 2 do
-  out[#out + 1] = due[i]; out[#out + 1] = due[i + 1]
-  out[#out + 1] = redis.call('HGET', K_JOB, due[i]) or ''
+out[#out + 1] = #due
+for _, id in ipairs(due) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGET', K_JOB, id) or ''
 end
 local orphans = redis.call('ZRANGEBYSCORE', K_RUN, '-inf', NOW, 'LIMIT', 0, ARGV[4])
 local n_at = #out + 1
@@ -141,10 +163,11 @@ return out
 )
 
 #: Claim and advance, atomically, judged by the server's clock.
-#: ARGV: now, owner, node name, lease, n_jobs, then per job: id, expected ver, nominal,
-#: run_at, overlap ('queue', 'replace' or ''), n_slots, then per slot: slot, run_at, missed,
-#: run, final; then n_orphans, then per orphan: fid, expected attempt, run (0: do not run it
-#: again, only settle it).
+#: ARGV: now, owner, node name, lease, n_jobs, then per job: id and
+#: "ver|nominal|run_at|overlap" followed by "|slot|run_at|missed|run|final" per firing planned
+#: (overlap: 'queue', 'replace' or ''); then n_orphans, then per orphan: fid, expected
+#: attempt, run (0: do not run it again, only settle it); then ids of jobs read but not
+#: claimed (their reservation is lifted).
 #: Returns {heads..., per job: "ok:<running>:" + one created flag per slot, "q:<running>"
 #: (a queue job running elsewhere: not claimed) or "" (the job changed: not claimed),
 #: per orphan: 1 taken over / 0 not}.
@@ -154,28 +177,51 @@ CLAIM = (
 local now, owner, node, lease = NOW, OWNER, ARGV[3], tonumber(ARGV[4])
 local res = {}
 local created = 0
+local fires, leases = {}, {}
 local i = 6
 for _ = 1, tonumber(ARGV[5]) do
-  local id, ver, nominal, run_at, overlap, n = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2],
-    ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
-  i = i + 6
+  local id, plan = ARGV[i], split(ARGV[i + 1])
+  i = i + 2
+  local ver, nominal, run_at, overlap = tonumber(plan[1]), plan[2], plan[3], plan[4]
   local st = job_state(redis.call('HGET', K_JOB, id))
-  local score = tonumber(redis.call('ZSCORE', K_DUE, id))
-  if st and st.ver == ver and st.paused == '0' and score and score <= now then
+  if st and st.ver == ver and st.paused == '0' and st.run_at ~= '' and
+      tonumber(st.run_at) <= now then
     local live = BASE .. 'r:' .. id
     local running = 0
-    for _, fid in ipairs(redis.call('SMEMBERS', live)) do
-      local f = fire_state(redis.call('HGET', K_FIRE, fid))
-      local until_ = tonumber(redis.call('ZSCORE', K_RUN, fid))
-      if f and f.owner ~= owner and until_ and until_ > now then
-        running = running + 1
-        if overlap == 'replace' then finish(fid, f, now, false) end
+    if redis.call('SCARD', live) > 0 then
+      for _, fid in ipairs(redis.call('SMEMBERS', live)) do
+        local f = fire_state(redis.call('HGET', K_FIRE, fid))
+        local until_ = tonumber(redis.call('ZSCORE', K_RUN, fid))
+        if f and f.owner ~= owner and until_ and until_ > now then
+          running = running + 1
+          if overlap == 'replace' then finish(fid, f, now, false) end
+        end
       end
     end
     if running > 0 and overlap == 'queue' then
+      redis.call('ZADD', K_DUE, st.run_at, id)  -- stays due: lift the reservation
       res[#res + 1] = 'q:' .. running
-      i = i + 5 * n
     else
+      local flags = 'ok:' .. running .. ':'
+      local last = tonumber(st.last)
+      for k = 5, #plan, 5 do
+        local fid = id .. '@' .. plan[k]
+        if not last or tonumber(plan[k]) > last then
+          st.last = plan[k]
+          if plan[k + 3] == '1' then
+            fires[#fires + 1] = fid
+            fires[#fires + 1] = pack_fire({attempt = 1, dver = st.dver, run_at = plan[k + 1],
+              missed = plan[k + 2], final = plan[k + 4], node = node, owner = owner})
+            leases[#leases + 1] = now + lease
+            leases[#leases + 1] = fid
+            redis.call('SADD', live, fid)
+          end  -- reported missed: nothing to lease
+          created = created + 1
+          flags = flags .. '1'
+        else
+          flags = flags .. '0'
+        end
+      end
       st.ver = st.ver + 1; st.nominal = nominal; st.run_at = run_at
       redis.call('HSET', K_JOB, id, pack_job(st))
       if run_at == '' then
@@ -183,32 +229,15 @@ for _ = 1, tonumber(ARGV[5]) do
       else
         redis.call('ZADD', K_DUE, run_at, id)
       end
-      local flags = 'ok:' .. running .. ':'
-      for _ = 1, n do
-        local fid = id .. '@' .. ARGV[i]
-        if redis.call('HEXISTS', K_FIRE, fid) == 0 and not redis.call('ZSCORE', K_DONE, fid) then
-          if ARGV[i + 3] == '1' then
-            redis.call('HSET', K_FIRE, fid, pack_fire({attempt = 1, dver = st.dver,
-              run_at = ARGV[i + 1], missed = ARGV[i + 2], final = ARGV[i + 4], node = node,
-              owner = owner}))
-            redis.call('ZADD', K_RUN, now + lease, fid)
-            redis.call('SADD', live, fid)
-          else
-            redis.call('ZADD', K_DONE, now, fid)  -- reported missed: nothing to lease
-          end
-          created = created + 1
-          flags = flags .. '1'
-        else
-          flags = flags .. '0'
-        end
-        i = i + 5
-      end
       res[#res + 1] = flags
     end
   else
     res[#res + 1] = ''
-    i = i + 5 * n
   end
+end
+if #fires > 0 then
+  redis.call('HSET', K_FIRE, unpack(fires))
+  redis.call('ZADD', K_RUN, unpack(leases))
 end
 local n_orphans = tonumber(ARGV[i]); i = i + 1
 local taken = 0
@@ -229,6 +258,12 @@ for _ = 1, n_orphans do
     taken = taken + 1
   else
     res[#res + 1] = 0
+  end
+end
+for k = i, #ARGV do
+  local st = job_state(redis.call('HGET', K_JOB, ARGV[k]))
+  if st and st.paused == '0' and st.run_at ~= '' then
+    redis.call('ZADD', K_DUE, 'XX', st.run_at, ARGV[k])
   end
 end
 if taken > 0 then redis.call('HINCRBY', K_STATS, 'takeovers', taken) end
@@ -258,43 +293,55 @@ return with_heads(lost)
 )
 
 #: Release finished firings, fenced by owner and attempt, and record their runs.
-#: ARGV: now, owner, keep (seconds a finished slot is remembered), history limit, then per run:
-#: job id, fid ('' = not leased: a local run, or one reported missed or lost), attempt,
-#: final (0/1), record ('' = none).
+#: ARGV: now, owner, (unused), history limit, then per run:
+#: job id, "slot|attempt|final|leased" (leased 0: a local run, or one reported missed or
+#: lost, fenced by nothing), record ('' = none).
 #: Returns {heads..., per run: 1 recorded / 0 refused (fenced) / 2 job gone}.
 RELEASE = (
     _PRELUDE
     + """
-local keep, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+local limit = tonumber(ARGV[4])
 local res = {}
-local refused = 0
-for i = 5, #ARGV, 5 do
-  local id, fid, attempt, final, record = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]),
-    ARGV[i + 3], ARGV[i + 4]
+local refused, finished = 0, 0
+local done = {}
+for i = 5, #ARGV, 3 do
+  local id, what, record = ARGV[i], split(ARGV[i + 1]), ARGV[i + 2]
+  local attempt, final, leased = tonumber(what[2]), what[3], what[4]
   local code = 1
-  if fid ~= '' then
-    local f = fire_state(redis.call('HGET', K_FIRE, fid))
-    if f and f.owner == OWNER and f.attempt == attempt then
-      if record ~= '' and limit > 0 and redis.call('HEXISTS', K_JOB, id) == 1 then
-        redis.call('LPUSH', BASE .. 'h:' .. id, record)
-        redis.call('LTRIM', BASE .. 'h:' .. id, 0, limit - 1)
-      end
-      if finish(fid, f, NOW, true) then code = 2 end
-    else
-      code = 0
-    end
+  local ok = true
+  local f, fid
+  if leased == '1' then
+    fid = id .. '@' .. what[1]
+    f = fire_state(redis.call('HGET', K_FIRE, fid))
+    ok = f and f.owner == OWNER and f.attempt == attempt
+  end
+  if not ok then
+    code = 0
+    refused = refused + 1
   else
     if record ~= '' and limit > 0 and redis.call('HEXISTS', K_JOB, id) == 1 then
-      redis.call('LPUSH', BASE .. 'h:' .. id, record)
-      redis.call('LTRIM', BASE .. 'h:' .. id, 0, limit - 1)
+      push_history(id, record, limit)
     end
-    if final == '1' and drop_if_final(id, nil) then code = 2 end
+    if leased == '1' then
+      finished = finished + 1
+      if f.final == '1' then
+        if finish(fid, f, NOW, true) then code = 2 end
+      else  -- the common case, batched below
+        done[#done + 1] = fid
+        redis.call('SREM', BASE .. 'r:' .. id, fid)
+      end
+    elseif final == '1' and drop_if_final(id, nil) then
+      code = 2
+    end
   end
-  if code == 0 then refused = refused + 1 end
   res[#res + 1] = code
 end
+if #done > 0 then
+  redis.call('ZREM', K_RUN, unpack(done))
+  redis.call('HDEL', K_FIRE, unpack(done))
+end
 if refused > 0 then redis.call('HINCRBY', K_STATS, 'refused', refused) end
-redis.call('ZREMRANGEBYSCORE', K_DONE, '-inf', NOW - keep)
+if finished > 0 then redis.call('HINCRBY', K_STATS, 'finished', finished) end
 return with_heads(res)
 """
 )
@@ -318,8 +365,8 @@ if old then
   end
   status = 'replaced'
 end
-local st = {ver = 1, dver = 1, paused = paused, nominal = nominal, run_at = run_at}
-if old then st.ver = old.ver + 1; st.dver = old.dver + 1 end
+local st = {ver = 1, dver = 1, paused = paused, nominal = nominal, run_at = run_at, last = ''}
+if old then st.ver = old.ver + 1; st.dver = old.dver + 1; st.last = old.last end
 redis.call('HSET', K_JOB, id, pack_job(st))
 redis.call('HSET', K_DEF, id, blob)
 redis.call('HSET', K_DIG, id, digest)

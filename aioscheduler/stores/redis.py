@@ -51,9 +51,6 @@ __all__ = ("Lease", "RedisStore")
 
 logger = logging.getLogger("aioscheduler.stores.redis")
 
-#: How long a finished slot is remembered, so that it is never created again (seconds).
-DEFAULT_KEEP = 24 * 3600.0
-
 
 class Lease(NamedTuple):
     """A leased firing as ``aioscheduler jobs`` shows it."""
@@ -96,7 +93,6 @@ class RedisStore(RedisClaims, Store):
         encrypt: Encrypt payloads too (``aioscheduler[crypto]``).
         accept_unsigned: With a key, still read unsigned payloads (migration).
         history_limit: Finished runs kept per job; ``None``: the scheduler's.
-        keep: Seconds a finished slot is remembered, so that it is never created again.
         poll: Seconds between claims when no hint arrives (the safety net).
         timeout: Seconds a Redis call may take before it fails with ``StoreError``
             (default: a third of the lease, at most 5).
@@ -126,7 +122,6 @@ class RedisStore(RedisClaims, Store):
         encrypt: bool = False,
         accept_unsigned: bool = False,
         history_limit: int | None = None,
-        keep: float | timedelta = DEFAULT_KEEP,
         poll: float | timedelta = 5.0,
         timeout: float | timedelta | None = None,
         clock: ClockMode = "server",
@@ -147,7 +142,8 @@ class RedisStore(RedisClaims, Store):
         self._url = driver_url
         self.prefix = prefix
         self._lease = _seconds(in_url.get("lease", lease), "lease")
-        self._keep = _seconds(keep, "keep")
+        # how long a node may hold due jobs it is planning (a crash in between delays them)
+        self._reservation = min(5.0, max(0.5, self._lease / 3))
         self._poll = _seconds(in_url.get("poll", poll), "poll")
         self._timeout = (
             min(5.0, max(0.5, self._lease / 3)) if timeout is None else _seconds(timeout, "timeout")

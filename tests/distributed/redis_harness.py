@@ -57,7 +57,7 @@ class Recorded:
     claimed: int  # firings created (each (job, slot) once)
     takeovers: int  # expired leases claimed again
     refused: int  # fenced completions
-    done: list[str]  # finished firing ids
+    finished: int  # leased firings released by their owner
     leased: int  # firings still leased
 
 
@@ -69,13 +69,13 @@ async def recorded(url: str, prefix: str) -> Recorded:
         stats = {
             k.decode(): int(v) for k, v in (await client.hgetall(f"{{{prefix}}}:stats")).items()
         }
-        done = [f.decode() for f in await client.zrange(f"{{{prefix}}}:done", 0, -1)]
         leased = await client.zcard(f"{{{prefix}}}:run")
     finally:
         await client.aclose()
     return Recorded(
-        stats.get("claimed", 0), stats.get("takeovers", 0), stats.get("refused", 0), done, leased
-    )
+        stats.get("claimed", 0), stats.get("takeovers", 0), stats.get("refused", 0),
+        stats.get("finished", 0), leased,
+    )  # fmt: skip
 
 
 async def settled(url: str, prefix: str, count: int, timeout: float) -> Recorded:
@@ -84,7 +84,7 @@ async def settled(url: str, prefix: str, count: int, timeout: float) -> Recorded
     while True:
         try:
             got = await recorded(url, prefix)
-            if len(got.done) >= count and got.leased == 0:
+            if got.finished >= count and got.leased == 0:
                 return got
         except OSError:
             got = None
