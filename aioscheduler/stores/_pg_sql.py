@@ -191,11 +191,10 @@ WITH fin AS (
       AND EXISTS (SELECT 1 FROM {s}.jobs j WHERE j.id = h.job_id)
     RETURNING 1
 ), trim AS (
-    DELETE FROM {s}.runs r
-    USING (SELECT DISTINCT unnest($7::text[]) AS id) i,
-          LATERAL (SELECT seq FROM {s}.runs WHERE job_id = i.id
-                   ORDER BY seq DESC OFFSET $11 LIMIT 1) c
-    WHERE r.job_id = i.id AND r.seq <= c.seq
+    DELETE FROM {s}.runs WHERE seq IN (
+        SELECT old.seq FROM (SELECT DISTINCT unnest($7::text[]) AS id) i,
+        LATERAL (SELECT seq FROM {s}.runs WHERE job_id = i.id
+                 ORDER BY seq DESC OFFSET $11) old)
     RETURNING 1
 )
 SELECT idx FROM fin

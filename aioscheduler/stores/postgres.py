@@ -108,7 +108,7 @@ class PostgresStore(PgClaims, Store):
         self._sql = Statements(opts.schema)
         settings = {
             "application_name": "aioscheduler",
-            "jit": "off",  # short statements: compiling them costs more than it saves
+            "jit": "off",
             # a node frozen inside a claim transaction lets go of its locked rows after this
             "idle_in_transaction_session_timeout": str(int(opts.claim_timeout * 1000)),
         }
