@@ -9,6 +9,7 @@ from typing import Any
 from .._scheduler import Scheduler
 from .._values import Job
 from ..errors import SchedulerError
+from ._leases import leases_text
 from ._table import format_local, format_table, format_utc
 from ._target import UsageError, cwd_importable, load_scheduler
 
@@ -39,6 +40,7 @@ async def list_jobs(target: str | None, store_url: str | None, tz: tzinfo | None
             await scheduler._add_declared()  # what start() would add, without starting
         jobs = await scheduler.jobs()
         broken = await _broken(store)
+        leases = await leases_text(store)
     finally:
         await store.close()
     text = format_table(HEADER, [_row(job, tz) for job in jobs]) if jobs else "no jobs"
@@ -46,6 +48,8 @@ async def list_jobs(target: str | None, store_url: str | None, tz: tzinfo | None
         lines = [f"{len(broken)} broken job{'s' if len(broken) > 1 else ''} (cannot be loaded):"]
         lines += [f"  {job_id}: {reason}" for job_id, reason in broken]
         text += "\n\n" + "\n".join(lines)
+    if leases:
+        text += "\n\n" + leases
     return text
 
 
