@@ -252,6 +252,10 @@ SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)
             "failures = 0 WHERE jobs.digest <> EXCLUDED.digest "
             "RETURNING (xmax = 0) AS inserted, paused, run_at"
         )
+        self.update_job = (
+            f"UPDATE {s}.jobs SET func = $2, payload = $3, digest = $4, "
+            f"version = nextval('{s}.versions'), nominal = $5, run_at = $6 WHERE id = $1"
+        )
         self.clear_runs = f"DELETE FROM {s}.runs WHERE job_id = $1"
         self.delete_job = f"""
 WITH gone AS (DELETE FROM {s}.jobs WHERE id = $1 RETURNING id),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -342,6 +342,46 @@ class PostgresStore(PgClaims, Store):
                 jobs.append(self._snapshot(spec, row["paused"], row["run_at"], history))
         jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
         return jobs
+
+    def io_in_flight(self) -> int:
+        """Exchanges with the server under way (a fake clock waits for them)."""
+        return self._db.in_flight
+
+    async def update_job(
+        self,
+        job_id: str,
+        update: Callable[[JobSpec], JobSpec],
+        *,
+        now: float,
+        reschedule: bool,
+    ) -> Job:
+        """Change a job's definition atomically (row locked while ``update`` runs).
+
+        Keeps the paused state and the history; ``reschedule`` recomputes the next time from
+        ``now`` (the server's clock), otherwise the next time stays. If ``update`` raises,
+        nothing changes.
+
+        Raises:
+            JobNotFound: no job has this id.
+        """
+        async with (
+            self._db.connection(f"updating job {job_id!r}") as conn,
+            conn.transaction(),
+        ):
+            row = await conn.fetchrow(self._sql.lock_job, job_id)
+            spec = None if row is None else self._spec(job_id, row["version"], row["payload"])
+            if row is None or spec is None:
+                raise JobNotFound(job_id)
+            new = update(spec)
+            values = self._row(new, now)
+            nominal, run_at = (values[4], values[5]) if reschedule else (row["nominal"], row["run_at"])
+            await conn.execute(self._sql.update_job, job_id, *values[1:4], nominal, run_at)
+            if reschedule and run_at is not None and not row["paused"]:
+                await conn.execute("SELECT pg_notify($1, $2)", self._opts.channel, repr(run_at))
+            history = await self._history(conn, job_id)
+        if reschedule and run_at is not None and not row["paused"]:
+            self._wake(run_at)
+        return self._snapshot(new, row["paused"], run_at, history)
 
     async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:
         async with (
