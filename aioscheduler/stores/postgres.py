@@ -374,7 +374,9 @@ class PostgresStore(PgClaims, Store):
                 raise JobNotFound(job_id)
             new = update(spec)
             values = self._row(new, now)
-            nominal, run_at = (values[4], values[5]) if reschedule else (row["nominal"], row["run_at"])
+            nominal, run_at = values[4], values[5]
+            if not reschedule:
+                nominal, run_at = row["nominal"], row["run_at"]
             await conn.execute(self._sql.update_job, job_id, *values[1:4], nominal, run_at)
             if reschedule and run_at is not None and not row["paused"]:
                 await conn.execute("SELECT pg_notify($1, $2)", self._opts.channel, repr(run_at))
