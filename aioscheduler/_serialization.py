@@ -36,10 +36,11 @@ from zoneinfo import ZoneInfo
 
 from ._crypto import PayloadCodec as PayloadCodec
 from ._crypto import PayloadError as PayloadError
-from .errors import SerializationError
+from .errors import RefusedReference, SerializationError
 
 __all__ = (
     "TAG",
+    "ClassGate",
     "JSONValue",
     "PayloadCodec",
     "PayloadError",
@@ -57,6 +58,10 @@ JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, J
 #: The key that marks a tagged object. A user dict holding this key is itself wrapped in a
 #: ``"dict"`` tag, so stored user data can never be read back as a tag.
 TAG = "__aiosched__"
+
+#: Called with each class reference stored data names, before anything is imported; raises
+#: :class:`~aioscheduler.errors.RefusedReference` to refuse it (see ``_admission.py``).
+ClassGate: TypeAlias = "Callable[[str], None]"
 
 #: Version of the argument document written by :func:`encode_args`.
 _ARGS_VERSION = 1
@@ -280,13 +285,14 @@ class _Unstorable(Exception):
     formats a position; the public functions turn it into a :class:`SerializationError`.
     """
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, error: type[SerializationError] = SerializationError) -> None:
         super().__init__(problem)
         self.problem = problem
+        self.error = error
         self.path: list[str] = []
 
     def at(self, where: str) -> SerializationError:
-        return SerializationError(f"{where}{''.join(reversed(self.path))} {self.problem}")
+        return self.error(f"{where}{''.join(reversed(self.path))} {self.problem}")
 
 
 def _each_item(values: Iterable[Any], convert: Callable[[Any], Any]) -> list[Any]:
@@ -352,10 +358,38 @@ def _encode_enum(member: enum.Enum) -> JSONValue:
     return [ref, *names]
 
 
-def _decode_enum(v: Any, allowed_modules: Collection[str] | None) -> enum.Enum:
+def _modules_gate(allowed_modules: Collection[str]) -> ClassGate:
+    """The gate of an ``allowed_modules`` list (the older, module-only form of a policy)."""
+
+    def gate(ref: str) -> None:
+        module, _ = _split_ref(ref)
+        if not _module_allowed(module, allowed_modules):
+            raise RefusedReference(
+                f"reference {ref!r} is outside the allowed modules "
+                f"{sorted(allowed_modules)}; add its package to allowed_modules"
+            )
+
+    return gate
+
+
+def _both(first: ClassGate, second: ClassGate | None) -> ClassGate:
+    if second is None:
+        return first
+
+    def gate(ref: str) -> None:
+        first(ref)
+        second(ref)
+
+    return gate
+
+
+def _decode_enum(v: Any, gate: ClassGate | None) -> enum.Enum:
     if not (isinstance(v, list) and len(v) >= 2 and all(isinstance(x, str) for x in v)):
         raise ValueError("expected [enum reference, member name, ...]")
-    cls = _lookup(v[0], allowed_modules)
+    if gate is not None:
+        _split_ref(v[0])  # a malformed reference is damage, not a policy question
+        gate(v[0])  # before importing: importing a module runs its code
+    cls = _lookup(v[0], None)
     if not (inspect.isclass(cls) and issubclass(cls, enum.Enum)):
         raise ValueError(f"{v[0]!r} is not an Enum class")
     members = [cls[name] for name in v[1:]]  # by name: no constructor sees stored data
@@ -486,25 +520,27 @@ def _encode(obj: object, seen: set[int]) -> JSONValue:
         seen.discard(id(obj))
 
 
-def _decode(obj: Any, allowed_modules: Collection[str] | None) -> Any:
+def _decode(obj: Any, gate: ClassGate | None) -> Any:
     if isinstance(obj, list):
-        return _each_item(obj, lambda x: _decode(x, allowed_modules))
+        return _each_item(obj, lambda x: _decode(x, gate))
     if not isinstance(obj, dict):
         return obj
     if TAG not in obj:
-        return _each_value(obj, lambda x: _decode(x, allowed_modules))
+        return _each_value(obj, lambda x: _decode(x, gate))
     tag, v = obj[TAG], obj.get("v")
     if obj.keys() != {TAG, "v"}:
         raise _Unstorable("is a malformed tagged object")
     try:
         if tag == "dict" and isinstance(v, dict):
-            return _each_value(v, lambda x: _decode(x, allowed_modules))
+            return _each_value(v, lambda x: _decode(x, gate))
         if tag in _COLLECTION_TYPES and isinstance(v, list):
-            return _COLLECTION_TYPES[tag](_each_item(v, lambda x: _decode(x, allowed_modules)))
+            return _COLLECTION_TYPES[tag](_each_item(v, lambda x: _decode(x, gate)))
         if tag == "enum":
-            return _decode_enum(v, allowed_modules)
+            return _decode_enum(v, gate)
         if tag in _SCALAR_DECODERS:
             return _SCALAR_DECODERS[tag](v)
+    except RefusedReference as exc:  # a policy refusal, kept apart from damage
+        raise _Unstorable(f"(tag {tag!r}) is refused: {exc}", RefusedReference) from exc
     except (ValueError, TypeError, LookupError, ArithmeticError) as exc:  # forged or damaged
         raise _Unstorable(f"(tag {tag!r}) is invalid: {exc}") from exc
     raise _Unstorable(
@@ -544,7 +580,11 @@ def encode_value(obj: object, where: str = "value") -> JSONValue:
 
 
 def decode_value(
-    obj: Any, *, allowed_modules: Collection[str] | None = None, where: str = "stored value"
+    obj: Any,
+    *,
+    allowed_modules: Collection[str] | None = None,
+    where: str = "stored value",
+    gate: ClassGate | None = None,
 ) -> Any:
     """Decode a tree made by :func:`encode_value`.
 
@@ -553,12 +593,18 @@ def decode_value(
         allowed_modules: If given, the modules an ``Enum`` class may be imported from (as in
             :func:`resolve_ref`).
         where: How error messages name the value.
+        gate: Called with each ``Enum`` class reference before it is imported; raises
+            :class:`~aioscheduler.errors.RefusedReference` to refuse it. Stores pass
+            :meth:`Admission.class_gate <aioscheduler._admission.Admission.class_gate>`.
 
     Raises:
+        RefusedReference: ``gate`` or ``allowed_modules`` refused a class (nothing imported).
         SerializationError: The tree holds an unknown or malformed tag, or is nested too deeply.
     """
+    if allowed_modules is not None:
+        gate = _both(_modules_gate(allowed_modules), gate)
     try:
-        return _decode(obj, allowed_modules)
+        return _decode(obj, gate)
     except _Unstorable as problem:
         raise problem.at(where) from problem.__cause__
     except RecursionError:

@@ -8,6 +8,11 @@ moved to another row. A job's *state* (paused, next time) lives in plain columns
 A finished run becomes a small sealed JSON record. Its exception cannot be stored as an object
 (that would mean constructing a class named by stored data), so it comes back as a
 :class:`RecordedError` holding the original type's name and message.
+
+Every name a row holds (the callable, ``retry_on`` classes, enum classes in arguments and
+results) passes the scheduler's :class:`~aioscheduler._admission.Admission` before anything is
+imported: stores decode rows only with :func:`decode_spec` and :func:`open_run`, passing
+``StoreContext.admission``, and so every store refuses the same rows.
 """
 
 from __future__ import annotations
@@ -16,11 +21,14 @@ import inspect
 import json
 from typing import Any
 
+from .._admission import Admission
 from .._clock import to_datetime
 from .._serialization import (
+    ClassGate,
     JSONValue,
     PayloadCodec,
     _lookup,  # the same guarded import walk, for exception classes in retry_on
+    _split_ref,
     callable_ref,
     class_ref,
     decode_value,
@@ -29,7 +37,7 @@ from .._serialization import (
     safe_repr_value,
 )
 from .._values import Backoff, JobOptions, JobSpec, Outcome, Run
-from ..errors import SchedulerError, SerializationError
+from ..errors import RefusedReference, SchedulerError, SerializationError
 from ..triggers import Trigger
 
 __all__ = (
@@ -38,6 +46,7 @@ __all__ = (
     "decode_spec",
     "encode_run",
     "encode_spec",
+    "open_run",
 )
 
 #: Version of the job document; a newer one is reported as a broken job, never deleted.
@@ -80,9 +89,11 @@ def _class_ref(cls: type[BaseException]) -> str:
     return ref
 
 
-def _exception_class(ref: object) -> type[BaseException]:
+def _exception_class(ref: object, gate: ClassGate) -> type[BaseException]:
     if not isinstance(ref, str):
         raise SerializationError(f"stored retry_on entry {ref!r} is not a reference")
+    _split_ref(ref)  # malformed: damage, reported as such
+    gate(ref)  # before importing: importing a module runs its code
     cls = _lookup(ref, None)
     # Only looked up for isinstance() checks: never called, never constructed.
     if not (inspect.isclass(cls) and issubclass(cls, BaseException)):
@@ -106,12 +117,12 @@ def _encode_options(options: JobOptions) -> dict[str, JSONValue]:
     }
 
 
-def _decode_options(data: Any) -> JobOptions:
+def _decode_options(data: Any, gate: ClassGate) -> JobOptions:
     if not isinstance(data, dict):
         raise SerializationError("stored options are not a mapping")
     fields = dict(data)
     initial, factor, maximum, jitter = fields.pop("backoff")
-    retry_on = tuple(_exception_class(ref) for ref in fields.pop("retry_on"))
+    retry_on = tuple(_exception_class(ref, gate) for ref in fields.pop("retry_on"))
     return JobOptions(
         **fields, backoff=Backoff(initial, factor, maximum, jitter), retry_on=retry_on
     )
@@ -140,17 +151,33 @@ def encode_spec(spec: JobSpec) -> bytes:
         raise SerializationError(f"job {spec.id!r} cannot be stored: {exc}") from exc
 
 
-def decode_spec(job_id: str, payload: bytes, codec: PayloadCodec) -> JobSpec:
+def decode_spec(
+    job_id: str, payload: bytes, codec: PayloadCodec, admission: Admission | None = None
+) -> JobSpec:
     """Open and decode a stored job definition.
 
+    Args:
+        job_id: The row's id (the sealed document must name the same).
+        payload: The sealed bytes as read.
+        codec: The store's codec.
+        admission: The scheduler's policy (``StoreContext.admission``). ``None``: the strict
+            default, under which an unsigned row may name no callable and no class but
+            builtin exception classes.
+
     Raises:
+        RefusedReference: the row names a callable or class that ``admission`` does not admit
+            (unsigned, not registered, not under ``allow=``). Nothing was imported.
         SchedulerError: the row cannot be trusted or loaded: the seal fails
             (:class:`~aioscheduler._serialization.PayloadError`), the document is malformed or
             of a newer version, the callable no longer imports, or the trigger is unknown.
             The store reports the job as broken.
     """
+    if admission is None:
+        admission = _STRICT
     try:
-        document = json.loads(codec.open(payload))
+        opened = codec.open(payload)
+        signed = codec.authenticated(payload)  # only a key holder can have written it
+        document = json.loads(opened)
     except ValueError as exc:
         raise SerializationError(f"stored job is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
@@ -167,17 +194,26 @@ def decode_spec(job_id: str, payload: bytes, codec: PayloadCodec) -> JobSpec:
             "payload was moved from another row"
         )
     try:
-        args = decode_value(document["args"], where="stored args")
-        kwargs = decode_value(document["kwargs"], where="stored kwargs")
+        ref = document["func"]
+        if not isinstance(ref, str):
+            raise SerializationError(f"stored callable {ref!r} is not a reference")
+        _split_ref(ref)  # malformed: damage, reported as such
+        # Every name is checked before the first import (the callable's module included).
+        admission.check_callable(ref, signed=signed, job_id=job_id)
+        gate = admission.class_gate(signed=signed, what="class")
+        options = _decode_options(document["options"], gate)
+        args = decode_value(document["args"], where="stored args", gate=gate)
+        kwargs = decode_value(document["kwargs"], where="stored kwargs", gate=gate)
         if type(args) is not list or type(kwargs) is not dict:
             raise SerializationError("stored arguments are malformed")
+        trigger = Trigger.from_dict(document["trigger"])  # a closed registry: imports nothing
         return JobSpec(
             id=job_id,
-            func=resolve_ref(document["func"]),
-            trigger=Trigger.from_dict(document["trigger"]),
+            func=resolve_ref(ref),
+            trigger=trigger,
             args=tuple(args),
             kwargs=kwargs,
-            options=_decode_options(document["options"]),
+            options=options,
         )
     except SchedulerError:
         raise
@@ -215,12 +251,31 @@ def encode_run(run: Run, attempt: int) -> bytes:
     )
 
 
-def decode_run(job_id: str, data: bytes) -> Run:
+def open_run(
+    job_id: str, record: bytes, codec: PayloadCodec, admission: Admission | None = None
+) -> Run:
+    """Open a sealed history record and decode it (what stores call for each record).
+
+    Raises:
+        SerializationError: the seal fails, or the record is malformed or of a newer version.
+    """
+    data = codec.open(record)
+    return decode_run(job_id, data, admission=admission, signed=codec.authenticated(record))
+
+
+def decode_run(
+    job_id: str, data: bytes, *, admission: Admission | None = None, signed: bool = False
+) -> Run:
     """Decode a history record written by :func:`encode_run` (already opened).
+
+    A result naming an enum class that ``admission`` does not admit (unsigned record, class
+    not registered, module outside ``allow=``) is not imported: the run keeps a text in its
+    place, ``"<refused: ...>"``.
 
     Raises:
         SerializationError: the record is malformed or of a newer version.
     """
+    gate = (admission or _STRICT).class_gate(signed=signed, what="result enum")
     try:
         d = json.loads(data)
         if d["v"] != RUN_VERSION:
@@ -235,10 +290,22 @@ def decode_run(job_id: str, data: bytes) -> Run:
             outcome=None if d["o"] is None else Outcome(d["o"]),
             reason=d["r"],
             missed=int(d["m"]),
-            result=decode_value(d["res"], where="stored result"),
+            result=_result(d["res"], gate),
             error=None if err is None else RecordedError(str(err[0]), str(err[1])),
         )
     except SerializationError:
         raise
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise SerializationError(f"run record is malformed: {exc!r}") from exc
+
+
+def _result(value: Any, gate: ClassGate) -> Any:
+    # A result is only informational: a refused class costs the value, never the run.
+    try:
+        return decode_value(value, where="stored result", gate=gate)
+    except RefusedReference as exc:
+        return f"<refused: {exc}>"
+
+
+#: The policy of a store opened without one: nothing registered, nothing allowed.
+_STRICT = Admission()
