@@ -129,17 +129,35 @@ class Admission:
         if ref is not None:
             self._classes.add(ref)
 
-    def register_spec(self, spec: JobSpec) -> None:
+    def register(
+        self,
+        func: Callable[..., Any],
+        *,
+        args: object = (),
+        kwargs: object = None,
+        retry_on: object = (),
+    ) -> None:
         """Admit what a job added or declared in this process names: its callable, its
-        ``retry_on`` classes and the enum classes of its arguments."""
-        self.register_callable(spec.func)
-        for cls in spec.options.retry_on:
-            self.register_class(cls)
+        ``retry_on`` classes and the enum classes of its arguments.
+
+        Called before validation (a decorator registers at import time, before the function's
+        module is complete), so odd values are skipped here and refused by validation.
+        """
+        self.register_callable(func)
+        for cls in retry_on if isinstance(retry_on, tuple) else (retry_on,):
+            if isinstance(cls, type):
+                self.register_class(cls)
         found: set[type] = set()
-        _enum_classes(spec.args, found)
-        _enum_classes(dict(spec.kwargs), found)
+        _enum_classes(args, found)
+        _enum_classes(kwargs, found)
         for cls in found:
             self.register_class(cls)
+
+    def register_spec(self, spec: JobSpec) -> None:
+        """:meth:`register` the parts of a validated job definition."""
+        self.register(
+            spec.func, args=spec.args, kwargs=dict(spec.kwargs), retry_on=spec.options.retry_on
+        )
 
     # -- checks (any thread) ---------------------------------------------------------------
 

@@ -895,6 +895,13 @@ class Scheduler:
     def _declare_func(
         self, func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw
     ) -> None:
+        # Registered at declaration, before any store opens: its stored rows may name it.
+        self._admission.register(
+            func,
+            args=options.get("args", ()),
+            kwargs=options.get("kwargs"),
+            retry_on=options.get("retry_on", ()),
+        )
         spec = self._spec_from_kw(func, trigger, options)  # fail at the door
         self._declared.append((func, trigger, options))
         if self._state == "running":

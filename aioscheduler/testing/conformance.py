@@ -38,6 +38,7 @@ from .._values import JobOptions, JobSpec, Outcome, Run
 from ..errors import JobExists, JobNotFound
 from ..stores import Claim, Store, StoreContext
 from ..triggers import At, Every, Trigger
+from .tampering import TamperingTests
 
 __all__ = ("T0", "StoreConformance", "conformance_job")
 
@@ -84,7 +85,7 @@ def finished(
     )
 
 
-class StoreConformance:
+class StoreConformance(TamperingTests):
     """Tests every store must pass; see the module docstring for how to use them."""
 
     #: Whether the store keeps its data across new store objects (restart, crash tests).
