@@ -170,6 +170,9 @@ def _decode_enum(v: Any, gate: ClassGate | None) -> enum.Enum:
         _split_ref(v[0])  # a malformed reference is damage, not a policy question
         gate(v[0])  # before importing: importing a module runs its code
     cls = _lookup(v[0], None)
+    defined = f"{getattr(cls, '__module__', '')}:{getattr(cls, '__qualname__', '')}"
+    if gate is not None and defined != v[0]:
+        gate(defined)  # re-exported from elsewhere: where it is defined must be admitted too
     if not (inspect.isclass(cls) and issubclass(cls, enum.Enum)):
         raise ValueError(f"{v[0]!r} is not an Enum class")
     members = [cls[name] for name in v[1:]]  # by name: no constructor sees stored data

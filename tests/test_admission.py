@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 import json
 import sys
+from os import getcwd  # noqa: F401 - re-exported on purpose: a row may name it through us
 
 import pytest
 
-from aioscheduler import Every, Scheduler
+from aioscheduler import Every, Outcome, Scheduler  # noqa: F401 - Outcome: see the last test
 from aioscheduler._admission import Admission, ref_of
 from aioscheduler._crypto import PayloadCodec
 from aioscheduler._serialization import decode_value
@@ -146,3 +147,15 @@ async def test_the_memory_store_is_unaffected() -> None:
     scheduler = Scheduler()
     job = await scheduler.add(lambda: None, Every(seconds=1), id="live")
     assert job.id == "live" and scheduler._admission._callables == set()
+
+
+def test_allow_does_not_reach_what_an_allowed_module_merely_imports() -> None:
+    """``from os import getcwd`` in an allowed module does not admit ``os`` functions."""
+    policy = Admission([__name__, "aioscheduler.testing"])
+    with pytest.raises(RefusedReference, match="'posix:getcwd'"):
+        decode_spec("j", document(func=f"{__name__}:getcwd"), PayloadCodec(), policy)
+    reexported = [{"__aiosched__": "enum", "v": [f"{__name__}:Outcome", "SUCCESS"]}]
+    with pytest.raises(RefusedReference, match="Outcome"):
+        decode_spec("j", document(args=reexported), PayloadCodec(), policy)
+    defined_here = [{"__aiosched__": "enum", "v": [f"{__name__}:Local", "A"]}]
+    assert decode_spec("j", document(args=defined_here), PayloadCodec(), policy).args == (Local.A,)

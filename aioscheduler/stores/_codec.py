@@ -21,7 +21,7 @@ import inspect
 import json
 from typing import Any
 
-from .._admission import Admission
+from .._admission import Admission, ref_of
 from .._clock import to_datetime
 from .._serialization import (
     ClassGate,
@@ -95,6 +95,9 @@ def _exception_class(ref: object, gate: ClassGate) -> type[BaseException]:
     _split_ref(ref)  # malformed: damage, reported as such
     gate(ref)  # before importing: importing a module runs its code
     cls = _lookup(ref, None)
+    defined = f"{getattr(cls, '__module__', '')}:{getattr(cls, '__qualname__', '')}"
+    if defined != ref:
+        gate(defined)  # re-exported from elsewhere: where it is defined must be admitted too
     # Only looked up for isinstance() checks: never called, never constructed.
     if not (inspect.isclass(cls) and issubclass(cls, BaseException)):
         raise SerializationError(f"stored retry_on entry {ref!r} is not an exception class")
@@ -207,9 +210,13 @@ def decode_spec(
         if type(args) is not list or type(kwargs) is not dict:
             raise SerializationError("stored arguments are malformed")
         trigger = Trigger.from_dict(document["trigger"])  # a closed registry: imports nothing
+        func = resolve_ref(ref)
+        defined = ref_of(func)
+        if defined != ref:  # re-exported (``from os import system``): check where it is defined
+            admission.check_callable(defined or repr(func), signed=signed, job_id=job_id)
         return JobSpec(
             id=job_id,
-            func=resolve_ref(ref),
+            func=func,
             trigger=trigger,
             args=tuple(args),
             kwargs=kwargs,

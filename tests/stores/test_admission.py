@@ -327,3 +327,19 @@ def test_allow_entries_are_checked_at_construction() -> None:
         Scheduler(allow="myapp")  # type: ignore[arg-type]
     with pytest.raises(SerializationError, match="'my-app'"):
         Scheduler(allow=["my-app"])
+
+
+async def test_moving_to_a_key_reseals_only_the_rows_the_policy_admits(env: Env) -> None:
+    """``accept_unsigned`` opens plain rows while migrating, but does not vouch for them."""
+    await first_run(env)
+    env.edit_job("added", lambda d: d.update(func=f"{env.sentinel.name}:boom"))
+    store = SQLiteStore(env.db, secret_key=KEY, accept_unsigned=True)
+    scheduler = Scheduler(store=store, clock=env.clock)
+    scheduler.include(env.app)
+    restart = Restart(scheduler)
+    async with scheduler:
+        assert await restart.runs(env.clock, 2) == {"heartbeat", "leveled"}
+        assert [e.job_id for e in restart.broken] == ["added"]
+    heads = {i: bytes(p)[:3] for i, p in env.rows("SELECT id, payload FROM jobs")}
+    assert heads == {"heartbeat": b"s1:", "leveled": b"s1:", "added": b"p1:"}
+    assert not env.sentinel.imported
