@@ -25,6 +25,7 @@ import enum
 import inspect
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta, timezone
@@ -199,10 +200,19 @@ def _encode_clock(obj: datetime | time) -> JSONValue:
     return out
 
 
+_FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):(\d\d):(\d\d)\.(\d{6})$")
+
+
 def _decode_clock(v: Any, cls: type[datetime] | type[time]) -> datetime | time:
     if not (isinstance(v, dict) and isinstance(v.get("t"), str)):
         raise ValueError("expected {'t': isoformat, ...}")
     value = cls.fromisoformat(v["t"])
+    fraction = _FRACTIONAL_OFFSET.search(v["t"])
+    if fraction is not None and value.tzinfo is not None:
+        # CPython 3.11's fromisoformat drops the microseconds of an offset (+HH:MM:SS.ffffff)
+        sign, hh, mm, ss, us = fraction.groups()
+        offset = timedelta(hours=int(hh), minutes=int(mm), seconds=int(ss), microseconds=int(us))
+        value = value.replace(tzinfo=timezone(-offset if sign == "-" else offset))
     if "tz" in v:
         value = value.replace(tzinfo=ZoneInfo(v["tz"]))
     return value.replace(fold=1) if v.get("fold") == 1 else value

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from .._admission import Admission, ref_of
 from .._clock import to_datetime
 from .._serialization import (
+    TAG,
     ClassGate,
     JSONValue,
     PayloadCodec,
@@ -42,6 +44,7 @@ from ..triggers import Trigger
 
 __all__ = (
     "RecordedError",
+    "check_names",
     "decode_run",
     "decode_spec",
     "encode_run",
@@ -197,12 +200,10 @@ def decode_spec(
             "payload was moved from another row"
         )
     try:
+        # Every name the row holds is checked before the first import (the callable's module
+        # included); the decoders below check each one again as they reach it.
+        check_names(job_id, document, signed=signed, admission=admission)
         ref = document["func"]
-        if not isinstance(ref, str):
-            raise SerializationError(f"stored callable {ref!r} is not a reference")
-        _split_ref(ref)  # malformed: damage, reported as such
-        # Every name is checked before the first import (the callable's module included).
-        admission.check_callable(ref, signed=signed, job_id=job_id)
         gate = admission.class_gate(signed=signed, what="class")
         options = _decode_options(document["options"], gate)
         args = decode_value(document["args"], where="stored args", gate=gate)
@@ -226,6 +227,59 @@ def decode_spec(
         raise
     except (KeyError, TypeError, ValueError) as exc:  # missing or mistyped fields
         raise SerializationError(f"stored job is malformed: {exc!r}") from exc
+
+
+def check_names(
+    job_id: str, document: dict[str, Any], *, signed: bool, admission: Admission
+) -> None:
+    """Check every name an opened job document holds against ``admission``, importing nothing.
+
+    The callable, each ``retry_on`` class and each enum class tagged anywhere in the arguments.
+    :func:`decode_spec` calls it first; a listing that shows rows without loading them (the
+    CLI) calls it to mark refused rows as broken.
+
+    Args:
+        job_id: For messages.
+        document: The JSON document inside the envelope.
+        signed: ``codec.authenticated(sealed)`` of the row.
+        admission: The policy.
+
+    Raises:
+        RefusedReference: a name is not admitted.
+        SerializationError: a name is not a well-formed reference.
+    """
+    ref = document.get("func")
+    if not isinstance(ref, str):
+        raise SerializationError(f"stored callable {ref!r} is not a reference")
+    _split_ref(ref)  # malformed: damage, reported as such
+    admission.check_callable(ref, signed=signed, job_id=job_id)
+    options = document.get("options")
+    retry_on = options.get("retry_on") if isinstance(options, dict) else None
+    for cls in retry_on if isinstance(retry_on, list) else ():
+        if isinstance(cls, str):
+            _split_ref(cls)
+            admission.check_class(cls, signed=signed, what="retry_on class")
+    for where in ("args", "kwargs"):
+        for cls in _tagged_enums(document.get(where), 0):
+            _split_ref(cls)
+            admission.check_class(cls, signed=signed, what=f"enum class in {where}")
+
+
+def _tagged_enums(value: Any, depth: int) -> Iterator[str]:
+    """The class references of the enum tags inside an encoded value (bounded depth: a
+    deeper document is refused as malformed by the decoder anyway)."""
+    if depth > 200:
+        return
+    if isinstance(value, list):
+        for item in value:
+            yield from _tagged_enums(item, depth + 1)
+    elif isinstance(value, dict):
+        if value.get(TAG) == "enum" and isinstance(value.get("v"), list) and value["v"]:
+            if isinstance(value["v"][0], str):
+                yield value["v"][0]
+            return
+        for item in value.values():
+            yield from _tagged_enums(item, depth + 1)
 
 
 def _ts(value: Any) -> float | None:
