@@ -54,7 +54,7 @@ def make_store(kind: str, ns: str, history: int) -> Any:
 async def run_node(kind: str, ns: str, name: str, history: int) -> None:
     from aioscheduler import Scheduler
 
-    scheduler = Scheduler(store=make_store(kind, ns, history), node_name=name)
+    scheduler = Scheduler(store=make_store(kind, ns, history), node_name=name, allow=["_jobs"])
     done = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
     await scheduler.start()

@@ -15,14 +15,18 @@ from tests.pg_support import PG_URL
 
 async def test_jobs_lists_the_running_firing_with_its_node(pg_schema: str, tmp_path: Path) -> None:
     log = str(tmp_path / "trace")
-    s = Scheduler(store=PostgresStore(PG_URL, schema=pg_schema, lease=5), node_name="worker-7")
+    s = Scheduler(
+        store=PostgresStore(PG_URL, schema=pg_schema, lease=5),
+        node_name="worker-7",
+        allow=["tests"],
+    )
     await s.start()
     try:
         start = datetime.now(UTC) + timedelta(seconds=0.2)
         await s.add(jobs.slow, At(start), id="long", args=(3.0, log))
         await s.add(jobs.noop, Every(minutes=5), id="later")
         await until(lambda: jobs.read(log), 10, "the run")
-        text = await list_jobs(None, f"{PG_URL}?schema={pg_schema}", UTC)
+        text = await list_jobs(None, f"{PG_URL}?schema={pg_schema}", UTC, allow=["tests"])
     finally:
         await s.stop(timeout=0)
     listing, _, running = text.partition("running now (1):")

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.slow
 
 
 def node(schema: str, name: str, lease: float = 2.0) -> Scheduler:
-    return Scheduler(store=PostgresStore(PG_URL, schema=schema, lease=lease), node_name=name)
+    store = PostgresStore(PG_URL, schema=schema, lease=lease)
+    return Scheduler(store=store, node_name=name, allow=["tests"])
 
 
 async def test_nodes_starting_together_declare_each_job_once(pg_schema: str) -> None:
