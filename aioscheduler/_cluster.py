@@ -47,6 +47,9 @@ logger = logging.getLogger("aioscheduler.cluster")
 #: Backoff after a store error: first wait, doubling up to the max.
 RETRY_INITIAL = 0.25
 RETRY_MAX = 5.0
+#: Leased firings this node holds (claimed, not yet released) before it stops claiming more:
+#: a node takes no more work than it can run, so its leases stay renewable under load.
+MAX_HELD = 1024
 #: Self-fencing happens this long before the lease would expire on the server (at most a
 #: quarter of the lease), covering the round trip of the last renewal and clock-rate error.
 FENCE_MARGIN_MAX = 2.0
@@ -89,7 +92,7 @@ class Outage:
             logger.error(
                 "store unavailable while %s: %s; node %s keeps running and retries with backoff",
                 doing,
-                exc or type(exc).__name__,
+                str(exc) or type(exc).__name__,
                 self._scheduler._node_name,
                 extra={"node": self._scheduler._node_name},
             )
@@ -138,6 +141,7 @@ class Cluster:
         self._wake: asyncio.Event | None = None
         self._next_renew = 0.0
         self._closing = False
+        self._throttled = False
         self.lost = 0  # leases lost or fenced, for tests and metrics
 
     # -- claims --------------------------------------------------------------------------------
@@ -159,6 +163,16 @@ class Cluster:
             self._task = asyncio.get_running_loop().create_task(self._keep())
         elif self._wake is not None:
             self._wake.set()
+
+    def room(self, limit: int) -> int:
+        """How many firings the dispatcher may claim now (``limit`` unless near MAX_HELD)."""
+        if not self._held:
+            return limit
+        room = MAX_HELD - len(self._held)
+        if room <= 0:
+            self._throttled = True
+            return 0
+        return min(limit, room)
 
     def releasable(
         self, batch: list[tuple[Claim, Run]]
@@ -197,6 +211,9 @@ class Cluster:
             for claim, _ in batch:
                 if claim.owner is not None:
                     held.pop(claim_key(claim), None)
+            if self._throttled and len(held) < MAX_HELD // 2:
+                self._throttled = False
+                self._scheduler._dispatcher.wake()  # claim again
         if result is None:
             return
         scheduler = self._scheduler

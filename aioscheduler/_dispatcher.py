@@ -96,6 +96,9 @@ class Dispatcher:
         if now < self._store_blocked_until:
             return 0
         cluster = self._scheduler._cluster
+        limit = cluster.room(limit)
+        if not limit:
+            return 0  # enough leased work in hand: claimed again once some is released
         sent = self._clock.monotonic()
         try:
             claims = await self._store.acquire_due(now, limit)

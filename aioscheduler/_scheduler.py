@@ -7,7 +7,7 @@ import inspect
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, Unpack
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
+from ._admission import Admission
 from ._clock import Clock, SystemClock
 from ._cluster import Cluster, default_node_name, incarnation_id
 from ._decorators import JobOptionsKw, declared_jobs
@@ -132,6 +133,10 @@ class Scheduler:
         secret_key: With a store URL: sign stored jobs so that rows changed without the key
             are refused (see ``docs/persistence.md``). ``old_keys``: earlier secrets still
             accepted for reading. ``encrypt``: encrypt stored jobs as well.
+        allow: Module names or package prefixes (``["myapp.jobs"]``) whose functions and
+            classes an unsigned stored job may name. Without it (and without a key), a stored
+            job loads only if its callable was declared or added in this process; any other
+            is refused before import and reported broken (see ``docs/persistence.md``).
         event_buffer: Undelivered events a subscriber may hold before new ones are dropped.
         node_name: This process's name among the schedulers sharing a store (in runs, events,
             logs and ``aioscheduler jobs``). ``None``: host name and pid. Each start gets a
@@ -163,6 +168,7 @@ class Scheduler:
         old_keys: tuple[str | bytes, ...] | list[str | bytes] = (),
         encrypt: bool = False,
         event_buffer: int = DEFAULT_BUFFER,
+        allow: Sequence[str] | None = None,
         node_name: str | None = None,
     ) -> None:
         for name, value in (
@@ -184,6 +190,7 @@ class Scheduler:
             raise ValueError(f"event_buffer must be an int >= 1, got {event_buffer!r}")
         keys = {"secret_key": secret_key, "old_keys": old_keys, "encrypt": encrypt}
         self._store = _resolve_store(store, **{k: v for k, v in keys.items() if v})
+        self._admission = Admission(allow)  # what stored rows may name (_admission.py)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._timezone = _resolve_timezone(timezone)
         self._max_threads = max_threads
@@ -241,6 +248,7 @@ class Scheduler:
     async def _ensure_store(self) -> None:
         if not self._store_open:
             self._node_id = incarnation_id(self._node_name)
+            self._admission.announce(self._store)  # once: what an unsigned store will refuse
             await self._store.open(
                 StoreContext(
                     self._node_id,
@@ -249,6 +257,7 @@ class Scheduler:
                     self._job_broken,
                     self._node_name,
                     self._clock.time,
+                    admission=self._admission,
                 )
             )
             self._store_open = True
@@ -560,6 +569,8 @@ class Scheduler:
         if options.executor == "process":
             self._check_process_callable(func, tuple(args), dict(kwargs), job_id)
         spec = JobSpec(job_id, func, trigger, tuple(args), dict(kwargs), options)
+        if self._store.persistent:  # this process chose this code: its rows may name it
+            self._admission.register_spec(spec)
         check = getattr(self._store, "check_spec", None)
         if check is not None:
             check(spec)
@@ -902,6 +913,13 @@ class Scheduler:
     def _declare_func(
         self, func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw
     ) -> None:
+        # Registered at declaration, before any store opens: its stored rows may name it.
+        self._admission.register(
+            func,
+            args=options.get("args", ()),
+            kwargs=options.get("kwargs"),
+            retry_on=options.get("retry_on", ()),
+        )
         spec = self._spec_from_kw(func, trigger, options)  # fail at the door
         self._declared.append((func, trigger, options))
         if self._state == "running":

@@ -9,6 +9,7 @@ from typing import Any
 from .._scheduler import Scheduler
 from .._values import Job
 from ..errors import SchedulerError
+from ._leases import leases_text
 from ._stored import stored_jobs_table
 from ._table import format_local, format_table, format_utc
 from ._target import UsageError, cwd_importable, load_scheduler
@@ -18,17 +19,23 @@ __all__ = ("list_jobs",)
 HEADER = ("ID", "TRIGGER", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "PAUSED", "LAST OUTCOME")
 
 
-async def list_jobs(target: str | None, store_url: str | None, tz: tzinfo | None) -> str:
+async def list_jobs(
+    target: str | None,
+    store_url: str | None,
+    tz: tzinfo | None,
+    allow: list[str] | None = None,
+) -> str:
     """Return the jobs table of the scheduler ``target`` or of the store at ``store_url``.
 
     A scheduler on the in-memory store lists the jobs its decorators declare, with the next
     run they would have if it started now. A persistent store is only read. Jobs a store
-    cannot load (``broken_jobs()``) are listed after the table.
+    cannot load (``broken_jobs()``), refused ones included (a callable outside ``allow``), are
+    listed after the table.
     """
     if store_url is not None:
         cwd_importable()
         try:
-            scheduler = Scheduler(store=store_url)
+            scheduler = Scheduler(store=store_url, allow=allow)
         except SchedulerError as exc:
             raise UsageError(str(exc)) from None
     else:
@@ -47,6 +54,7 @@ async def list_jobs(target: str | None, store_url: str | None, tz: tzinfo | None
             await scheduler._add_declared()  # what start() would add, without starting
         jobs = await scheduler.jobs()
         broken = await _broken(store)
+        leases = await leases_text(store)
     finally:
         await store.close()
     text = format_table(HEADER, [_row(job, tz) for job in jobs]) if jobs else "no jobs"
@@ -54,6 +62,8 @@ async def list_jobs(target: str | None, store_url: str | None, tz: tzinfo | None
         lines = [f"{len(broken)} broken job{'s' if len(broken) > 1 else ''} (cannot be loaded):"]
         lines += [f"  {job_id}: {reason}" for job_id, reason in broken]
         text += "\n\n" + "\n".join(lines)
+    if leases:
+        text += "\n\n" + leases
     return text
 
 

@@ -34,9 +34,10 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from .._admission import Admission
 from .._values import Job, JobSpec, Run
 from ..errors import JobExists, JobNotFound
 
@@ -66,6 +67,11 @@ class StoreContext:
     time: Callable[[], float] = time.time
     """The node's wall clock (the scheduler's clock). A shared store uses it only to convert
     its server's times into node times (:meth:`Store.next_due`), never to judge due-ness."""
+    admission: Admission = field(default_factory=Admission)
+    """Which callables and classes stored rows may name (checked before anything is imported).
+    Pass it to :func:`~aioscheduler.stores._codec.decode_spec` and
+    :func:`~aioscheduler.stores._codec.open_run` for every row read. The default admits nothing
+    but signed rows (and builtin exception classes)."""
 
 
 class Claim(NamedTuple):
@@ -171,6 +177,12 @@ class Store(ABC):
         :meth:`extend_leases` every ``lease / 3`` and cancels its own runs (self-fencing) when
         it could not renew for ``lease`` minus a safety margin, on the monotonic clock."""
         return None
+
+    @property
+    def signs_payloads(self) -> bool:
+        """Whether the rows this store writes are signed with a ``secret_key`` (so a signed row
+        may name any callable). Persistent stores with a key override this."""
+        return False
 
     async def open(self, context: StoreContext) -> None:  # noqa: B027 - optional hook
         """Connect and prepare (schema, listeners). Called before any other method; may be

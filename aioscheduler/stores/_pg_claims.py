@@ -126,11 +126,13 @@ class PgClaims:
         if spec is not None:
             return spec
         try:
-            spec = decode_spec(job_id, bytes(payload), self._codec)
+            admission = self._context.admission if self._context is not None else None
+            spec = decode_spec(job_id, bytes(payload), self._codec, admission)
         except Exception as exc:  # tampered, unimportable, malformed: report, skip, keep the row
-            if self._state.broken.get(job_id) != version:
-                self._state.broken[job_id] = version
-                reason = f"{type(exc).__name__}: {exc}"
+            self._state.broken[job_id] = version
+            if self._state.reported.get(job_id) != version:
+                self._state.reported[job_id] = version
+                reason = self._state.reasons[job_id] = f"{type(exc).__name__}: {exc}"
                 logger.error("stored job %r is broken and skipped: %s", job_id, reason)
                 if self._context is not None:
                     self._context.on_broken(job_id, reason)
@@ -139,6 +141,8 @@ class PgClaims:
             specs.clear()
         specs[(job_id, version)] = spec
         self._state.broken.pop(job_id, None)
+        self._state.reasons.pop(job_id, None)
+        self._state.reported.pop(job_id, None)
         return spec
 
     # -- claim ---------------------------------------------------------------------------------

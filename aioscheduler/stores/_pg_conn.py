@@ -46,6 +46,7 @@ class Database:
         self.timeout = timeout
         self._settings = settings
         self._pool: Any = None
+        self.in_flight = 0  # exchanges under way (FakeClock waits for them to settle)
 
     @property
     def open(self) -> bool:
@@ -81,6 +82,7 @@ class Database:
             raise StoreError(f"the PostgreSQL store {self.where} is not open")
         limit = self.timeout if timeout is None else timeout
         conn: Any = None
+        self.in_flight += 1
         try:
             async with asyncio.timeout(limit):
                 conn = await pool.acquire()
@@ -92,6 +94,7 @@ class Database:
         except DRIVER_ERRORS as exc:
             raise self.error(exc, doing) from exc
         finally:
+            self.in_flight -= 1
             if conn is not None:
                 with contextlib.suppress(Exception):
                     await pool.release(conn, timeout=1.0)

@@ -191,11 +191,10 @@ WITH fin AS (
       AND EXISTS (SELECT 1 FROM {s}.jobs j WHERE j.id = h.job_id)
     RETURNING 1
 ), trim AS (
-    DELETE FROM {s}.runs r
-    USING (SELECT DISTINCT unnest($7::text[]) AS id) i,
-          LATERAL (SELECT seq FROM {s}.runs WHERE job_id = i.id
-                   ORDER BY seq DESC OFFSET $11 LIMIT 1) c
-    WHERE r.job_id = i.id AND r.seq <= c.seq
+    DELETE FROM {s}.runs WHERE seq IN (
+        SELECT old.seq FROM (SELECT DISTINCT unnest($7::text[]) AS id) i,
+        LATERAL (SELECT seq FROM {s}.runs WHERE job_id = i.id
+                 ORDER BY seq DESC OFFSET $11) old)
     RETURNING 1
 )
 SELECT idx FROM fin
@@ -252,6 +251,10 @@ SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)
             "version = EXCLUDED.version, nominal = EXCLUDED.nominal, run_at = EXCLUDED.run_at, "
             "failures = 0 WHERE jobs.digest <> EXCLUDED.digest "
             "RETURNING (xmax = 0) AS inserted, paused, run_at"
+        )
+        self.update_job = (
+            f"UPDATE {s}.jobs SET func = $2, payload = $3, digest = $4, "
+            f"version = nextval('{s}.versions'), nominal = $5, run_at = $6 WHERE id = $1"
         )
         self.clear_runs = f"DELETE FROM {s}.runs WHERE job_id = $1"
         self.delete_job = f"""

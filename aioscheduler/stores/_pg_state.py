@@ -26,6 +26,11 @@ class NodeState:
     """Decoded definitions by (job id, version)."""
     broken: dict[str, int] = field(default_factory=dict)
     """Jobs whose stored definition cannot be loaded: job id -> version reported."""
+    reasons: dict[str, str] = field(default_factory=dict)
+    """Why each broken job cannot be loaded."""
+    reported: dict[str, int] = field(default_factory=dict)
+    """Broken job id -> the version already reported (each broken version is reported once;
+    ``broken`` is cleared now and then so that replaced rows are looked at again)."""
     housekeeping_at: float = 0.0
     """Server time of the next cleanup of old firings."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
 from ..errors import JobExists, JobNotFound
 from ._base import DeclareResult, Store, StoreContext
-from ._codec import decode_run, encode_spec
+from ._codec import encode_spec, open_run
 from ._pg_claims import PgClaims
 from ._pg_conn import Database, Listener
 from ._pg_options import Options, parse_url
@@ -108,6 +108,7 @@ class PostgresStore(PgClaims, Store):
         self._sql = Statements(opts.schema)
         settings = {
             "application_name": "aioscheduler",
+            "jit": "off",
             # a node frozen inside a claim transaction lets go of its locked rows after this
             "idle_in_transaction_session_timeout": str(int(opts.claim_timeout * 1000)),
         }
@@ -139,6 +140,11 @@ class PostgresStore(PgClaims, Store):
         return self._opts.lease
 
     @property
+    def signs_payloads(self) -> bool:
+        """Whether rows are signed (or encrypted) with a ``secret_key``."""
+        return self._codec.key_id is not None
+
+    @property
     def schema(self) -> str:
         """The schema holding this store's tables."""
         return self._opts.schema
@@ -157,6 +163,10 @@ class PostgresStore(PgClaims, Store):
         try:
             async with self._db.connection("preparing the schema") as conn:
                 await migrate(conn, self._sql, self._opts.where)
+            async with self._db.connection("loading jobs", self._opts.timeout * 6) as conn:
+                rows = await conn.fetch(self._sql.all_jobs)
+            for row in rows:  # report broken rows now, and warm the definitions' cache
+                self._spec(row["id"], row["version"], row["payload"])
             await self._refresh_next_due()
         except BaseException:
             await self._db.close(abandon=True)
@@ -234,6 +244,12 @@ class PostgresStore(PgClaims, Store):
         """
         encode_spec(spec)
 
+    def broken_jobs(self) -> list[tuple[str, str]]:
+        """The stored jobs this node could not load, as ``(id, reason)`` (refused by the
+        scheduler's ``allow``/key policy, tampered, callable gone). They are skipped, not
+        deleted; replace them with ``add(..., replace=True)`` or remove them."""
+        return sorted(self._state.reasons.items())
+
     def _row(self, spec: JobSpec, now: float) -> tuple[Any, ...]:
         first = spec.trigger.first_fire(to_datetime(self._server_now(now)))
         nominal = None if first is None else first.timestamp()
@@ -256,7 +272,8 @@ class PostgresStore(PgClaims, Store):
 
     def _run(self, job_id: str, record: bytes) -> Run | None:
         try:
-            return decode_run(job_id, self._codec.open(bytes(record)))
+            admission = self._context.admission if self._context is not None else None
+            return open_run(job_id, bytes(record), self._codec, admission)
         except Exception as exc:  # a damaged record hides one run, never the job
             logger.warning("skipping unreadable run record of job %r: %s", job_id, exc)
             return None
@@ -284,7 +301,8 @@ class PostgresStore(PgClaims, Store):
         result, run_at, history = await self._write_job(statement, spec, now, paused)
         if result is None:
             raise JobExists(spec.id)
-        self._state.broken.pop(spec.id, None)
+        for known in (self._state.broken, self._state.reasons, self._state.reported):
+            known.pop(spec.id, None)
         return self._snapshot(spec, paused, run_at, history)
 
     async def declare_job(
@@ -341,6 +359,48 @@ class PostgresStore(PgClaims, Store):
                 jobs.append(self._snapshot(spec, row["paused"], row["run_at"], history))
         jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
         return jobs
+
+    def io_in_flight(self) -> int:
+        """Exchanges with the server under way (a fake clock waits for them)."""
+        return self._db.in_flight
+
+    async def update_job(
+        self,
+        job_id: str,
+        update: Callable[[JobSpec], JobSpec],
+        *,
+        now: float,
+        reschedule: bool,
+    ) -> Job:
+        """Change a job's definition atomically (row locked while ``update`` runs).
+
+        Keeps the paused state and the history; ``reschedule`` recomputes the next time from
+        ``now`` (the server's clock), otherwise the next time stays. If ``update`` raises,
+        nothing changes.
+
+        Raises:
+            JobNotFound: no job has this id.
+        """
+        async with (
+            self._db.connection(f"updating job {job_id!r}") as conn,
+            conn.transaction(),
+        ):
+            row = await conn.fetchrow(self._sql.lock_job, job_id)
+            spec = None if row is None else self._spec(job_id, row["version"], row["payload"])
+            if row is None or spec is None:
+                raise JobNotFound(job_id)
+            new = update(spec)
+            values = self._row(new, now)
+            nominal, run_at = values[4], values[5]
+            if not reschedule:
+                nominal, run_at = row["nominal"], row["run_at"]
+            await conn.execute(self._sql.update_job, job_id, *values[1:4], nominal, run_at)
+            if reschedule and run_at is not None and not row["paused"]:
+                await conn.execute("SELECT pg_notify($1, $2)", self._opts.channel, repr(run_at))
+            history = await self._history(conn, job_id)
+        if reschedule and run_at is not None and not row["paused"]:
+            self._wake(run_at)
+        return self._snapshot(new, row["paused"], run_at, history)
 
     async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:
         async with (

@@ -33,11 +33,13 @@ from typing import Any, ClassVar
 
 import pytest
 
+from .._admission import Admission
 from .._clock import to_datetime
 from .._values import JobOptions, JobSpec, Outcome, Run
 from ..errors import JobExists, JobNotFound
 from ..stores import Claim, Store, StoreContext
 from ..triggers import At, Every, Trigger
+from .tampering import TamperingTests
 
 __all__ = ("T0", "SharedStoreConformance", "StoreConformance", "conformance_job")
 
@@ -85,7 +87,7 @@ def finished(
     )
 
 
-class StoreConformance:
+class StoreConformance(TamperingTests):
     """Tests every store must pass; see the module docstring for how to use them."""
 
     #: Whether the store keeps its data across new store objects (restart, crash tests).
@@ -105,7 +107,9 @@ class StoreConformance:
     ) -> list[float]:
         """Open ``store`` as ``node``; return the list its wake-up calls are recorded in."""
         wakeups: list[float] = []
-        await store.open(StoreContext(node, wakeups.append, history_limit))
+        # The suite's jobs run conformance_job, as if the scheduler allowed this module.
+        admission = Admission(allow=[__name__])
+        await store.open(StoreContext(node, wakeups.append, history_limit, admission=admission))
         return wakeups
 
     @pytest.fixture
@@ -334,7 +338,14 @@ class SharedStoreConformance(StoreConformance):
         """Open a new node named ``name`` whose wall clock reads ``clock[0]``."""
         store = make_store()
         await store.open(
-            StoreContext(f"{name}#1", lambda due: None, 10, node_name=name, time=lambda: clock[0])
+            StoreContext(
+                f"{name}#1",
+                lambda due: None,
+                10,
+                node_name=name,
+                time=lambda: clock[0],
+                admission=Admission(allow=[__name__]),
+            )
         )
         return store
 

@@ -33,7 +33,9 @@ LEASE = 2.0
 
 async def admin(schema: str, url: str = PG_URL) -> Scheduler:
     """A scheduler that is never started: the test's handle for adding jobs."""
-    return Scheduler(store=PostgresStore(url, schema=schema, lease=LEASE), node_name="admin")
+    return Scheduler(
+        store=PostgresStore(url, schema=schema, lease=LEASE), node_name="admin", allow=["tests"]
+    )
 
 
 def soon(seconds: float) -> datetime:
@@ -232,7 +234,7 @@ async def test_four_nodes_share_ten_thousand_firings_due_at_once_despite_a_kill(
 async def bulk_add(schema: str, n: int, due: float) -> None:
     """Add ``n`` one-shot jobs due at ``due`` in one COPY (adding one by one takes long)."""
     store = PostgresStore(PG_URL, schema=schema, lease=LEASE)
-    s = Scheduler(store=store, node_name="admin")
+    s = Scheduler(store=store, node_name="admin", allow=["tests"])
     seed = (await s.add(jobs.noop, At(datetime.fromtimestamp(due, UTC)), id="seed")).spec
     await s.remove("seed")
     rows = []
@@ -256,7 +258,9 @@ async def test_server_restart_is_an_outage_logged_once_and_survived(tmp_path: Pa
         pytest.skip(problem)
     with privatepg.private_pg() as pg, cluster(pg.url, "restart", tmp_path, LEASE) as c:
         node = c.start("a")
-        s = Scheduler(store=PostgresStore(pg.url, schema="restart"), node_name="admin")
+        s = Scheduler(
+            store=PostgresStore(pg.url, schema="restart"), node_name="admin", allow=["tests"]
+        )
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
         for i in range(5):
             await s.add(jobs.noop, Every(seconds=0.5, start_at=start), id=f"j{i}")

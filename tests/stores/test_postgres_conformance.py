@@ -9,10 +9,25 @@ import pytest
 from aioscheduler.stores import Store
 from aioscheduler.stores.postgres import PostgresStore
 from aioscheduler.testing.conformance import SharedStoreConformance, StoreConformance
+from tests.distributed.harness import query
 from tests.pg_support import PG_URL
 
 
-class TestPostgresStore(StoreConformance):
+class RawWrites:
+    """Raw row writes, as someone with write access to the database (the tampering tests)."""
+
+    async def overwrite_job(self, store: Store, job_id: str, payload: bytes) -> None:
+        assert isinstance(store, PostgresStore)
+        sql = f'UPDATE "{store.schema}".jobs SET payload = $1 WHERE id = $2 RETURNING id'
+        assert await query(PG_URL, sql, payload, job_id)
+
+    async def append_run(self, store: Store, job_id: str, record: bytes) -> None:
+        assert isinstance(store, PostgresStore)
+        sql = f'INSERT INTO "{store.schema}".runs (job_id, finished_at, record) VALUES ($1, 0, $2)'
+        await query(PG_URL, sql, job_id, record)
+
+
+class TestPostgresStore(RawWrites, StoreConformance):
     persistent = True
 
     @pytest.fixture
@@ -32,7 +47,7 @@ class TestSignedPostgresStore(TestPostgresStore):
         )
 
 
-class TestPostgresStoreShared(SharedStoreConformance):
+class TestPostgresStoreShared(RawWrites, SharedStoreConformance):
     @pytest.fixture
     def make_store(self, pg_schema: str) -> Callable[[], Store]:
         return lambda: PostgresStore(PG_URL, schema=pg_schema, clock="node", lease=30)

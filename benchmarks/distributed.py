@@ -1,0 +1,235 @@
+"""Many processes, one schedule: throughput and lateness of the shared stores (issue 12).
+
+    .venv/bin/python benchmarks/distributed.py                  # PostgreSQL (+ Redis if present)
+    .venv/bin/python benchmarks/distributed.py --seconds 4 --jobs 30000 --stores pg
+
+For each store and 1, 2 and 4 scheduler processes: ``--jobs`` jobs firing every second (so the
+offered load is ``--jobs`` firings/s) run for ``--seconds``; the table gives the firings the
+store recorded per second (claimed, run, released, fenced), the ratio to 1 process (same run),
+and the lateness of the claims (server clock: claim time minus due time). Then, with 4
+processes: lateness at 1,000 firings/s, and how soon a job added on one node fires on another
+(the LISTEN/NOTIFY hint). Each process is a full scheduler (``python -m benchmarks.distributed
+node ...``); the jobs are no-op coroutines. Loopback servers, one machine: read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _jobs import noop  # noqa: E402 - an importable module, so stores can name it
+
+PG_URL = os.environ.get("AIOSCHEDULER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("AIOSCHEDULER_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+
+
+# -- one node ----------------------------------------------------------------------------------
+
+
+def make_store(kind: str, ns: str, history: int) -> Any:
+    if kind == "pg":
+        from aioscheduler.stores.postgres import PostgresStore
+
+        return PostgresStore(PG_URL, schema=ns, lease=10, history_limit=history, poll=1)
+    from aioscheduler.stores import store_from_url
+
+    return store_from_url(f"{REDIS_URL}?prefix={ns}&lease=10", history_limit=history)
+
+
+async def run_node(kind: str, ns: str, name: str, history: int) -> None:
+    from aioscheduler import Scheduler
+
+    scheduler = Scheduler(store=make_store(kind, ns, history), node_name=name, allow=["_jobs"])
+    done = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
+    await scheduler.start()
+    print("READY", flush=True)
+    await done.wait()
+    await scheduler.stop(timeout=1)
+
+
+# -- the parent --------------------------------------------------------------------------------
+
+
+def start_nodes(kind: str, ns: str, n: int, history: int) -> list[subprocess.Popen[str]]:
+    procs = []
+    for i in range(n):
+        cmd = [sys.executable, __file__, "node", kind, ns, f"bench-{i}", str(history)]
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "benchmarks")}
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "READY":
+            raise RuntimeError(f"node {i} did not start")
+        procs.append(proc)
+    return procs
+
+
+def stop_nodes(procs: list[subprocess.Popen[str]]) -> None:
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        if p.stdout is not None:
+            p.stdout.close()
+
+
+async def add_jobs(kind: str, ns: str, count: int, start: datetime, period: float) -> None:
+    """Add ``count`` jobs firing every ``period`` from ``start`` (bulk where the store allows)."""
+    from aioscheduler import Every, Scheduler
+
+    store = make_store(kind, ns, 0)
+    s = Scheduler(store=store, node_name="bench-admin")
+    trigger = Every(seconds=period, start_at=start)
+    seed = (await s.add(noop, trigger, id="seed")).spec
+    await s.remove("seed")
+    if kind != "pg":
+        for i in range(count):
+            await s.add(noop, trigger, id=f"j{i}")
+        await s.stop()
+        return
+    import asyncpg
+
+    rows = []
+    for i in range(count):
+        spec = type(seed)(f"j{i}", seed.func, seed.trigger, (), {}, seed.options)
+        job_id, func, payload, digest, nominal, run_at = store._row(spec, start.timestamp())
+        rows.append((job_id, func, payload, digest, i + 10, False, nominal, run_at, 0))
+    await s.stop()
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.copy_records_to_table("jobs", records=rows, schema_name=ns)
+    finally:
+        await conn.close()
+
+
+async def pg_claims(ns: str, since: float, until: float) -> list[tuple[float, float]]:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        rows = await conn.fetch(
+            f'SELECT run_at, claimed_at FROM "{ns}".firings '
+            "WHERE run AND done_at >= $1 AND done_at < $2",
+            since,
+            until,
+        )
+        return [(r[0], r[1]) for r in rows]
+    finally:
+        await conn.close()
+
+
+async def pg_drop(ns: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{ns}" CASCADE')
+    finally:
+        await conn.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def throughput(
+    kind: str, nodes: int, jobs: int, seconds: float, history: int
+) -> dict[str, Any]:
+    ns = f"bench_{uuid.uuid4().hex[:8]}"
+    try:
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+        await add_jobs(kind, ns, jobs, start, 1.0)
+        procs = start_nodes(kind, ns, nodes, history)
+        t0 = start.timestamp() + 1  # leave the first second (start-up) out
+        await asyncio.sleep(max(0.0, t0 + seconds - time.time() + 1.5))
+        stop_nodes(procs)
+        claims = await pg_claims(ns, t0, t0 + seconds)
+        lag = [c - r for r, c in claims]
+        return {
+            "rate": len(claims) / seconds,
+            "p50": pct(lag, 0.5) * 1000,
+            "p99": pct(lag, 0.99) * 1000,
+        }
+    finally:
+        await pg_drop(ns)
+
+
+async def hints(kind: str) -> list[float]:
+    """Add one-shot jobs on an admin node while 4 nodes sleep: claim lateness, ms."""
+    from aioscheduler import At, Scheduler
+
+    ns = f"bench_{uuid.uuid4().hex[:8]}"
+    try:
+        s = Scheduler(store=make_store(kind, ns, 0), node_name="bench-admin")
+        await s.add(noop, At(datetime.now(UTC) + timedelta(days=1)), id="far")  # the schema
+        procs = start_nodes(kind, ns, 4, 0)
+        for i in range(20):
+            await s.add(noop, At(datetime.now(UTC) + timedelta(seconds=0.2)), id=f"h{i}")
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)
+        await s.stop()
+        stop_nodes(procs)
+        claims = await pg_claims(ns, 0, time.time() + 3600)
+        return sorted((c - r) * 1000 for r, c in claims)
+    finally:
+        await pg_drop(ns)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stores", default="pg", help="comma-separated: pg")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--jobs", type=int, default=30_000, help="offered firings/s")
+    parser.add_argument("--history", type=int, default=10, help="history_limit of the nodes")
+    args = parser.parse_args()
+    print(f"# Distributed benchmark ({platform.python_version()}, {os.cpu_count()} CPUs, loopback)")
+    print(f"offered load {args.jobs:,} firings/s, {args.seconds:.0f} s window, history_limit "
+          f"{args.history}\n")  # fmt: skip
+    for kind in args.stores.split(","):
+        if kind != "pg":
+            print(f"{kind}: measured by the store's own branch (not in this run)\n")
+            continue
+        print("| store | processes | firings/s | vs 1 process | claim lateness p50 | p99 |")
+        print("|---|---:|---:|---:|---:|---:|")
+        base = None
+        for n in (1, 2, 4):
+            r = await throughput(kind, n, args.jobs, args.seconds, args.history)
+            base = base or r["rate"] or 1.0
+            print(f"| PostgreSQL | {n} | {r['rate']:,.0f} | {r['rate'] / base:.2f} | "
+                  f"{r['p50']:.0f} ms | {r['p99']:.0f} ms |", flush=True)  # fmt: skip
+        r = await throughput(kind, 4, 1000, args.seconds, args.history)
+        print(f"\nLateness at 1,000 firings/s over 4 processes: p50 {r['p50']:.1f} ms, "
+              f"p99 {r['p99']:.1f} ms (target < 5 / < 20 ms)")  # fmt: skip
+        h = await hints(kind)
+        if h:
+            print(f"Job added on another node: claimed p50 {statistics.median(h):.1f} ms, "
+                  f"max {h[-1]:.1f} ms after its time (target < 50 ms)\n")  # fmt: skip
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "node":
+        asyncio.run(run_node(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])))
+    else:
+        asyncio.run(main())
