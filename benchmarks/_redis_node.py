@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aioscheduler import Scheduler
+from aioscheduler._admission import Admission
 from aioscheduler._values import Outcome, Run
 from aioscheduler.stores import StoreContext
 from aioscheduler.stores.redis import RedisStore
@@ -27,7 +28,12 @@ async def store_loop(store: RedisStore, done: asyncio.Event) -> None:
     """Claim due firings in batches of 100 and release them at once (no engine)."""
     from aioscheduler._clock import to_datetime
 
-    await store.open(StoreContext(f"{sys.argv[3]}#1", lambda due: None, 10, node_name=sys.argv[3]))
+    await store.open(
+        StoreContext(
+            f"{sys.argv[3]}#1", lambda due: None, 10, node_name=sys.argv[3],
+            admission=Admission(allow=["aioscheduler.testing"]),
+        )
+    )  # fmt: skip
     while not done.is_set():
         claims = await store.acquire_due(time.time(), 100)
         if not claims:
@@ -52,7 +58,7 @@ async def main() -> None:
         print("READY", flush=True)
         await task
     else:
-        scheduler = Scheduler(store=store, node_name=name)
+        scheduler = Scheduler(store=store, node_name=name, allow=["aioscheduler.testing"])
         await scheduler.start()
         print("READY", flush=True)
         await done.wait()

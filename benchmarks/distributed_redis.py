@@ -164,7 +164,11 @@ async def lateness(url: str, rate: int = 1000, seconds: float = 6.0) -> dict[str
     """``rate`` Every(1 s) jobs over 4 nodes for a few seconds: start minus due time."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     procs = start_nodes(url, prefix, 4, "scheduler", history=20)
-    admin = Scheduler(store=RedisStore(url, prefix=prefix, history_limit=20), node_name="admin")
+    admin = Scheduler(
+        store=RedisStore(url, prefix=prefix, history_limit=20),
+        node_name="admin",
+        allow=["aioscheduler.testing"],
+    )
     try:
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
         for i in range(rate):
@@ -197,7 +201,9 @@ async def cross_node(url: str, rounds: int = 20) -> dict[str, float]:
     """A job added on node A (this process) fires on node B (poll 0.5 s) after the hint."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     procs = start_nodes(url, prefix, 1, "scheduler")
-    admin = Scheduler(store=RedisStore(url, prefix=prefix), node_name="a")
+    admin = Scheduler(
+        store=RedisStore(url, prefix=prefix), node_name="a", allow=["aioscheduler.testing"]
+    )
     late = []
     try:
         for i in range(rounds):

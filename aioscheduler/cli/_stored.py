@@ -19,7 +19,11 @@ HEADER = (
 async def stored_jobs_table(store: Any, tz: tzinfo | None) -> str:
     """The table of a store offering ``describe_jobs()`` (see ``stores/_inspect.py``)."""
     rows = []
+    broken = []
     for job in await store.describe_jobs():
+        if job.problem is not None:
+            broken.append(f"  {job.id}: {job.problem}")
+            continue
         nxt = job.next_run_at
         running = ", ".join(
             f"{lease.node} ({lease.attempt}, {lease.expires_in:.1f} s)" for lease in job.leases
@@ -31,4 +35,8 @@ async def stored_jobs_table(store: Any, tz: tzinfo | None) -> str:
                 "yes" if job.paused else "no", job.last_outcome or "-", running or "-",
             ]
         )  # fmt: skip
-    return format_table(HEADER, rows) if rows else "no jobs"
+    text = format_table(HEADER, rows) if rows else "no jobs"
+    if broken:
+        plural = "s" if len(broken) > 1 else ""
+        text += f"\n\n{len(broken)} broken job{plural} (cannot be loaded):\n" + "\n".join(broken)
+    return text

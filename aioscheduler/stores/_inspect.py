@@ -7,9 +7,11 @@ import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from .._admission import Admission
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from ..triggers import Trigger
+from ._codec import check_names
 
 __all__ = ("LeaseInfo", "StoredJob", "describe_document", "last_outcome")
 
@@ -34,21 +36,34 @@ class StoredJob(NamedTuple):
     paused: bool
     last_outcome: str | None
     leases: tuple[LeaseInfo, ...]
+    problem: str | None = None
+    """Why this node would not load the job (refused by the admission policy, unreadable)."""
 
 
-def describe_document(payload: bytes, codec: PayloadCodec) -> tuple[str, str]:
-    """``(callable path, trigger description)`` of a sealed job definition; placeholders when
-    it cannot be opened (a key is needed) or read."""
+def describe_document(
+    job_id: str, payload: bytes, codec: PayloadCodec, admission: Admission | None
+) -> tuple[str, str, str | None]:
+    """``(callable path, trigger description, problem)`` of a sealed job definition, importing
+    nothing; ``problem`` says why the row would not load (refused by ``admission``, a key is
+    needed, damaged)."""
     try:
         document: Any = json.loads(codec.open(payload))
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
     except Exception as exc:
-        return "?", f"(unreadable: {type(exc).__name__})"
-    func = str(document.get("func", "?")) if isinstance(document, dict) else "?"
+        return "?", "?", f"unreadable: {type(exc).__name__}: {exc}"
+    func = str(document.get("func", "?"))
     try:
         trigger = Trigger.from_dict(document["trigger"]).describe()
     except Exception as exc:
-        trigger = f"(unreadable trigger: {type(exc).__name__})"
-    return func, trigger
+        return func, "?", f"unreadable trigger: {type(exc).__name__}: {exc}"
+    problem = None
+    try:
+        signed = codec.authenticated(payload)
+        check_names(job_id, document, signed=signed, admission=admission or Admission())
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    return func, trigger, problem
 
 
 def last_outcome(record: bytes | None, codec: PayloadCodec) -> str | None:

@@ -28,12 +28,13 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from .._admission import Admission
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
 from ..errors import InvalidJob, JobExists, JobNotFound, StoreError
 from ._base import DeclareResult, Store, StoreContext
-from ._codec import decode_run, decode_spec, encode_spec
+from ._codec import decode_spec, encode_spec, open_run
 from ._inspect import LeaseInfo, StoredJob, describe_document, last_outcome
 from ._redis_claims import RedisClaims, run_at_of
 from ._redis_conn import (
@@ -173,7 +174,7 @@ class RedisStore(RedisClaims, Store):
         self._deferred: dict[str, float] = {}
         self._held: dict[str, int] = {}  # firing id -> attempt, leased to this node
         self._specs: dict[str, tuple[int, JobSpec]] = {}
-        self._broken: dict[str, tuple[int, str]] = {}
+        self._broken: dict[str, tuple[tuple[int, int], str]] = {}  # id -> ((dver, gen), why)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
@@ -183,6 +184,11 @@ class RedisStore(RedisClaims, Store):
 
     def __repr__(self) -> str:
         return f"RedisStore(prefix={self.prefix!r}, lease={self._lease}, codec={self._codec!r})"
+
+    @property
+    def signs_payloads(self) -> bool:
+        """Whether stored payloads are signed (or encrypted) with a ``secret_key``."""
+        return self._codec.key_id is not None
 
     @property
     def lease(self) -> float:
@@ -204,6 +210,9 @@ class RedisStore(RedisClaims, Store):
         if self._scripts is None:
             raise StoreError("the Redis store is not open")
         return self._scripts
+
+    def _admission(self) -> Admission | None:
+        return self._context.admission if self._context is not None else None
 
     def _to_node(self, server_time: float) -> float:
         return server_time - self._offset
@@ -231,6 +240,11 @@ class RedisStore(RedisClaims, Store):
             self._client = self._scripts = None
             self._context = None
             await client.aclose()
+            raise
+        try:
+            await self._load_all()  # decode every definition once; report the broken ones
+        except BaseException:
+            await self.close()
             raise
         self._listener = HintListener(client, self.key("hint"), self._on_hint)
         self._listener.start()
@@ -296,11 +310,11 @@ class RedisStore(RedisClaims, Store):
         if blob is None:
             return None
         try:
-            spec = decode_spec(job_id, blob, self._codec)
-        except Exception as exc:  # tampered, unimportable, malformed: report, skip, keep it
+            spec = decode_spec(job_id, blob, self._codec, self._admission())
+        except Exception as exc:  # tampered, refused, unimportable, malformed: report, skip
             reason = f"{type(exc).__name__}: {exc}"
-            if self._broken.get(job_id, (0, ""))[0] != dver:
-                self._broken[job_id] = (dver, reason)
+            if self._broken.get(job_id, ((0, 0), ""))[0] != self._broken_key(dver):
+                self._broken[job_id] = (self._broken_key(dver), reason)
                 logger.error("stored job %r is broken and skipped: %s", job_id, reason)
                 if self._context is not None:
                     self._context.on_broken(job_id, reason)
@@ -311,9 +325,17 @@ class RedisStore(RedisClaims, Store):
         self._specs[job_id] = (dver, spec)
         return spec
 
+    def _broken_key(self, dver: int) -> tuple[int, int]:
+        """A broken row is tried again when redefined or when the admission policy grows."""
+        return dver, getattr(self._admission(), "generation", 0)
+
     async def _fetch_specs(self, wanted: dict[str, int]) -> None:
         missing = [i for i, dver in wanted.items() if self._specs.get(i, (-1,))[0] != dver]
-        missing = [i for i in missing if self._broken.get(i, (-1,))[0] != wanted[i]]
+        missing = [
+            i
+            for i in missing
+            if self._broken.get(i, ((-1, 0), ""))[0] != self._broken_key(wanted[i])
+        ]
         if missing:
             blobs = await mapped(self._client_or_fail().hmget(self.key("def"), missing), "read")
             for job_id, blob in zip(missing, blobs, strict=True):
@@ -340,6 +362,13 @@ class RedisStore(RedisClaims, Store):
                 out[job_id] = (row, spec)
         return out
 
+    async def _load_all(self) -> None:
+        ids = [
+            as_str(i) for i in await mapped(self._client_or_fail().hkeys(self.key("job")), "open")
+        ]
+        for lo in range(0, len(ids), 1000):
+            await self._load(ids[lo : lo + 1000])
+
     async def _history(self, job_ids: list[str]) -> dict[str, tuple[Run, ...]]:
         if not job_ids or not self._history_limit:
             return {}
@@ -354,7 +383,7 @@ class RedisStore(RedisClaims, Store):
         runs = []
         for record in reversed(records):  # stored newest first
             try:
-                runs.append(decode_run(job_id, self._codec.open(record)))
+                runs.append(open_run(job_id, record, self._codec, self._admission()))
             except Exception as exc:  # a damaged record hides one run, never the job
                 logger.warning("skipping unreadable run record of job %r: %s", job_id, exc)
         return tuple(runs[-self._history_limit :]) if self._history_limit else ()
@@ -401,7 +430,7 @@ class RedisStore(RedisClaims, Store):
         broken = self._broken.pop(job_id, None)
         if not got or broken is not None:
             raise JobNotFound(job_id)
-        spec = decode_spec(job_id, got[1], self._codec)
+        spec = decode_spec(job_id, got[1], self._codec, self._admission())
         return self._snapshot(spec, JobRow.parse(got[0]), self._runs(job_id, got[2:]))
 
     async def get_job(self, job_id: str) -> Job:
@@ -476,12 +505,14 @@ class RedisStore(RedisClaims, Store):
         out = []
         for job_id, last in zip(ids, lasts, strict=True):
             row = JobRow.parse(states[job_id.encode()])
-            func, trigger = describe_document(blobs.get(job_id.encode(), b""), self._codec)
+            func, trigger, problem = describe_document(
+                job_id, blobs.get(job_id.encode(), b""), self._codec, self._admission()
+            )
             nxt = None if row.paused or row.run_at is None else to_datetime(row.run_at)
             out.append(
                 StoredJob(
                     job_id, func, trigger, nxt, row.paused, last_outcome(last, self._codec),
-                    tuple(by_job.get(job_id, ())),
+                    tuple(by_job.get(job_id, ())), problem,
                 )
             )  # fmt: skip
         out.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))

@@ -48,7 +48,7 @@ async def test_lists_jobs_and_running_firings_without_the_jobs_module(
     monkeypatch.syspath_prepend(str(tmp_path))
     # a node holds a lease on a firing of "work" right now
     node = RedisStore(url, clock="node")
-    scheduler = Scheduler(store=node, node_name="node-7")
+    scheduler = Scheduler(store=node, node_name="node-7", allow=["jobsmod"])
     await scheduler._ensure_store()
     job = await node.get_job("work")
     [claim] = await node.acquire_due(job.next_run_at.timestamp(), 10)  # type: ignore[union-attr]
@@ -56,7 +56,8 @@ async def test_lists_jobs_and_running_firings_without_the_jobs_module(
     try:
         listed = await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, "-m", "aioscheduler", "jobs", "--store", url, "--timezone", "UTC"],
+            [sys.executable, "-m", "aioscheduler", "jobs", "--store", url, "--timezone", "UTC",
+             "--allow", "jobsmod"],
             cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env(),
         )  # fmt: skip
     finally:

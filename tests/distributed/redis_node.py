@@ -36,7 +36,9 @@ async def main() -> None:
     store = RedisStore(
         args.url, prefix=args.prefix, lease=args.lease, poll=args.poll, timeout=args.timeout
     )
-    scheduler = Scheduler(store=store, node_name=args.name, clock=SkewedClock(args.skew))
+    scheduler = Scheduler(
+        store=store, node_name=args.name, clock=SkewedClock(args.skew), allow=["tests"]
+    )
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, done.set)

@@ -42,7 +42,7 @@ PORT = int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
 async def admin(key_prefix: str, url: str = REDIS_URL) -> Scheduler:
     """A scheduler that is never started: the test's handle for adding jobs."""
     store = RedisStore(url, prefix=key_prefix, lease=LEASE)
-    return Scheduler(store=store, node_name="admin")
+    return Scheduler(store=store, node_name="admin", allow=["tests"])
 
 
 @pytest.fixture

@@ -59,7 +59,40 @@ class TestSignedSQLiteStore(TestSQLiteStore):
         return lambda: SQLiteStore(tmp_path / "jobs.db", secret_key="k" * 32, encrypt=True)
 
 
-class TestRedisStore(StoreConformance):
+class RedisRawWrites:
+    """Tampering hooks: raw writes to the namespace, as anyone who can reach Redis can do."""
+
+    async def overwrite_job(self, store: Store, job_id: str, payload: bytes) -> None:
+        """Write the job's stored definition directly, as anyone who can reach Redis can."""
+        import redis.asyncio as aioredis
+
+        from aioscheduler.stores.redis import RedisStore
+
+        assert isinstance(store, RedisStore)
+        client = aioredis.from_url(REDIS_URL)
+        try:
+            ver, dver, rest = (await client.hget(store.key("job"), job_id)).split(b"|", 2)
+            await client.hset(store.key("def"), job_id, payload)
+            await client.hset(
+                store.key("job"), job_id, b"|".join([ver, b"%d" % (int(dver) + 1), rest])
+            )
+        finally:
+            await client.aclose()
+
+    async def append_run(self, store: Store, job_id: str, record: bytes) -> None:
+        import redis.asyncio as aioredis
+
+        from aioscheduler.stores.redis import RedisStore
+
+        assert isinstance(store, RedisStore)
+        client = aioredis.from_url(REDIS_URL)
+        try:
+            await client.lpush(store.key(f"h:{job_id}"), record)
+        finally:
+            await client.aclose()
+
+
+class TestRedisStore(RedisRawWrites, StoreConformance):
     persistent = True
 
     @pytest.fixture
@@ -85,7 +118,7 @@ class TestSignedRedisStore(TestRedisStore):
         )
 
 
-class TestRedisStoreShared(SharedStoreConformance):
+class TestRedisStoreShared(RedisRawWrites, SharedStoreConformance):
     @pytest.fixture
     def make_store(self, redis_prefix: str) -> Callable[[], Store]:
         from aioscheduler.stores.redis import RedisStore

@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from aioscheduler import At, Every, Scheduler
+from aioscheduler._admission import Admission
 from aioscheduler._values import JobOptions, JobSpec
 from aioscheduler.errors import InvalidJob, StoreError
 from aioscheduler.stores import StoreContext, store_from_url
@@ -23,10 +24,14 @@ from .support import STAMPS, note, stamp_time
 PORT = int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
 
 
+ALLOW = Admission(allow=["tests"])
+
+
 def context(name: str, wakeups: list[float] | None = None) -> StoreContext:
     return StoreContext(
-        f"{name}#1", (wakeups if wakeups is not None else []).append, 10, node_name=name
-    )
+        f"{name}#1", (wakeups if wakeups is not None else []).append, 10, node_name=name,
+        admission=ALLOW,
+    )  # fmt: skip
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -89,7 +94,14 @@ async def test_a_node_clock_an_hour_ahead_does_not_claim_early(redis_prefix: str
     wrong = [time.time() + 3600]
     store = RedisStore(REDIS_URL, prefix=redis_prefix)
     await store.open(
-        StoreContext("skewed#1", lambda due: None, 10, node_name="skewed", time=lambda: wrong[0])
+        StoreContext(
+            "skewed#1",
+            lambda due: None,
+            10,
+            node_name="skewed",
+            time=lambda: wrong[0],
+            admission=ALLOW,
+        )
     )
     try:
         due = datetime.now(UTC) + timedelta(seconds=60)
@@ -146,7 +158,7 @@ async def test_the_scheduler_keeps_running_through_an_outage_and_resumes(
     with Proxy("127.0.0.1", PORT) as proxy:
         url = REDIS_URL.replace(f":{PORT}", f":{proxy.port}")
         store = RedisStore(url, prefix=redis_prefix, lease=2, timeout=0.3)
-        scheduler = Scheduler(store=store, node_name="a")
+        scheduler = Scheduler(store=store, node_name="a", allow=["tests"])
         ticks: list[float] = []
         scheduler.call_later(0.0, lambda: None)
         await scheduler.start()
@@ -190,9 +202,11 @@ async def test_a_job_added_on_another_node_fires_on_time_through_the_hint(
     redis_prefix: str,
 ) -> None:
     store = RedisStore(REDIS_URL, prefix=redis_prefix, poll=60)  # only the hint can wake it
-    scheduler = Scheduler(store=store, node_name="b")
+    scheduler = Scheduler(store=store, node_name="b", allow=["tests"])
     await scheduler.start()
-    other = Scheduler(store=RedisStore(REDIS_URL, prefix=redis_prefix), node_name="a")
+    other = Scheduler(
+        store=RedisStore(REDIS_URL, prefix=redis_prefix), node_name="a", allow=["tests"]
+    )
     try:
         await asyncio.sleep(0.3)  # b is asleep, its listener subscribed
         due = datetime.now(UTC) + timedelta(seconds=0.4)
