@@ -90,13 +90,20 @@ class Scripts:
 
     def __init__(self, client: aioredis.Redis, keys: Sequence[str]) -> None:
         self._keys = list(keys)
+        #: calls awaiting their reply right now (``Store.io_in_flight``)
+        self.in_flight = 0
         self._scripts = {
             name: client.register_script(getattr(scripts, name))
-            for name in ("READ", "CLAIM", "EXTEND", "RELEASE", "ADD", "SET_STATE", "REMOVE")
+            for name in scripts.__all__
+            if name != "KEY_NAMES"
         }
 
     async def __call__(self, name: str, args: Sequence[Any]) -> Any:
-        return await mapped(self._scripts[name](keys=self._keys, args=list(args)), name.lower())
+        self.in_flight += 1
+        try:
+            return await mapped(self._scripts[name](keys=self._keys, args=list(args)), name.lower())
+        finally:
+            self.in_flight -= 1
 
 
 class HintListener:

@@ -36,7 +36,9 @@ firing another node holds} ('' where there is none).
 
 from __future__ import annotations
 
-__all__ = ("ADD", "CLAIM", "EXTEND", "KEY_NAMES", "READ", "RELEASE", "REMOVE", "SET_STATE")
+__all__ = (
+    "ADD", "CLAIM", "EXTEND", "KEY_NAMES", "READ", "RELEASE", "REMOVE", "SET_STATE", "UPDATE",
+)  # fmt: skip
 
 #: Names of the fixed keys, in the order every script receives them as KEYS.
 KEY_NAMES = ("due", "job", "def", "dig", "run", "fire", "stats", "hint")
@@ -417,5 +419,33 @@ local got = {st, redis.call('HGET', K_DEF, id) or ''}
 for _, r in ipairs(redis.call('LRANGE', BASE .. 'h:' .. id, 0, -1)) do got[#got + 1] = r end
 drop_job(id)
 return with_heads(got)
+"""
+)
+
+#: Change a job's definition, fenced by its version. ARGV: now, owner, id, expected ver,
+#: definition, digest, reschedule (0/1), nominal, run_at (used when rescheduling). Returns
+#: {heads..., 1}, 0 when the job changed meanwhile, -1 when it is gone.
+UPDATE = (
+    _PRELUDE
+    + """
+local id = ARGV[3]
+local st = job_state(redis.call('HGET', K_JOB, id))
+if not st then return with_heads({-1}) end
+if st.ver ~= tonumber(ARGV[4]) then return with_heads({0}) end
+st.ver = st.ver + 1; st.dver = st.dver + 1
+redis.call('HSET', K_DEF, id, ARGV[5])
+redis.call('HSET', K_DIG, id, ARGV[6])
+if ARGV[7] == '1' then
+  st.nominal = ARGV[8]; st.run_at = ARGV[9]
+  if st.paused == '1' or st.run_at == '' then
+    redis.call('ZREM', K_DUE, id)
+  else
+    redis.call('ZADD', K_DUE, st.run_at, id)
+    local h = redis.call('ZRANGE', K_DUE, 0, 0)
+    if h[1] == id then redis.call('PUBLISH', CHANNEL, st.run_at) end
+  end
+end
+redis.call('HSET', K_JOB, id, pack_job(st))
+return with_heads({1})
 """
 )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -479,6 +479,50 @@ class RedisStore(RedisClaims, Store):
                     self._context.wakeup(self._to_node(run_at))
                 return await self.get_job(job_id)
         raise StoreError(f"job {job_id!r} kept changing while being paused or resumed")
+
+    async def update_job(
+        self,
+        job_id: str,
+        update: Callable[[JobSpec], JobSpec],
+        *,
+        now: float,
+        reschedule: bool,
+    ) -> Job:
+        """Atomically store ``update(current definition)`` (fenced by the job's version:
+        ``update`` is called again if another node changed the job meanwhile); keeps the
+        paused state and history; ``reschedule`` recomputes the next time from ``now``.
+
+        Raises:
+            JobNotFound: no job has this id.
+        """
+        for _ in range(100):
+            loaded = await self._load([job_id])
+            if job_id not in loaded:
+                raise JobNotFound(job_id)
+            row, spec = loaded[job_id]
+            new = update(spec)
+            document = encode_spec(new)
+            nominal, run_at = row.nominal, row.run_at
+            if reschedule:
+                first = new.trigger.first_fire(to_datetime(self._server_now(now)))
+                nominal = None if first is None else first.timestamp()
+                run_at = run_at_of(new, nominal)
+            [code] = await self._run(
+                "UPDATE", now, job_id, row.ver, self._codec.seal(document),
+                hashlib.sha256(document).hexdigest(), int(reschedule), _opt(nominal), _opt(run_at),
+            )  # fmt: skip
+            if int(code) == -1:
+                raise JobNotFound(job_id)
+            if int(code) == 1:
+                if reschedule and run_at is not None and not row.paused and self._context:
+                    self._stuck_until = 0.0
+                    self._context.wakeup(self._to_node(run_at))
+                return await self.get_job(job_id)
+        raise StoreError(f"job {job_id!r} kept changing while being updated")
+
+    def io_in_flight(self) -> int:
+        """Script calls awaiting their reply (a fake clock waits for them)."""
+        return self._scripts.in_flight if self._scripts is not None else 0
 
     # -- what ``aioscheduler jobs`` shows ------------------------------------------------------
 

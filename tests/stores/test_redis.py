@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from aioscheduler import At, Every, Scheduler
 from aioscheduler._admission import Admission
 from aioscheduler._values import JobOptions, JobSpec
-from aioscheduler.errors import InvalidJob, StoreError
+from aioscheduler.errors import InvalidJob, JobNotFound, StoreError
 from aioscheduler.stores import StoreContext, store_from_url
 from aioscheduler.stores.redis import RedisStore
 from tests.distributed.proxy import Proxy
@@ -241,3 +241,44 @@ async def test_every_key_lives_under_the_prefix(redis_prefix: str) -> None:
         assert claim.owner == "a#1"
     finally:
         await store.close()
+
+
+# -- atomic modify / reschedule ----------------------------------------------------------------
+
+
+async def test_concurrent_updates_from_two_nodes_lose_nothing(redis_prefix: str) -> None:
+    a = RedisStore(REDIS_URL, prefix=redis_prefix, clock="node")
+    b = RedisStore(REDIS_URL, prefix=redis_prefix, clock="node")
+    await a.open(context("a"))
+    await b.open(context("b"))
+    try:
+        t0 = 1_800_000_000.0
+        job = JobSpec("u", note, Every(seconds=10), (0,), {}, JobOptions())
+        added = await a.add_job(job, now=t0, paused=True, replace=False)
+
+        def bump(spec: JobSpec) -> JobSpec:
+            return JobSpec(spec.id, spec.func, spec.trigger, (spec.args[0] + 1,), {}, spec.options)
+
+        await asyncio.gather(
+            *(s.update_job("u", bump, now=t0, reschedule=False) for s in (a, b) * 5)
+        )
+        got = await b.get_job("u")
+        assert got.args == (10,), "ten read-modify-writes, none lost"
+        assert (got.paused, got.next_run_at) == (True, added.next_run_at), "state kept"
+
+        def faster(spec: JobSpec) -> JobSpec:
+            return JobSpec(spec.id, spec.func, Every(seconds=60), spec.args, {}, spec.options)
+
+        moved = await a.update_job("u", faster, now=t0 + 5, reschedule=True)
+        assert moved.trigger == Every(seconds=60) and moved.paused
+
+        def fail(spec: JobSpec) -> JobSpec:
+            raise ValueError("no")
+
+        with pytest.raises(ValueError, match="no"):
+            await a.update_job("u", fail, now=t0, reschedule=False)
+        with pytest.raises(JobNotFound):
+            await a.update_job("missing", bump, now=t0, reschedule=False)
+    finally:
+        await a.close()
+        await b.close()
