@@ -164,6 +164,11 @@ class Cluster:
         elif self._wake is not None:
             self._wake.set()
 
+    @property
+    def throttled(self) -> bool:
+        """Whether this node holds as many leased firings as it may (it claims no more)."""
+        return len(self._held) >= MAX_HELD
+
     def room(self, limit: int) -> int:
         """How many firings the dispatcher may claim now (``limit`` unless near MAX_HELD)."""
         if not self._held:
@@ -211,7 +216,7 @@ class Cluster:
             for claim, _ in batch:
                 if claim.owner is not None:
                     held.pop(claim_key(claim), None)
-            if self._throttled and len(held) < MAX_HELD // 2:
+            if self._throttled and len(held) < MAX_HELD:
                 self._throttled = False
                 self._scheduler._dispatcher.wake()  # claim again
         if result is None:

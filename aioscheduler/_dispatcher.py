@@ -119,7 +119,7 @@ class Dispatcher:
     def next_wake(self) -> float:
         """The earliest time something may be due (``inf``: nothing known)."""
         head = self._heap.peek()
-        store_due = self._store.next_due()
+        store_due = None if self._scheduler._cluster.throttled else self._store.next_due()
         nxt = math.inf
         if head is not None:
             nxt = head
@@ -151,7 +151,8 @@ class Dispatcher:
             self.rounds += 1
             now = clock.time()
             self.fire_local(now)
-            store_due = store.next_due()
+            # a node holding its fill of leased work claims again once some is released
+            store_due = None if self._scheduler._cluster.throttled else store.next_due()
             poll = store.poll_interval()
             if (store_due is not None and store_due <= now) or (
                 poll is not None and now >= self._last_poll + poll

@@ -121,6 +121,19 @@ async def add_jobs(kind: str, ns: str, count: int, start: datetime, period: floa
         await conn.close()
 
 
+async def move_due(ns: str, delta: float) -> None:
+    """Shift every job's next time by ``delta`` seconds (its definition, so caches, stay)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(
+            f'UPDATE "{ns}".jobs SET nominal = nominal + $1, run_at = run_at + $1', delta
+        )
+    finally:
+        await conn.close()
+
+
 async def pg_claims(ns: str, since: float, until: float) -> list[tuple[float, float]]:
     import asyncpg
 
@@ -159,10 +172,12 @@ async def throughput(
 ) -> dict[str, Any]:
     ns = f"bench_{uuid.uuid4().hex[:8]}"
     try:
-        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
-        await add_jobs(kind, ns, jobs, start, 1.0)
-        procs = start_nodes(kind, ns, nodes, history)
-        t0 = start.timestamp() + 1  # leave the first second (start-up) out
+        later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+        await add_jobs(kind, ns, jobs, later, 1.0)
+        procs = start_nodes(kind, ns, nodes, history)  # each loads (decodes) every job
+        start = time.time() + 1.5
+        await move_due(ns, start - later.timestamp())  # the same slots, due in 1.5 s
+        t0 = start + 1  # leave the first second out
         await asyncio.sleep(max(0.0, t0 + seconds - time.time() + 1.5))
         stop_nodes(procs)
         claims = await pg_claims(ns, t0, t0 + seconds)

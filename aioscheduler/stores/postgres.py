@@ -115,6 +115,7 @@ class PostgresStore(PgClaims, Store):
         self._db = Database(opts.dsn, opts.where, opts.timeout, settings)
         self._listener: Listener | None = None
         self._listened = False
+        self._jitter = random.uniform(0.8, 1.0)
         self._context: StoreContext | None = None
         self._state = NodeState()
         self._history_limit = opts.history_limit if opts.history_limit is not None else 10
@@ -226,7 +227,7 @@ class PostgresStore(PgClaims, Store):
     def poll_interval(self) -> float:
         listening = self._listener is not None and self._listener.up
         base = self._opts.poll if listening else min(1.0, self._opts.poll)
-        return base * random.uniform(0.8, 1.0)
+        return base * self._jitter  # nodes that started together do not poll together
 
     async def _refresh_next_due(self) -> None:
         async with self._db.connection("reading the next due time") as conn:
