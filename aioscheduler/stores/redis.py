@@ -247,7 +247,7 @@ class RedisStore(RedisClaims, Store):
             await self.close()
             raise
         self._listener = HintListener(client, self.key("hint"), self._on_hint)
-        self._listener.start()
+        await self._listener.start(wait=self._timeout)
         if self._head is not None:
             context.wakeup(self._to_node(self._head))
 
