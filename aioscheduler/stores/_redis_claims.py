@@ -17,7 +17,7 @@ from typing import Any
 
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
-from .._values import JobSpec, Run
+from .._values import JobSpec, Outcome, Run
 from ._base import Claim, ReleaseResult, StoreContext
 from ._codec import encode_run
 from ._planning import MAX_BACKLOG_PER_ACQUIRE, jitter_offset, plan
@@ -44,6 +44,19 @@ def run_at_of(spec: JobSpec, nominal: float | None) -> float | None:
     if nominal is None:
         return None
     return nominal + jitter_offset(spec.id, nominal, spec.trigger.jitter)
+
+
+def _failure_count(claim: Claim, run: Run) -> str:
+    """How a run counts for ``pause_after_failures`` ('S' resets, 'F<k>' counts, '' neither):
+    a failure counts when it is the firing's last attempt."""
+    options = claim.spec.options
+    k = options.pause_after_failures
+    if k is None or run.outcome is None:
+        return ""
+    if run.outcome in (Outcome.ERROR, Outcome.TIMEOUT):
+        retried = run.attempt <= options.retries and isinstance(run.error, options.retry_on)
+        return "" if retried else f"F{k}"
+    return "S" if run.outcome is Outcome.SUCCESS else ""
 
 
 def _opt(value: float | None) -> str:
@@ -152,12 +165,18 @@ class RedisClaims:
         me = context.node_id if context is not None else ""
         node = (context.node_name if context is not None else "") or me
         jobs: list[Any] = []
+        poisoned: list[Any] = []
         planned: list[tuple[JobSpec, list[Claim]]] = []
         for job_id, row in due:
             spec = self._spec_of(job_id, row.dver, None)
             if spec is None or row.nominal is None or row.paused:
                 continue
-            claims, nominal = self._plan(spec, row, server_now, me)
+            try:
+                claims, nominal = self._plan(spec, row, server_now, me)
+            except Exception as exc:  # a trigger that raises: pause the job, go on
+                self._poisoned(job_id, exc)
+                poisoned += [job_id, row.ver]
+                continue
             planned.append((spec, claims))
             overlap = spec.options.overlap
             parts = [
@@ -179,14 +198,16 @@ class RedisClaims:
         skipped = [job_id for job_id, _ in due if job_id not in planned_ids]
         if not planned and not recovered:
             self._stuck(server_now, seen)
-            if skipped:  # lift the reservations
-                await self._run("CLAIM", now, "", self._lease, 0, 0, *skipped)
+            if skipped or poisoned:  # lift the reservations, pause what cannot be planned
+                await self._run(
+                    "CLAIM", now, "", self._lease, 0, 0, len(poisoned) // 2, *poisoned, *skipped
+                )
             return [], False
         args: list[Any] = [node.replace("|", "/"), self._lease, len(planned), *jobs]
         args.append(len(recovered))
         for fid, claim in recovered:
             args += [fid, claim.attempt - 1, int(claim.run)]
-        args += skipped
+        args += [len(poisoned) // 2, *poisoned, *skipped]
         results = await self._run("CLAIM", now, *args)
         out: list[Claim] = []
         lost_race = False
@@ -213,6 +234,12 @@ class RedisClaims:
             self._stuck(server_now, seen)
         self.claims_made += len(out)
         return out, lost_race
+
+    def _poisoned(self, job_id: str, exc: Exception) -> None:
+        reason = f"its trigger failed, job paused: {type(exc).__name__}: {exc}"
+        logger.error("job %r: %s", job_id, reason, exc_info=exc)
+        if self._context is not None:
+            self._context.on_broken(job_id, reason)
 
     def _stuck(self, server_now: float, seen: bool) -> None:
         """Due work was seen but none could be claimed (a broken definition, a queue job
@@ -286,14 +313,17 @@ class RedisClaims:
                 held.pop(fid_of(claim.spec.id, claim.scheduled_at), None)
             record = seal(encode_run(run, run.attempt)) if self._history_limit else ""
             final = int(claim.final and claim.claimed)
-            what = f"{claim.scheduled_at!r}|{claim.attempt}|{final}|{int(leased)}"
+            count = _failure_count(claim, run)
+            what = f"{claim.scheduled_at!r}|{claim.attempt}|{final}|{int(leased)}|{count}"
             args += [claim.spec.id, what, record]
         results = await self._run("RELEASE", None, *args)
+        codes, rest = results[: len(runs)], results[len(runs) :]
+        paused = tuple((as_str(rest[i]), int(rest[i + 1])) for i in range(0, len(rest), 2))
         refused = tuple(
-            claim for (claim, _), code in zip(runs, results, strict=True) if not int(code)
+            claim for (claim, _), code in zip(runs, codes, strict=True) if not int(code)
         )
         if not refused:
-            return None
+            return ReleaseResult((), paused) if paused else None
         self.stale_completions += len(refused)
         for claim in refused:
             logger.warning(
@@ -301,4 +331,4 @@ class RedisClaims:
                 "over by another node",
                 claim.spec.id, to_datetime(claim.scheduled_at), claim.attempt,
             )  # fmt: skip
-        return ReleaseResult(refused)
+        return ReleaseResult(refused, paused)

@@ -111,6 +111,7 @@ class RedisStore(RedisClaims, Store):
 
     persistent = True
     shared = True
+    counts_failures = True
 
     def __init__(
         self,
