@@ -366,3 +366,76 @@ async def test_cron_across_the_autumn_dst_change_fires_each_slot_once(
     half = [t for j, t in slots if j == "half"]
     assert half == [half[0] + 1800 * k for k in range(len(half))], "every 30 min UTC"
     assert len(half) >= 15
+
+
+# -- long downtime, pause racing claims (node-clock mode: the test drives time) ----------------
+
+
+@pytest.mark.parametrize(
+    ("coalesce", "grace", "runs", "missed"),
+    [(True, None, 1, 72), (False, None, 73, 0), (True, 60.0, 0, 73)],
+    ids=["coalesce-latest", "every-missed-firing", "outside-the-grace"],
+)
+async def test_three_days_of_downtime_follow_the_misfire_rules(
+    redis_prefix: str, coalesce: bool, grace: float | None, runs: int, missed: int
+) -> None:
+    t0 = 1_800_000_000.0
+    store = RedisStore(REDIS_URL, prefix=redis_prefix, clock="node")
+    await store.open(context("solo"))
+    try:
+        start = datetime.fromtimestamp(t0, UTC)
+        options = JobOptions(coalesce=coalesce, misfire_grace=grace)
+        job = JobSpec("hourly", note, Every(hours=1, start_at=start), ("x",), {}, options)
+        await store.add_job(job, now=t0, paused=False, replace=False)
+        back = t0 + 3 * 86400 + 120  # every node was down for three days
+        claims = []
+        while batch := await store.acquire_due(back, 100):
+            claims += batch
+        assert sum(c.run for c in claims) == runs
+        assert (
+            sum(c.missed for c in claims if not c.run) + sum(c.missed for c in claims if c.run)
+            == missed
+        )
+        assert len({c.scheduled_at for c in claims}) == len(claims), "each slot once"
+        assert store.next_due() == t0 + 73 * 3600
+    finally:
+        await store.close()
+
+
+async def test_nothing_is_claimed_after_pause_returns(redis_prefix: str) -> None:
+    stores = [RedisStore(REDIS_URL, prefix=redis_prefix, clock="node") for _ in range(4)]
+    for i, store in enumerate(stores):
+        await store.open(context(f"n{i}"))
+    try:
+        t0 = 1_800_000_000.0
+        start = datetime.fromtimestamp(t0, UTC)
+        for i in range(60):
+            job = JobSpec(f"j{i}", note, Every(seconds=1, start_at=start), ("x",), {}, JobOptions())
+            await stores[0].add_job(job, now=t0, paused=False, replace=False)
+
+        async def claim_for_a_while() -> list[tuple[str, float]]:
+            got = []
+            for k in range(20):
+                for store in stores:
+                    got += [
+                        (c.spec.id, c.scheduled_at) for c in await store.acquire_due(t0 + k, 50)
+                    ]
+            return got
+
+        async def pause_all() -> None:
+            for i in range(60):
+                await stores[1].set_paused(f"j{i}", True, now=t0)
+
+        racing = asyncio.ensure_future(claim_for_a_while())
+        await pause_all()
+        before = await racing
+        after = []
+        for store in stores:
+            after += await store.acquire_due(t0 + 100, 100)
+        assert after == [], "a paused job is never claimed once pause() returned"
+        assert len(before) == len(set(before)), "each slot once"
+        for i in range(60):
+            assert (await stores[2].get_job(f"j{i}")).paused
+    finally:
+        for store in stores:
+            await store.close()
