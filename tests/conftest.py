@@ -31,3 +31,6 @@ async def running(scheduler: Scheduler) -> AsyncIterator[Scheduler]:
     await scheduler.start()
     yield scheduler
     await scheduler.stop()
+
+
+from tests.stores.redis_support import redis_prefix  # noqa: E402, F401 - a fixture (Redis tests)

@@ -10,6 +10,7 @@ from .._scheduler import Scheduler
 from .._values import Job
 from ..errors import SchedulerError
 from ._leases import leases_text
+from ._stored import stored_jobs_table
 from ._table import format_local, format_table, format_utc
 from ._target import UsageError, cwd_importable, load_scheduler
 
@@ -41,6 +42,13 @@ async def list_jobs(
         assert target is not None
         scheduler = await load_scheduler(target)
     store = scheduler.store
+    if store_url is not None and hasattr(store, "describe_jobs"):
+        # a shared store: list what is stored without importing the jobs' modules
+        try:
+            await scheduler._ensure_store()
+            return await stored_jobs_table(store, tz)
+        finally:
+            await store.close()
     try:
         if not store.persistent:
             await scheduler._add_declared()  # what start() would add, without starting

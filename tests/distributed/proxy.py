@@ -16,6 +16,8 @@ class Proxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.mode = "pass"
+        #: the request whose reply ``drop_after_commit`` swallows (and every later one)
+        self.commit_marker = b"COMMIT"
         self.port = 0
         self._swallow = False
         self._loop = asyncio.new_event_loop()
@@ -82,7 +84,7 @@ class Proxy:
             while data := await reader.read(65536):
                 while self.mode == "blackhole":
                     await asyncio.sleep(0.02)  # hold the bytes: they arrive after the heal
-                if upstream and self.mode == "drop_after_commit" and b"COMMIT" in data:
+                if upstream and self.mode == "drop_after_commit" and self.commit_marker in data:
                     self._swallow = True
                 if not upstream and (
                     self.mode == "drop_replies"

@@ -29,3 +29,13 @@ def crash_once(marker: str) -> str:
     with path.open("a") as f:
         f.write("rerun\n")
     return "recovered"
+
+
+#: (tag, scheduled_at, wall time at start) of every call of :func:`stamp_time`.
+STAMPS: list[tuple[str, float, float]] = []
+
+
+async def stamp_time(tag: str) -> None:
+    run = current_run()
+    assert run is not None
+    STAMPS.append((tag, run.scheduled_at.timestamp(), time.time()))

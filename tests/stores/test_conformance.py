@@ -10,7 +10,9 @@ import pytest
 
 from aioscheduler.stores import MemoryStore, Store
 from aioscheduler.stores.sqlite import SQLiteStore
-from aioscheduler.testing.conformance import StoreConformance
+from aioscheduler.testing.conformance import SharedStoreConformance, StoreConformance
+
+from .redis_support import REDIS_URL
 
 
 class TestMemoryStore(StoreConformance):
@@ -55,3 +57,76 @@ class TestSignedSQLiteStore(TestSQLiteStore):
     @pytest.fixture
     def make_store(self, tmp_path: Path) -> Callable[[], Store]:
         return lambda: SQLiteStore(tmp_path / "jobs.db", secret_key="k" * 32, encrypt=True)
+
+
+class RedisRawWrites:
+    """Tampering hooks: raw writes to the namespace, as anyone who can reach Redis can do."""
+
+    async def overwrite_job(self, store: Store, job_id: str, payload: bytes) -> None:
+        """Write the job's stored definition directly, as anyone who can reach Redis can."""
+        import redis.asyncio as aioredis
+
+        from aioscheduler.stores.redis import RedisStore
+
+        assert isinstance(store, RedisStore)
+        client = aioredis.from_url(REDIS_URL)
+        try:
+            ver, dver, rest = (await client.hget(store.key("job"), job_id)).split(b"|", 2)
+            await client.hset(store.key("def"), job_id, payload)
+            await client.hset(
+                store.key("job"), job_id, b"|".join([ver, b"%d" % (int(dver) + 1), rest])
+            )
+        finally:
+            await client.aclose()
+
+    async def append_run(self, store: Store, job_id: str, record: bytes) -> None:
+        import redis.asyncio as aioredis
+
+        from aioscheduler.stores.redis import RedisStore
+
+        assert isinstance(store, RedisStore)
+        client = aioredis.from_url(REDIS_URL)
+        try:
+            await client.lpush(store.key(f"h:{job_id}"), record)
+        finally:
+            await client.aclose()
+
+
+class TestRedisStore(RedisRawWrites, StoreConformance):
+    persistent = True
+
+    @pytest.fixture
+    def make_store(self, redis_prefix: str) -> Callable[[], Store]:
+        from aioscheduler.stores.redis import RedisStore
+
+        return lambda: RedisStore(REDIS_URL, prefix=redis_prefix, clock="node")
+
+    async def crash(self, store: Store) -> None:
+        from aioscheduler.stores.redis import RedisStore
+
+        assert isinstance(store, RedisStore)
+        await store._abandon()
+
+
+class TestSignedRedisStore(TestRedisStore):
+    @pytest.fixture
+    def make_store(self, redis_prefix: str) -> Callable[[], Store]:
+        from aioscheduler.stores.redis import RedisStore
+
+        return lambda: RedisStore(
+            REDIS_URL, prefix=redis_prefix, clock="node", secret_key="k" * 32, encrypt=True
+        )
+
+
+class TestRedisStoreShared(RedisRawWrites, SharedStoreConformance):
+    @pytest.fixture
+    def make_store(self, redis_prefix: str) -> Callable[[], Store]:
+        from aioscheduler.stores.redis import RedisStore
+
+        return lambda: RedisStore(REDIS_URL, prefix=redis_prefix, clock="node", lease=30)
+
+    async def crash(self, store: Store) -> None:
+        from aioscheduler.stores.redis import RedisStore
+
+        assert isinstance(store, RedisStore)
+        await store._abandon()

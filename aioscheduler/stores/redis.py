@@ -1,0 +1,582 @@
+"""The Redis store: one schedule shared by any number of scheduler processes.
+
+Jobs, their next times, the firings being run and the recent runs of each job live in Redis
+under one key prefix (the layout: :mod:`aioscheduler.stores._redis_scripts`). Every step that
+must be atomic is one Lua script, and "due" and "lease expired" are judged by the server's
+``TIME``:
+
+- a claim reads the due jobs, plans each firing in Python, then one script checks that each
+  job is still due and unchanged, advances its next time and creates its firings, each
+  (job, slot) once (see :mod:`aioscheduler.stores._redis_claims`);
+- a claimed firing is leased to its node, which renews all of its leases in one call; a lease
+  that runs out is taken over by another node with the attempt counted up;
+- a completion is fenced by owner and attempt: one from a node whose lease was taken over is
+  refused and counted, never recorded as the run.
+
+Nodes learn of earlier due times through pub/sub hints, with a bounded poll as safety net.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any, NamedTuple
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from .._admission import Admission
+from .._clock import to_datetime
+from .._serialization import PayloadCodec
+from .._values import Job, JobSpec, Run
+from ..errors import InvalidJob, JobExists, JobNotFound, StoreError
+from ._base import DeclareResult, Store, StoreContext
+from ._codec import decode_spec, encode_spec, open_run
+from ._inspect import LeaseInfo, StoredJob, describe_document, last_outcome
+from ._redis_claims import RedisClaims, run_at_of
+from ._redis_conn import (
+    ClockMode,
+    HintListener,
+    JobRow,
+    Scripts,
+    as_str,
+    mapped,
+    split_url,
+)
+from ._redis_scripts import KEY_NAMES
+
+__all__ = ("Lease", "RedisStore")
+
+logger = logging.getLogger("aioscheduler.stores.redis")
+
+
+class Lease(NamedTuple):
+    """A leased firing as ``aioscheduler jobs`` shows it."""
+
+    job_id: str
+    scheduled_at: float
+    node: str
+    owner: str
+    attempt: int
+    expires_in: float
+
+
+def _seconds(value: float | timedelta, name: str) -> float:
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InvalidJob(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _opt(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+class RedisStore(RedisClaims, Store):
+    """A store in Redis, shared by every scheduler pointed at the same server and prefix.
+
+    Needs ``aioscheduler[redis]``. Jobs must be storable (an importable function and
+    JSON-serializable arguments, checked at ``add()``), as with the SQLite store.
+
+    Args:
+        url: Where Redis is (``redis://host:6379/0``; ``rediss://`` for TLS). The query
+            parameters ``prefix``, ``lease``, ``clock`` and ``poll`` set the options of the
+            same name; the others go to redis-py.
+        prefix: Namespace of every key (as the hash tag ``{prefix}``), so that applications
+            can share a server.
+        lease: Seconds a claimed firing stays leased to its node without renewal.
+        secret_key: Sign every stored job and run (HMAC-SHA256).
+        old_keys: Earlier secrets still accepted for reading.
+        encrypt: Encrypt payloads too (``aioscheduler[crypto]``).
+        accept_unsigned: With a key, still read unsigned payloads (migration).
+        history_limit: Finished runs kept per job; ``None``: the scheduler's.
+        poll: Seconds between claims when no hint arrives (the safety net).
+        timeout: Seconds a Redis call may take before it fails with ``StoreError``
+            (default: a third of the lease, at most 5).
+        clock: ``"server"`` (default): Redis ``TIME`` decides what is due. ``"node"``: the
+            scheduler's clock does (a test mode, for a fake clock).
+
+    Raises:
+        InvalidJob: a malformed URL or option.
+        SerializationError: a weak key, or ``encrypt`` without ``cryptography``.
+
+    Example::
+
+        scheduler = Scheduler(store="redis://localhost:6379/0?prefix=billing")
+    """
+
+    persistent = True
+    shared = True
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "aioscheduler",
+        lease: float | timedelta = 30.0,
+        secret_key: str | bytes | None = None,
+        old_keys: Sequence[str | bytes] = (),
+        encrypt: bool = False,
+        accept_unsigned: bool = False,
+        history_limit: int | None = None,
+        poll: float | timedelta = 5.0,
+        timeout: float | timedelta | None = None,
+        clock: ClockMode = "server",
+    ) -> None:
+        driver_url, in_url = split_url(url)
+        prefix = in_url.get("prefix", prefix)
+        clock = in_url.get("clock", clock)
+        if not isinstance(prefix, str) or not prefix or any(c in prefix for c in "{}"):
+            raise InvalidJob(f"prefix must be a non-empty string without braces, got {prefix!r}")
+        if clock not in ("server", "node"):
+            raise InvalidJob(f"clock must be 'server' or 'node', got {clock!r}")
+        if history_limit is not None and (
+            isinstance(history_limit, bool)
+            or not isinstance(history_limit, int)
+            or history_limit < 0
+        ):
+            raise InvalidJob(f"history_limit must be an int >= 0 or None, got {history_limit!r}")
+        self._url = driver_url
+        self.prefix = prefix
+        self._lease = _seconds(in_url.get("lease", lease), "lease")
+        # how long a node may hold due jobs it is planning (a crash in between delays them)
+        self._reservation = min(5.0, max(0.5, self._lease / 3))
+        self._poll = _seconds(in_url.get("poll", poll), "poll")
+        self._timeout = (
+            min(5.0, max(0.5, self._lease / 3)) if timeout is None else _seconds(timeout, "timeout")
+        )
+        self._node_clock = clock == "node"
+        self._codec = PayloadCodec(
+            secret_key, old_keys=old_keys, encrypt=encrypt, accept_unsigned=accept_unsigned
+        )
+        self._history_option = history_limit
+        self._history_limit = 10 if history_limit is None else history_limit
+        self._keys = [self.key(name) for name in KEY_NAMES]
+        self._client: aioredis.Redis | None = None
+        self._scripts: Scripts | None = None
+        self._listener: HintListener | None = None
+        self._context: StoreContext | None = None
+        self.stale_completions = 0
+        #: Firings this store object handed out (claims and takeovers), for tests and stats.
+        self.claims_made = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self._offset = 0.0  # server clock - node clock
+        self._server_time = 0.0  # the server's clock at the last reply
+        self._head: float | None = None  # server time of the earliest due job
+        self._lease_head: float | None = None  # earliest lease expiry of another node
+        self._stuck_until = 0.0
+        self._deferred: dict[str, float] = {}
+        self._held: dict[str, int] = {}  # firing id -> attempt, leased to this node
+        self._specs: dict[str, tuple[int, JobSpec]] = {}
+        self._broken: dict[str, tuple[tuple[int, int], str]] = {}  # id -> ((dver, gen), why)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisStore:
+        """Build a store from ``redis://host:port/db?prefix=app&lease=10``; keyword options
+        go to the constructor (the URL's parameters win)."""
+        return cls(url, **options)
+
+    def __repr__(self) -> str:
+        return f"RedisStore(prefix={self.prefix!r}, lease={self._lease}, codec={self._codec!r})"
+
+    @property
+    def signs_payloads(self) -> bool:
+        """Whether stored payloads are signed (or encrypted) with a ``secret_key``."""
+        return self._codec.key_id is not None
+
+    @property
+    def lease(self) -> float:
+        """Seconds a claimed firing stays leased to its node without renewal."""
+        return self._lease
+
+    def key(self, name: str) -> str:
+        """The full name of one of the namespace's keys (``due``, ``job``, ``h:<job id>``...)."""
+        return f"{{{self.prefix}}}:{name}"
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _client_or_fail(self) -> aioredis.Redis:
+        if self._client is None:
+            raise StoreError("the Redis store is not open")
+        return self._client
+
+    def _scripts_or_fail(self) -> Scripts:
+        if self._scripts is None:
+            raise StoreError("the Redis store is not open")
+        return self._scripts
+
+    def _admission(self) -> Admission | None:
+        return self._context.admission if self._context is not None else None
+
+    def _to_node(self, server_time: float) -> float:
+        return server_time - self._offset
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def open(self, context: StoreContext) -> None:
+        if self._client is not None:
+            await self.close()
+        self._reset()
+        self._context = context
+        if self._history_option is None:
+            self._history_limit = context.history_limit
+        client = aioredis.from_url(
+            self._url,
+            socket_timeout=self._timeout,
+            socket_connect_timeout=self._timeout,
+            retry=Retry(NoBackoff(), 0),  # a retried script could run twice: never retry
+        )
+        self._client = client
+        self._scripts = Scripts(client, self._keys)
+        try:
+            await self._run("READ", None, 0, 0)  # reachable? learn the heads and the offset
+        except BaseException:
+            self._client = self._scripts = None
+            self._context = None
+            await client.aclose()
+            raise
+        try:
+            await self._load_all()  # decode every definition once; report the broken ones
+        except BaseException:
+            await self.close()
+            raise
+        self._listener = HintListener(client, self.key("hint"), self._on_hint)
+        self._listener.start()
+        if self._head is not None:
+            context.wakeup(self._to_node(self._head))
+
+    async def close(self) -> None:
+        try:
+            if self._held and self._scripts is not None:
+                # let peers take over at once what this node still holds
+                await self._run("EXTEND", None, -1, *(x for kv in self._held.items() for x in kv))
+        except StoreError as exc:
+            logger.warning("could not hand over the leases of this node: %s", exc)
+        finally:
+            self._held.clear()
+            if self._listener is not None:
+                await self._listener.stop()
+                self._listener = None
+            client, self._client, self._scripts = self._client, None, None
+            self._context = None
+            if client is not None:
+                await client.aclose()
+
+    async def _abandon(self) -> None:
+        """Test hook: let go like a killed process (leases stay until they run out)."""
+        self._held.clear()
+        await self.close()
+
+    def _on_hint(self, run_at: float | None) -> None:
+        if self._context is None:
+            return
+        if run_at is None:  # the listener (re)connected: hints may have been lost
+            self._context.wakeup(0.0)
+            return
+        if self._head is None or run_at < self._head:
+            self._head = run_at
+        self._stuck_until = 0.0
+        self._context.wakeup(self._to_node(run_at))
+
+    def poll_interval(self) -> float | None:
+        listener = self._listener
+        return self._poll if listener is not None and listener.up else min(1.0, self._poll)
+
+    # -- definitions ---------------------------------------------------------------------------
+
+    def check_spec(self, spec: JobSpec) -> None:
+        """Refuse, at ``add()``, a job this store could not write or load again.
+
+        Raises:
+            SerializationError: the callable has no import path or an argument is not
+                storable.
+        """
+        encode_spec(spec)
+
+    def broken_jobs(self) -> list[tuple[str, str]]:
+        """The stored jobs this node could not load, as ``(id, reason)``."""
+        return sorted((job_id, reason) for job_id, (_, reason) in self._broken.items())
+
+    def _spec_of(self, job_id: str, dver: int, blob: bytes | None) -> JobSpec | None:
+        cached = self._specs.get(job_id)
+        if cached is not None and cached[0] == dver:
+            return cached[1]
+        if blob is None:
+            return None
+        try:
+            spec = decode_spec(job_id, blob, self._codec, self._admission())
+        except Exception as exc:  # tampered, refused, unimportable, malformed: report, skip
+            reason = f"{type(exc).__name__}: {exc}"
+            if self._broken.get(job_id, ((0, 0), ""))[0] != self._broken_key(dver):
+                self._broken[job_id] = (self._broken_key(dver), reason)
+                logger.error("stored job %r is broken and skipped: %s", job_id, reason)
+                if self._context is not None:
+                    self._context.on_broken(job_id, reason)
+            return None
+        self._broken.pop(job_id, None)
+        if len(self._specs) > 100_000:
+            self._specs.clear()
+        self._specs[job_id] = (dver, spec)
+        return spec
+
+    def _broken_key(self, dver: int) -> tuple[int, int]:
+        """A broken row is tried again when redefined or when the admission policy grows."""
+        return dver, getattr(self._admission(), "generation", 0)
+
+    async def _fetch_specs(self, wanted: dict[str, int]) -> None:
+        missing = [i for i, dver in wanted.items() if self._specs.get(i, (-1,))[0] != dver]
+        missing = [
+            i
+            for i in missing
+            if self._broken.get(i, ((-1, 0), ""))[0] != self._broken_key(wanted[i])
+        ]
+        if missing:
+            blobs = await mapped(self._client_or_fail().hmget(self.key("def"), missing), "read")
+            for job_id, blob in zip(missing, blobs, strict=True):
+                self._spec_of(
+                    job_id, wanted[job_id], blob.encode() if isinstance(blob, str) else blob
+                )
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    async def _load(self, job_ids: list[str]) -> dict[str, tuple[JobRow, JobSpec]]:
+        if not job_ids:
+            return {}
+        pipe = self._client_or_fail().pipeline(transaction=False)
+        pipe.hmget(self.key("job"), job_ids)
+        pipe.hmget(self.key("def"), job_ids)
+        states, blobs = await mapped(pipe.execute(), "reading jobs")
+        out = {}
+        for job_id, raw, blob in zip(job_ids, states, blobs, strict=True):
+            if raw is None or blob is None:
+                continue
+            row = JobRow.parse(raw)
+            spec = self._spec_of(job_id, row.dver, blob)
+            if spec is not None:
+                out[job_id] = (row, spec)
+        return out
+
+    async def _load_all(self) -> None:
+        ids = [
+            as_str(i) for i in await mapped(self._client_or_fail().hkeys(self.key("job")), "open")
+        ]
+        for lo in range(0, len(ids), 1000):
+            await self._load(ids[lo : lo + 1000])
+
+    async def _history(self, job_ids: list[str]) -> dict[str, tuple[Run, ...]]:
+        if not job_ids or not self._history_limit:
+            return {}
+        pipe = self._client_or_fail().pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.lrange(self.key(f"h:{job_id}"), 0, self._history_limit - 1)
+        lists = await mapped(pipe.execute(), "reading history")
+        pairs = zip(job_ids, lists, strict=True)
+        return {job_id: self._runs(job_id, records) for job_id, records in pairs}
+
+    def _runs(self, job_id: str, records: Sequence[bytes]) -> tuple[Run, ...]:
+        runs = []
+        for record in reversed(records):  # stored newest first
+            try:
+                runs.append(open_run(job_id, record, self._codec, self._admission()))
+            except Exception as exc:  # a damaged record hides one run, never the job
+                logger.warning("skipping unreadable run record of job %r: %s", job_id, exc)
+        return tuple(runs[-self._history_limit :]) if self._history_limit else ()
+
+    def _snapshot(self, spec: JobSpec, row: JobRow, history: tuple[Run, ...]) -> Job:
+        run_at = None if row.paused or row.run_at is None else to_datetime(row.run_at)
+        return Job.of(spec, next_run_at=run_at, paused=row.paused, history=history)
+
+    async def _put(self, spec: JobSpec, now: float, paused: bool, mode: str) -> tuple[str, Job]:
+        document = encode_spec(spec)
+        first = spec.trigger.first_fire(to_datetime(self._server_now(now)))
+        nominal = None if first is None else first.timestamp()
+        run_at = run_at_of(spec, nominal)
+        status, stored_paused = await self._run(
+            "ADD", now, spec.id, self._codec.seal(document),
+            hashlib.sha256(document).hexdigest(), int(paused), _opt(nominal), _opt(run_at), mode,
+        )  # fmt: skip
+        status, paused = as_str(status), as_str(stored_paused) == "1"
+        if status == "exists":
+            raise JobExists(spec.id)
+        if status == "unchanged":
+            return status, await self.get_job(spec.id)
+        self._broken.pop(spec.id, None)
+        if run_at is not None and not paused and self._context is not None:
+            self._stuck_until = 0.0
+            self._context.wakeup(self._to_node(run_at))
+        history = (await self._history([spec.id])).get(spec.id, ())
+        return status, self._snapshot(spec, JobRow(0, 0, paused, nominal, run_at), history)
+
+    async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
+        return (await self._put(spec, now, paused, "replace" if replace else "add"))[1]
+
+    async def declare_job(
+        self, spec: JobSpec, *, now: float, paused: bool
+    ) -> tuple[Job, DeclareResult]:
+        status, job = await self._put(spec, now, paused, "declare")
+        return job, "added" if status == "added" else (
+            "replaced" if status == "replaced" else "unchanged"
+        )
+
+    async def remove_job(self, job_id: str) -> Job:
+        got = await self._run("REMOVE", None, job_id)
+        self._specs.pop(job_id, None)
+        broken = self._broken.pop(job_id, None)
+        if not got or broken is not None:
+            raise JobNotFound(job_id)
+        spec = decode_spec(job_id, got[1], self._codec, self._admission())
+        return self._snapshot(spec, JobRow.parse(got[0]), self._runs(job_id, got[2:]))
+
+    async def get_job(self, job_id: str) -> Job:
+        loaded = await self._load([job_id])
+        if job_id not in loaded:
+            raise JobNotFound(job_id)
+        row, spec = loaded[job_id]
+        history = (await self._history([job_id])).get(job_id, ())
+        return self._snapshot(spec, row, history)
+
+    async def list_jobs(self) -> list[Job]:
+        ids = [
+            as_str(i) for i in await mapped(self._client_or_fail().hkeys(self.key("job")), "list")
+        ]
+        loaded = await self._load(ids)
+        histories = await self._history(list(loaded))
+        jobs = [
+            self._snapshot(spec, row, histories.get(job_id, ()))
+            for job_id, (row, spec) in loaded.items()
+        ]
+        jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
+        return jobs
+
+    async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:
+        for _ in range(100):  # retried while claims advance the job under our feet
+            loaded = await self._load([job_id])
+            if job_id not in loaded:
+                raise JobNotFound(job_id)
+            row, spec = loaded[job_id]
+            if row.paused == paused:
+                return await self.get_job(job_id)
+            nominal, run_at = row.nominal, row.run_at
+            server_now = self._server_now(now)
+            if not paused and nominal is not None and run_at is not None and run_at <= server_now:
+                # firings inside the pause are not caught up: continue after now
+                nxt = spec.trigger.next_after(to_datetime(nominal), to_datetime(server_now))
+                nominal = None if nxt is None else nxt.timestamp()
+                run_at = run_at_of(spec, nominal)
+            [code] = await self._run(
+                "SET_STATE", now, job_id, row.ver, int(paused), _opt(nominal), _opt(run_at)
+            )
+            if int(code) == -1:
+                raise JobNotFound(job_id)
+            if int(code) == 1:
+                if not paused and run_at is not None and self._context is not None:
+                    self._context.wakeup(self._to_node(run_at))
+                return await self.get_job(job_id)
+        raise StoreError(f"job {job_id!r} kept changing while being paused or resumed")
+
+    async def update_job(
+        self,
+        job_id: str,
+        update: Callable[[JobSpec], JobSpec],
+        *,
+        now: float,
+        reschedule: bool,
+    ) -> Job:
+        """Atomically store ``update(current definition)`` (fenced by the job's version:
+        ``update`` is called again if another node changed the job meanwhile); keeps the
+        paused state and history; ``reschedule`` recomputes the next time from ``now``.
+
+        Raises:
+            JobNotFound: no job has this id.
+        """
+        for _ in range(100):
+            loaded = await self._load([job_id])
+            if job_id not in loaded:
+                raise JobNotFound(job_id)
+            row, spec = loaded[job_id]
+            new = update(spec)
+            document = encode_spec(new)
+            nominal, run_at = row.nominal, row.run_at
+            if reschedule:
+                first = new.trigger.first_fire(to_datetime(self._server_now(now)))
+                nominal = None if first is None else first.timestamp()
+                run_at = run_at_of(new, nominal)
+            [code] = await self._run(
+                "UPDATE", now, job_id, row.ver, self._codec.seal(document),
+                hashlib.sha256(document).hexdigest(), int(reschedule), _opt(nominal), _opt(run_at),
+            )  # fmt: skip
+            if int(code) == -1:
+                raise JobNotFound(job_id)
+            if int(code) == 1:
+                if reschedule and run_at is not None and not row.paused and self._context:
+                    self._stuck_until = 0.0
+                    self._context.wakeup(self._to_node(run_at))
+                return await self.get_job(job_id)
+        raise StoreError(f"job {job_id!r} kept changing while being updated")
+
+    def io_in_flight(self) -> int:
+        """Script calls awaiting their reply (a fake clock waits for them)."""
+        return self._scripts.in_flight if self._scripts is not None else 0
+
+    # -- what ``aioscheduler jobs`` shows ------------------------------------------------------
+
+    async def describe_jobs(self) -> list[StoredJob]:
+        """Every stored job with its next time, last outcome and running firings (node,
+        attempt, lease left), read without importing the jobs' modules (for the CLI)."""
+        client = self._client_or_fail()
+        pipe = client.pipeline(transaction=False)
+        pipe.hgetall(self.key("job"))
+        pipe.hgetall(self.key("def"))
+        states, blobs = await mapped(pipe.execute(), "listing jobs")
+        ids = sorted(as_str(i) for i in states)
+        pipe = client.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.lindex(self.key(f"h:{job_id}"), 0)
+        lasts = await mapped(pipe.execute(), "listing jobs") if ids else []
+        by_job: dict[str, list[LeaseInfo]] = {}
+        for lease in await self.leases():
+            info = LeaseInfo(
+                to_datetime(lease.scheduled_at), lease.node, lease.owner, lease.attempt,
+                lease.expires_in,
+            )  # fmt: skip
+            by_job.setdefault(lease.job_id, []).append(info)
+        out = []
+        for job_id, last in zip(ids, lasts, strict=True):
+            row = JobRow.parse(states[job_id.encode()])
+            func, trigger, problem = describe_document(
+                job_id, blobs.get(job_id.encode(), b""), self._codec, self._admission()
+            )
+            nxt = None if row.paused or row.run_at is None else to_datetime(row.run_at)
+            out.append(
+                StoredJob(
+                    job_id, func, trigger, nxt, row.paused, last_outcome(last, self._codec),
+                    tuple(by_job.get(job_id, ())), problem,
+                )
+            )  # fmt: skip
+        out.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
+        return out
+
+    async def leases(self) -> list[Lease]:
+        """The firings leased right now: job, slot, node, owner, attempt, seconds left."""
+        client = self._client_or_fail()
+        pipe = client.pipeline(transaction=False)
+        pipe.time()
+        pipe.zrange(self.key("run"), 0, -1, withscores=True)
+        pipe.hgetall(self.key("fire"))
+        (sec, usec), expiries, fires = await mapped(pipe.execute(), "listing leases")
+        now = sec + usec / 1e6
+        out = []
+        for fid, until in expiries:
+            raw = fires.get(fid)
+            if raw is None:
+                continue
+            job_id, _, slot = as_str(fid).rpartition("@")
+            attempt, _, _, _, _, node, owner = as_str(raw).split("|", 6)
+            out.append(Lease(job_id, float(slot), node, owner, int(attempt), until - now))
+        return out

@@ -1,0 +1,287 @@
+"""Fault injection with real processes on the real Redis server (issue 12, RedisStore).
+
+Every test asserts on what the store recorded (the namespace's counters: firings created,
+takeovers, refused completions; the finished slots) and on the traces the job functions left:
+every slot created once, none lost, at most one duplicate start per lost lease. The failover
+tests use a 1 s lease; bounds on real time are generous (the machine is shared). The shared
+Redis is never restarted or flushed: the outage test runs its own ``redis-server``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from aioscheduler import At, Every, Scheduler
+from aioscheduler._values import JobOptions, JobSpec
+from aioscheduler.stores._codec import encode_spec
+from aioscheduler.stores._redis_claims import run_at_of
+from aioscheduler.stores._redis_scripts import CLAIM
+from aioscheduler.stores.redis import RedisStore
+from tests.distributed import jobs, privateredis
+from tests.distributed.harness import until
+from tests.distributed.proxy import Proxy
+from tests.distributed.redis_harness import REDIS_URL, redis_cluster, settled
+from tests.stores.redis_support import delete_prefix, require_redis, unique_prefix
+
+pytestmark = pytest.mark.slow
+
+LEASE = 1.0
+PORT = int(REDIS_URL.rsplit(":", 1)[1].split("/")[0])
+
+
+async def admin(key_prefix: str, url: str = REDIS_URL) -> Scheduler:
+    """A scheduler that is never started: the test's handle for adding jobs."""
+    store = RedisStore(url, prefix=key_prefix, lease=LEASE)
+    return Scheduler(store=store, node_name="admin", allow=["tests"])
+
+
+@pytest.fixture
+async def ns() -> AsyncIterator[str]:
+    """A fresh key prefix on the shared test Redis, deleted after the test."""
+    await require_redis()
+    name = unique_prefix()
+    yield name
+    await delete_prefix(name)
+
+
+def soon(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def starts(log: str) -> list[tuple[str, str, float, int, str, float]]:
+    return [e for e in jobs.read(log) if e[0] == "start"]
+
+
+async def test_killed_node_s_run_is_rerun_elsewhere_within_one_lease(
+    ns: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with redis_cluster(REDIS_URL, ns, tmp_path, LEASE) as c:
+        c.start("a")
+        c.start("b")
+        s = await admin(ns)
+        await s.add(jobs.slow, At(soon(0.5)), id="slow", args=(3.0, log))
+        await until(lambda: jobs.read(log), 10, "the first start")
+        first = jobs.read(log)[0][4]
+        killed = time.time()
+        next(n for n in c.nodes if n.name == first).kill()
+        await until(lambda: any(e[0] == "end" for e in jobs.read(log)), 15, "the re-run")
+        got = await settled(REDIS_URL, ns, 1, 10)
+        await s.stop()
+    trace = starts(log)
+    other = "b" if first == "a" else "a"
+    assert [(e[3], e[4]) for e in trace] == [(1, first), (2, other)], "one duplicate start"
+    assert trace[1][5] - killed < LEASE + 1.0, "taken over within about one lease"
+    assert (got.claimed, got.takeovers, got.refused, got.finished) == (1, 1, 0, 1)
+
+
+async def test_graceful_stop_hands_running_firings_over_at_once(ns: str, tmp_path: Path) -> None:
+    log = str(tmp_path / "trace")
+    with redis_cluster(REDIS_URL, ns, tmp_path, 5.0) as c:
+        a = c.start("a", stop_timeout=0.1)
+        c.start("b")
+        s = await admin(ns)
+        await s.add(jobs.slow, At(soon(0.3)), id="slow", args=(3.0, log))
+        await until(lambda: jobs.read(log), 10, "the first start")
+        a = next(n for n in c.nodes if n.name == jobs.read(log)[0][4])
+        stopped = time.time()
+        a.stop()
+        await until(lambda: any(e[0] == "end" for e in jobs.read(log)), 10, "the re-run")
+        got = await settled(REDIS_URL, ns, 1, 10)
+        await s.stop()
+    trace = jobs.read(log)
+    first, other = a.name, "b" if a.name == "a" else "a"
+    assert [(e[0], e[3], e[4]) for e in trace] == [
+        ("start", 1, first), ("cancel", 1, first), ("start", 2, other), ("end", 2, other)
+    ]  # fmt: skip
+    assert trace[2][5] - stopped < 2.5, "released at stop, not left to expire (lease 5 s)"
+    assert (got.claimed, got.takeovers) == (1, 1)
+
+
+async def test_frozen_node_is_fenced_and_its_late_completion_refused(
+    ns: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with redis_cluster(REDIS_URL, ns, tmp_path, LEASE) as c:
+        c.start("a")
+        c.start("b")
+        s = await admin(ns)
+        await s.add(jobs.slow, At(soon(0.3)), id="slow", args=(1.5, log))
+        await until(lambda: jobs.read(log), 10, "the first start")
+        first = jobs.read(log)[0][4]
+        frozen = next(n for n in c.nodes if n.name == first)
+        frozen.signal(signal.SIGSTOP)
+        await until(lambda: len(starts(log)) >= 2, 15, "the takeover")
+        frozen.signal(signal.SIGCONT)
+        await until(
+            lambda: sum(e[0] in ("end", "cancel") for e in jobs.read(log)) >= 2, 15, "both ends"
+        )
+        stats = frozen.stop()
+        got = await settled(REDIS_URL, ns, 1, 10)
+        await s.stop()
+    trace = jobs.read(log)
+    assert [e[0] for e in trace if e[3] == 2] == ["start", "end"]
+    assert len(starts(log)) == 2, "one duplicate start for one lost lease"
+    assert stats["lost"] + stats["stale"] >= 1, "the frozen node learnt it lost the lease"
+    assert (got.claimed, got.takeovers) == (1, 1)
+    assert got.refused == stats["stale"], "a late completion is refused and counted"
+
+
+async def test_partitioned_node_fences_itself_before_its_lease_expires(
+    ns: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    lease = 2.0
+    with Proxy("127.0.0.1", PORT) as proxy, redis_cluster(REDIS_URL, ns, tmp_path, lease) as c:
+        a = c.start("a", url=REDIS_URL.replace(f":{PORT}", f":{proxy.port}"))
+        s = await admin(ns)
+        await s.add(jobs.slow, At(soon(0.3)), id="slow", args=(4.0, log))
+        await until(lambda: jobs.read(log), 10, "the first start")
+        c.start("b")
+        proxy.set("blackhole")
+        await until(lambda: len(jobs.read(log)) >= 3, 15, "the fence and the takeover")
+        proxy.set("pass")
+        await until(lambda: any(e[0] == "end" for e in jobs.read(log)), 15, "the re-run")
+        got = await settled(REDIS_URL, ns, 1, 15)
+        await s.stop()
+        stats = a.stop()
+    trace = jobs.read(log)
+    assert [(e[0], e[3], e[4]) for e in trace] == [
+        ("start", 1, "a"), ("cancel", 1, "a"), ("start", 2, "b"), ("end", 2, "b")
+    ]  # fmt: skip
+    assert trace[1][5] < trace[2][5], "a stopped its run before b could start it"
+    assert stats["lost"] == 1
+    assert (got.claimed, got.takeovers) == (1, 1)
+    assert a.log().count("store unavailable") == 1, a.log()
+
+
+@pytest.mark.parametrize("skew", [3600.0, -3600.0], ids=["ahead-1h", "behind-1h"])
+async def test_a_node_whose_clock_is_an_hour_off_fires_neither_early_nor_late(
+    ns: str, tmp_path: Path, skew: float
+) -> None:
+    log = str(tmp_path / "trace")
+    with redis_cluster(REDIS_URL, ns, tmp_path, LEASE) as c:
+        node = c.start("skewed", skew=skew)
+        s = await admin(ns)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+        for i in range(5):
+            await s.add(jobs.stamp, Every(seconds=0.5, start_at=start), id=f"j{i}", args=(log,))
+        await until(lambda: time.time() > start.timestamp() + 2.2, 10, "a few rounds")
+        await s.stop()
+        node.stop()
+    trace = jobs.read(log)
+    assert len(trace) >= 5 * 4
+    keys = [(e[1], e[2]) for e in trace]
+    assert len(keys) == len(set(keys)), "no slot ran twice"
+    lateness = sorted(e[5] - e[2] for e in trace)
+    assert lateness[0] >= -0.005, f"fired early: {lateness[0]:.3f} s"
+    assert lateness[len(lateness) // 2] < 0.25, f"median lateness {lateness} s"
+
+
+async def test_a_claim_whose_reply_is_lost_runs_once_after_the_lease(
+    ns: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with Proxy("127.0.0.1", PORT) as proxy, redis_cluster(REDIS_URL, ns, tmp_path, LEASE) as c:
+        c.start("a", url=REDIS_URL.replace(f":{PORT}", f":{proxy.port}"), poll=60)
+        s = await admin(ns)
+        # the claim script is sent by hash: swallow the reply of the one that creates firings
+        proxy.commit_marker = hashlib.sha1(CLAIM.encode()).hexdigest().encode()
+        due = soon(1.5)
+        await s.add(jobs.stamp, At(due), id="once", args=(log,))
+        await until(lambda: time.time() > due.timestamp() - 0.3, 5, "just before the claim")
+        proxy.set("drop_after_commit")
+        await until(lambda: time.time() > due.timestamp() + 1.0, 5, "the claim to time out")
+        proxy.set("pass")
+        got = await settled(REDIS_URL, ns, 1, 15)
+        await s.stop()
+    trace = jobs.read(log)
+    assert len(trace) == 1, "the firing ran once"
+    assert trace[0][3] == 2, "the claim was applied unseen; it ran after its lease, attempt 2"
+    assert (got.claimed, got.takeovers) == (1, 1)
+
+
+async def bulk_add(key_prefix: str, n: int, due: float) -> None:
+    """Write ``n`` one-shot jobs due at ``due`` straight into the namespace (one pipeline)."""
+    store = RedisStore(REDIS_URL, prefix=key_prefix)
+    trigger = At(datetime.fromtimestamp(due, UTC))
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        pipe = client.pipeline(transaction=False)
+        for i in range(n):
+            spec = JobSpec(f"j{i}", jobs.noop, trigger, (), {}, JobOptions())
+            document = encode_spec(spec)
+            run_at = run_at_of(spec, due)
+            pipe.hset(store.key("job"), spec.id, f"1|1|0|{due!r}|{run_at!r}|")
+            pipe.hset(store.key("def"), spec.id, store._codec.seal(document))
+            pipe.hset(store.key("dig"), spec.id, hashlib.sha256(document).hexdigest())
+            pipe.zadd(store.key("due"), {spec.id: run_at})
+        await pipe.execute()
+    finally:
+        await client.aclose()
+
+
+async def test_four_nodes_share_ten_thousand_firings_due_at_once_despite_a_kill(
+    ns: str, tmp_path: Path
+) -> None:
+    n = 10_000
+    with redis_cluster(REDIS_URL, ns, tmp_path, 2.0) as c:
+        nodes = [c.start(f"n{i}") for i in range(4)]
+        due = time.time() + 3
+        await bulk_add(ns, n, due)
+        await until(lambda: time.time() > due + 0.2, 10, "the storm")
+        nodes[3].kill()
+        got = await settled(REDIS_URL, ns, n, 60)
+        stats = [node.stop() for node in nodes[:3]]
+    assert got.claimed == n, "each slot created once"
+    assert got.finished == n - got.refused
+    assert got.refused == 0
+    assert all(st["claims"] > n // 20 for st in stats), stats
+
+
+async def test_server_restart_is_an_outage_logged_once_and_survived(tmp_path: Path) -> None:
+    problem = privateredis.available()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true needs a private redis-server: {problem}")
+        pytest.skip(problem)
+    log = str(tmp_path / "trace")
+    with (
+        privateredis.private_redis() as server,
+        redis_cluster(server.url, "restart", tmp_path, LEASE) as c,
+    ):
+        node = c.start("a")
+        s = await admin("restart", server.url)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        for i in range(5):
+            await s.add(jobs.stamp, Every(seconds=0.5, start_at=start), id=f"j{i}", args=(log,))
+        await s.stop()
+        await until(lambda: time.time() > start.timestamp() + 1.5, 10, "a few rounds")
+        server.stop()
+        down = time.time()
+        await until(lambda: time.time() > down + 2 * LEASE, 10, "two leases of outage")
+        assert node.proc.poll() is None, "the scheduler survives the outage"
+        server.start()
+        up = time.time()
+        await until(
+            lambda: {e[1] for e in starts(log) if e[5] > up} == {f"j{i}" for i in range(5)},
+            15,
+            "every job to resume",
+        )
+        stats = node.stop()
+    text = node.log()
+    assert text.count("store unavailable") == 1, text
+    assert text.count("store available again") == 1, text
+    assert stats["stale"] == 0
+    keys = Counter((e[1], e[2]) for e in starts(log))
+    assert max(keys.values()) == 1, "no slot ran twice"
