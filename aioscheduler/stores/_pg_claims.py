@@ -129,13 +129,7 @@ class PgClaims:
             admission = self._context.admission if self._context is not None else None
             spec = decode_spec(job_id, bytes(payload), self._codec, admission)
         except Exception as exc:  # tampered, unimportable, malformed: report, skip, keep the row
-            self._state.broken[job_id] = version
-            if self._state.reported.get(job_id) != version:
-                self._state.reported[job_id] = version
-                reason = self._state.reasons[job_id] = f"{type(exc).__name__}: {exc}"
-                logger.error("stored job %r is broken and skipped: %s", job_id, reason)
-                if self._context is not None:
-                    self._context.on_broken(job_id, reason)
+            self._broken(job_id, version, f"{type(exc).__name__}: {exc}")
             return None
         if len(specs) > 50_000:
             specs.clear()
@@ -144,6 +138,17 @@ class PgClaims:
         self._state.reasons.pop(job_id, None)
         self._state.reported.pop(job_id, None)
         return spec
+
+    def _broken(self, job_id: str, version: int, reason: str) -> None:
+        """Skip a row that cannot be loaded; report each broken version once."""
+        state = self._state
+        state.broken[job_id] = version
+        if state.reported.get(job_id) != version:
+            state.reported[job_id] = version
+            state.reasons[job_id] = reason
+            logger.error("stored job %r is broken and skipped: %s", job_id, reason)
+            if self._context is not None:
+                self._context.on_broken(job_id, reason)
 
     # -- claim ---------------------------------------------------------------------------------
 

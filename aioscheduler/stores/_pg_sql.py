@@ -280,6 +280,9 @@ SELECT job_id, record FROM (
     FROM {s}.runs) r
 WHERE n <= $1 ORDER BY job_id, seq
 """
+        self.last_runs = (
+            f"SELECT DISTINCT ON (job_id) job_id, record FROM {s}.runs ORDER BY job_id, seq DESC"
+        )
         self.leases = f"""
 SELECT job_id, slot, node, owner, attempt, lease_until, {_NOW} AS now FROM {s}.firings
 WHERE done_at IS NULL ORDER BY job_id, slot
