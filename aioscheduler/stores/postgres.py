@@ -24,7 +24,7 @@ from typing import Any, Literal
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
-from ..errors import JobExists, JobNotFound
+from ..errors import JobExists, JobNotFound, StoreError
 from ._base import DeclareResult, Store, StoreContext
 from ._codec import encode_spec, open_run
 from ._inspect import LeaseInfo, StoredJob, describe_document, last_outcome
@@ -196,8 +196,11 @@ class PostgresStore(PgClaims, Store):
             if self._listener is not None:
                 await self._listener.stop()
             if self._context is not None:
-                async with self._db.connection("releasing leases") as conn:
-                    await conn.execute(self._sql.let_go, self._t(), self._context.node_id)
+                try:
+                    async with self._db.connection("releasing leases") as conn:
+                        await conn.execute(self._sql.let_go, self._t(), self._context.node_id)
+                except StoreError as exc:  # the server is away: the leases expire by themselves
+                    logger.warning("could not release this node's leases at close: %s", exc)
         finally:
             self._listener = None
             await self._db.close(abandon=True)

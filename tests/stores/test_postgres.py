@@ -202,3 +202,19 @@ async def test_a_dropped_listener_reconnects_and_polls_at_once(pg_schema: str) -
         assert b._listener is not None and b._listener.up
     finally:
         await b.close()
+
+
+async def test_stop_during_an_outage_returns_without_raising(pg_schema: str) -> None:
+    from tests.distributed.proxy import Proxy
+
+    with Proxy("127.0.0.1", 5432) as proxy:
+        url = PG_URL.replace(":5432", f":{proxy.port}")
+        s = Scheduler(store=PostgresStore(url, schema=pg_schema, timeout=1), allow=["tests"])
+        await s.start()
+        await s.add(jobs.noop, Cron("* * * * *"), id="minutely")
+        proxy.set("blackhole")
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await s.stop()
+        assert loop.time() - began < 10
+        proxy.set("pass")
