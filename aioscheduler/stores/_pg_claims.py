@@ -281,8 +281,9 @@ class PgClaims:
     async def _housekeep(self, now: float) -> None:
         self._state.housekeeping_at = now + HOUSEKEEPING_EVERY * random.uniform(0.8, 1.2)
         self._state.broken.clear()  # look at broken rows again (they may have been replaced)
-        async with self._db.connection("cleaning up old firings") as conn:
+        async with self._db.connection("cleaning up old firings", self._opts.timeout * 6) as conn:
             await conn.fetchval(self._sql.housekeep, self._t(), self._opts.retention)
+            await conn.execute(self._sql.trim_runs, self._history_limit)
 
     # -- leases --------------------------------------------------------------------------------
 
@@ -339,7 +340,7 @@ class PgClaims:
             accepted = {
                 r[0]
                 for r in await conn.fetch(
-                    sql.release, self._t(), self._owner(), *fence, *hist, keep
+                    sql.release, self._t(), self._owner(), *fence, *hist
                 )
             }
             tally = _failures(runs, fence[3], accepted)
