@@ -9,7 +9,6 @@ from typing import Any
 from .._scheduler import Scheduler
 from .._values import Job
 from ..errors import SchedulerError
-from ._leases import leases_text
 from ._stored import stored_jobs_table
 from ._table import format_local, format_table, format_utc
 from ._target import UsageError, cwd_importable, load_scheduler
@@ -54,7 +53,6 @@ async def list_jobs(
             await scheduler._add_declared()  # what start() would add, without starting
         jobs = await scheduler.jobs()
         broken = await _broken(store)
-        leases = await leases_text(store)
     finally:
         await store.close()
     text = format_table(HEADER, [_row(job, tz) for job in jobs]) if jobs else "no jobs"
@@ -62,8 +60,6 @@ async def list_jobs(
         lines = [f"{len(broken)} broken job{'s' if len(broken) > 1 else ''} (cannot be loaded):"]
         lines += [f"  {job_id}: {reason}" for job_id, reason in broken]
         text += "\n\n" + "\n".join(lines)
-    if leases:
-        text += "\n\n" + leases
     return text
 
 

@@ -129,13 +129,7 @@ class PgClaims:
             admission = self._context.admission if self._context is not None else None
             spec = decode_spec(job_id, bytes(payload), self._codec, admission)
         except Exception as exc:  # tampered, unimportable, malformed: report, skip, keep the row
-            self._state.broken[job_id] = version
-            if self._state.reported.get(job_id) != version:
-                self._state.reported[job_id] = version
-                reason = self._state.reasons[job_id] = f"{type(exc).__name__}: {exc}"
-                logger.error("stored job %r is broken and skipped: %s", job_id, reason)
-                if self._context is not None:
-                    self._context.on_broken(job_id, reason)
+            self._broken(job_id, version, f"{type(exc).__name__}: {exc}")
             return None
         if len(specs) > 50_000:
             specs.clear()
@@ -144,6 +138,17 @@ class PgClaims:
         self._state.reasons.pop(job_id, None)
         self._state.reported.pop(job_id, None)
         return spec
+
+    def _broken(self, job_id: str, version: int, reason: str) -> None:
+        """Skip a row that cannot be loaded; report each broken version once."""
+        state = self._state
+        state.broken[job_id] = version
+        if state.reported.get(job_id) != version:
+            state.reported[job_id] = version
+            state.reasons[job_id] = reason
+            logger.error("stored job %r is broken and skipped: %s", job_id, reason)
+            if self._context is not None:
+                self._context.on_broken(job_id, reason)
 
     # -- claim ---------------------------------------------------------------------------------
 
@@ -276,8 +281,9 @@ class PgClaims:
     async def _housekeep(self, now: float) -> None:
         self._state.housekeeping_at = now + HOUSEKEEPING_EVERY * random.uniform(0.8, 1.2)
         self._state.broken.clear()  # look at broken rows again (they may have been replaced)
-        async with self._db.connection("cleaning up old firings") as conn:
+        async with self._db.connection("cleaning up old firings", self._opts.timeout * 6) as conn:
             await conn.fetchval(self._sql.housekeep, self._t(), self._opts.retention)
+            await conn.execute(self._sql.trim_runs, self._history_limit)
 
     # -- leases --------------------------------------------------------------------------------
 
@@ -334,7 +340,7 @@ class PgClaims:
             accepted = {
                 r[0]
                 for r in await conn.fetch(
-                    sql.release, self._t(), self._owner(), *fence, *hist, keep
+                    sql.release, self._t(), self._owner(), *fence, *hist
                 )
             }
             tally = _failures(runs, fence[3], accepted)

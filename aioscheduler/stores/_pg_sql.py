@@ -53,6 +53,7 @@ CREATE TABLE {s}.firings (
     PRIMARY KEY (job_id, slot)
 );
 CREATE INDEX firings_leased ON {s}.firings (lease_until) WHERE done_at IS NULL;
+CREATE INDEX firings_running ON {s}.firings (job_id) WHERE done_at IS NULL;
 CREATE INDEX firings_done ON {s}.firings (done_at) WHERE done_at IS NOT NULL;
 CREATE TABLE {s}.runs (
     seq bigserial PRIMARY KEY,
@@ -174,7 +175,7 @@ RETURNING f.job_id, f.slot, f.attempt
         self.let_go = (
             f"UPDATE {s}.firings SET lease_until = {_NOW} WHERE owner = $2 AND done_at IS NULL"
         )
-        # $1 now, $2 owner, fenced $3-$6, history $7-$10, $11 history limit
+        # $1 now, $2 owner, fenced $3-$6, history $7-$10 (trimmed by housekeeping)
         self.release = f"""
 WITH fin AS (
     UPDATE {s}.firings f SET done_at = {_NOW}, lease_until = {_NOW}
@@ -189,12 +190,6 @@ WITH fin AS (
          AS h(job_id, finished_at, record, idx)
     WHERE (h.idx < 0 OR h.idx IN (SELECT idx FROM fin))
       AND EXISTS (SELECT 1 FROM {s}.jobs j WHERE j.id = h.job_id)
-    RETURNING 1
-), trim AS (
-    DELETE FROM {s}.runs WHERE seq IN (
-        SELECT old.seq FROM (SELECT DISTINCT unnest($7::text[]) AS id) i,
-        LATERAL (SELECT seq FROM {s}.runs WHERE job_id = i.id
-                 ORDER BY seq DESC OFFSET $11) old)
     RETURNING 1
 )
 SELECT idx FROM fin
@@ -223,6 +218,15 @@ WITH gone AS (
     RETURNING j.id
 )
 DELETE FROM {s}.runs WHERE job_id IN (SELECT id FROM gone)
+"""
+        # keep the newest $1 runs of every job (done now and then, not at every release)
+        self.trim_runs = f"""
+DELETE FROM {s}.runs r USING (
+    SELECT seq FROM (
+        SELECT seq, row_number() OVER (PARTITION BY job_id ORDER BY seq DESC) AS n
+        FROM {s}.runs) x
+    WHERE n > $1) old
+WHERE r.seq = old.seq
 """
         self.housekeep = f"""
 WITH t AS (SELECT {_NOW} AS now),
@@ -280,6 +284,9 @@ SELECT job_id, record FROM (
     FROM {s}.runs) r
 WHERE n <= $1 ORDER BY job_id, seq
 """
+        self.last_runs = (
+            f"SELECT DISTINCT ON (job_id) job_id, record FROM {s}.runs ORDER BY job_id, seq DESC"
+        )
         self.leases = f"""
 SELECT job_id, slot, node, owner, attempt, lease_until, {_NOW} AS now FROM {s}.firings
 WHERE done_at IS NULL ORDER BY job_id, slot

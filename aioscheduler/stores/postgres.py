@@ -24,9 +24,10 @@ from typing import Any, Literal
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
-from ..errors import JobExists, JobNotFound
+from ..errors import JobExists, JobNotFound, StoreError
 from ._base import DeclareResult, Store, StoreContext
 from ._codec import encode_spec, open_run
+from ._inspect import LeaseInfo, StoredJob, describe_document, last_outcome
 from ._pg_claims import PgClaims
 from ._pg_conn import Database, Listener
 from ._pg_options import Options, parse_url
@@ -164,7 +165,7 @@ class PostgresStore(PgClaims, Store):
         try:
             async with self._db.connection("preparing the schema") as conn:
                 await migrate(conn, self._sql, self._opts.where)
-            async with self._db.connection("loading jobs", self._opts.timeout * 6) as conn:
+            async with self._db.connection("checking stored jobs", self._opts.timeout * 6) as conn:
                 rows = await conn.fetch(self._sql.all_jobs)
             for row in rows:  # report broken rows now, and warm the definitions' cache
                 self._spec(row["id"], row["version"], row["payload"])
@@ -195,8 +196,11 @@ class PostgresStore(PgClaims, Store):
             if self._listener is not None:
                 await self._listener.stop()
             if self._context is not None:
-                async with self._db.connection("releasing leases") as conn:
-                    await conn.execute(self._sql.let_go, self._t(), self._context.node_id)
+                try:
+                    async with self._db.connection("releasing leases") as conn:
+                        await conn.execute(self._sql.let_go, self._t(), self._context.node_id)
+                except StoreError as exc:  # the server is away: the leases expire by themselves
+                    logger.warning("could not release this node's leases at close: %s", exc)
         finally:
             self._listener = None
             await self._db.close(abandon=True)
@@ -244,6 +248,38 @@ class PostgresStore(PgClaims, Store):
                 storable; the message says what to do.
         """
         encode_spec(spec)
+
+    async def describe_jobs(self) -> list[StoredJob]:
+        """Every stored job with its next time, last outcome and running firings (node,
+        attempt, lease left), read without importing the jobs' modules (for the CLI)."""
+        async with self._db.connection("listing jobs") as conn:
+            rows = await conn.fetch(self._sql.all_jobs)
+            lasts = dict(await conn.fetch(self._sql.last_runs))
+        by_job: dict[str, list[LeaseInfo]] = {}
+        for lease in await self.leases():
+            info = LeaseInfo(
+                to_datetime(lease.scheduled_at), lease.node, lease.owner, lease.attempt,
+                lease.expires_in,
+            )  # fmt: skip
+            by_job.setdefault(lease.job_id, []).append(info)
+        admission = self._context.admission if self._context is not None else None
+        out = []
+        for row in rows:
+            job_id = row["id"]
+            func, trigger, problem = describe_document(
+                job_id, bytes(row["payload"]), self._codec, admission
+            )
+            paused, run_at = row["paused"], row["run_at"]
+            nxt = None if paused or run_at is None else to_datetime(run_at)
+            out.append(
+                StoredJob(
+                    job_id, func, trigger, nxt, paused,
+                    last_outcome(lasts.get(job_id), self._codec),
+                    tuple(by_job.get(job_id, ())), problem,
+                )
+            )  # fmt: skip
+        out.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
+        return out
 
     def broken_jobs(self) -> list[tuple[str, str]]:
         """The stored jobs this node could not load, as ``(id, reason)`` (refused by the

@@ -29,7 +29,7 @@ async def test_jobs_lists_the_running_firing_with_its_node(pg_schema: str, tmp_p
         text = await list_jobs(None, f"{PG_URL}?schema={pg_schema}", UTC, allow=["tests"])
     finally:
         await s.stop(timeout=0)
-    listing, _, running = text.partition("running now (1):")
-    assert "later" in listing and "long" in listing
-    [row] = [line for line in running.splitlines() if line.startswith("long ")]
-    assert "worker-7" in row and " 1 " in row
+    [row] = [line for line in text.splitlines() if line.startswith("long ")]
+    assert "tests.distributed.jobs:slow" in row and "worker-7 (1, " in row
+    [other] = [line for line in text.splitlines() if line.startswith("later ")]
+    assert "tests.distributed.jobs:noop" in other

@@ -176,3 +176,45 @@ async def test_cron_across_the_autumn_dst_change_fires_each_slot_once(pg_schema:
     half = [t for j, t in slots if j == "half"]
     assert half == [half[0] + 1800 * k for k in range(len(half))], "every 30 min UTC"
     assert len(half) >= 15
+
+
+async def test_a_dropped_listener_reconnects_and_polls_at_once(pg_schema: str) -> None:
+    woken: list[float] = []
+    b = PostgresStore(PG_URL, schema=pg_schema)
+    await b.open(StoreContext("b#1", woken.append))
+    try:
+        for _ in range(40):
+            if b._listener is not None and b._listener.up:
+                break
+            await asyncio.sleep(0.05)
+        killed = await query(
+            PG_URL,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+            " AND query LIKE $1",
+            f"%{pg_schema}%",
+        )
+        assert killed, "the listener's connection was found"
+        for _ in range(100):
+            if woken:
+                break
+            await asyncio.sleep(0.05)
+        assert woken, "the reconnected listener asked for a poll"
+        assert b._listener is not None and b._listener.up
+    finally:
+        await b.close()
+
+
+async def test_stop_during_an_outage_returns_without_raising(pg_schema: str) -> None:
+    from tests.distributed.proxy import Proxy
+
+    with Proxy("127.0.0.1", 5432) as proxy:
+        url = PG_URL.replace(":5432", f":{proxy.port}")
+        s = Scheduler(store=PostgresStore(url, schema=pg_schema, timeout=1), allow=["tests"])
+        await s.start()
+        await s.add(jobs.noop, Cron("* * * * *"), id="minutely")
+        proxy.set("blackhole")
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await s.stop()
+        assert loop.time() - began < 10
+        proxy.set("pass")
