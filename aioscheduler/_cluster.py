@@ -167,7 +167,10 @@ class Cluster:
     @property
     def throttled(self) -> bool:
         """Whether this node holds as many leased firings as it may (it claims no more)."""
-        return len(self._held) >= MAX_HELD
+        if len(self._held) >= MAX_HELD:
+            self._throttled = True  # so that the release making room wakes the dispatcher
+            return True
+        return False
 
     def room(self, limit: int) -> int:
         """How many firings the dispatcher may claim now (``limit`` unless near MAX_HELD)."""

@@ -168,7 +168,8 @@ return out
 )
 
 #: Claim and advance, atomically, judged by the server's clock.
-#: ARGV: now, owner, node name, lease, n_jobs, then per job: id and
+#: ARGV: now, owner, node name, lease, prefetch (how many due jobs to read and reserve for
+#: this node's next claim), reservation (seconds), n_jobs, then per job: id and
 #: "ver|nominal|run_at|overlap" followed by "|slot|run_at|missed|run|final" per firing planned
 #: (overlap: 'queue', 'replace' or ''); then n_orphans, then per orphan: fid, expected
 #: attempt, run (0: do not run it again, only settle it); then n_pause and per job to pause
@@ -176,16 +177,17 @@ return out
 #: reservation is lifted).
 #: Returns {heads..., per job: "ok:<running>:" + one created flag per slot, "q:<running>"
 #: (a queue job running elsewhere: not claimed) or "" (the job changed: not claimed),
-#: per orphan: 1 taken over / 0 not}.
+#: per orphan: 1 taken over / 0 not, then n, (id, state)*n: the prefetched jobs}.
 CLAIM = (
     _PRELUDE
     + """
 local now, owner, node, lease = NOW, OWNER, ARGV[3], tonumber(ARGV[4])
+local prefetch, hold = tonumber(ARGV[5]), NOW + tonumber(ARGV[6])
 local res = {}
 local created = 0
 local fires, leases = {}, {}
-local i = 6
-for _ = 1, tonumber(ARGV[5]) do
+local i = 8
+for _ = 1, tonumber(ARGV[7]) do
   local id, plan = ARGV[i], split(ARGV[i + 1])
   i = i + 2
   local ver, nominal, run_at, overlap = tonumber(plan[1]), plan[2], plan[3], plan[4]
@@ -284,6 +286,21 @@ for k = i, #ARGV do
 end
 if taken > 0 then redis.call('HINCRBY', K_STATS, 'takeovers', taken) end
 if created > 0 then redis.call('HINCRBY', K_STATS, 'claimed', created) end
+-- the next batch for this node, reserved like READ does: one round trip per batch
+local ahead = {}
+if prefetch > 0 then
+  ahead = redis.call('ZRANGEBYSCORE', K_DUE, '-inf', NOW, 'LIMIT', 0, prefetch)
+  if #ahead > 0 then
+    local pairs_ = {}
+    for _, id in ipairs(ahead) do pairs_[#pairs_ + 1] = hold; pairs_[#pairs_ + 1] = id end
+    redis.call('ZADD', K_DUE, 'XX', unpack(pairs_))
+  end
+end
+res[#res + 1] = #ahead
+for _, id in ipairs(ahead) do
+  res[#res + 1] = id
+  res[#res + 1] = redis.call('HGET', K_JOB, id) or ''
+end
 return with_heads(res)
 """
 )

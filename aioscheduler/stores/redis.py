@@ -174,6 +174,7 @@ class RedisStore(RedisJobs, RedisClaims, Store):
         self._stuck_until = 0.0
         self._deferred: dict[str, float] = {}
         self._held: dict[str, int] = {}  # firing id -> attempt, leased to this node
+        self._ahead = []
         self._specs: dict[str, tuple[int, JobSpec]] = {}
         self._broken: dict[str, tuple[tuple[int, int], str]] = {}  # id -> ((dver, gen), why)
 
@@ -254,6 +255,8 @@ class RedisStore(RedisJobs, RedisClaims, Store):
 
     async def close(self) -> None:
         try:
+            if self._ahead and self._scripts is not None:
+                await self._lift_ahead(None)
             if self._held and self._scripts is not None:
                 # let peers take over at once what this node still holds
                 await self._run("EXTEND", None, -1, *(x for kv in self._held.items() for x in kv))
