@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from .._clock import to_datetime
 from .._heap import DueHeap
+from .._tracebacks import release_locals
 from .._values import Job, JobSpec, Run
 from ..errors import JobExists, JobNotFound, SchedulerStateError
 from ._base import Claim, Store, StoreContext
@@ -49,6 +50,8 @@ class _Entry:
             if not self.history_limit:
                 return
             self.history = deque(maxlen=self.history_limit)
+        if run.error is not None:
+            release_locals(run.error)  # keep the traceback, not its frames' locals
         self.history.append(run)
 
     def snapshot(self) -> Job:
