@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
+from ._backlog import Backlog
 from ._clock import to_datetime
 from ._timers import Timer, parse_delay
 from ._values import JobSpec, Outcome, Run
@@ -148,6 +149,7 @@ class Runner:
         self._active = 0
         self._waiting: deque[Firing] = deque()
         self._jobs: dict[str, _JobState] = {}
+        self._backlog = Backlog()  # coalesce=False catch-up: one at a time, in order
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: list[Firing] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -201,6 +203,12 @@ class Runner:
         state = self._jobs.get(spec.id)
         if state is None:
             state = self._jobs[spec.id] = _JobState()
+        if (
+            not spec.options.coalesce
+            and claim.claimed
+            and self._backlog.hold(firing, self._clock.time(), bool(state.running))
+        ):
+            return  # a backlog firing: it starts when the job's previous run has finished
         if state.running:
             overlap = spec.options.overlap
             if overlap == "skip":
@@ -504,8 +512,26 @@ class Runner:
                 else:
                     state.running.add(queued)
                     self._admit(queued)
+            if not state.running and self._backlog.active(spec.id):
+                self._next_in_backlog(spec.id, state)
             if not state.running and state.queued is None and not state.failures:
                 del self._jobs[spec.id]
+
+    def _next_in_backlog(self, job_id: str, state: _JobState) -> None:
+        """Start the job's next backlog firing (see ``_backlog.py``); one that waited past its
+        misfire grace is reported missed instead."""
+        if self._scheduler._stopping:
+            return  # drop_pending() reports the waiting ones cancelled
+        while (nxt := self._backlog.pop(job_id)) is not None:
+            assert nxt.spec is not None
+            grace = nxt.spec.options.misfire_grace
+            if grace is not None and self._clock.time() - nxt.due > grace:
+                nxt.missed = 1
+                self._report_not_run(nxt, Outcome.MISSED, "waited past its misfire grace")
+                continue
+            state.running.add(nxt)
+            self._admit(nxt)
+            return
 
     @staticmethod
     def _log_extra(firing: Firing) -> dict[str, Any]:
@@ -517,6 +543,8 @@ class Runner:
 
     def forget(self, job_id: str) -> None:
         """The job was removed: drop its queued firing; its state goes once nothing runs."""
+        for waiting in self._backlog.drop(job_id):
+            self._finish_job(waiting, Outcome.SKIPPED, None, None, "job removed")
         state = self._jobs.get(job_id)
         if state is None:
             return
@@ -531,6 +559,8 @@ class Runner:
 
     def drop_pending(self) -> None:
         """Report queued and waiting firings as cancelled (the scheduler is stopping)."""
+        for firing in self._backlog.drop_all():
+            self._finish_job(firing, Outcome.CANCELLED, None, None, "scheduler stopped")
         for state in list(self._jobs.values()):
             queued, state.queued = state.queued, None
             if queued is not None:
