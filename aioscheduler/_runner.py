@@ -22,6 +22,7 @@ import anyio.to_thread
 
 from ._backlog import Backlog
 from ._clock import to_datetime
+from ._stopping import CANCEL_GRACE
 from ._timers import Timer, parse_delay
 from ._values import JobSpec, Outcome, Run
 from .errors import InvalidDelay, JobTimeout
@@ -150,7 +151,7 @@ class Runner:
         self._waiting: deque[Firing] = deque()
         self._jobs: dict[str, _JobState] = {}
         self._backlog = Backlog()  # coalesce=False catch-up: one at a time, in order
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], Firing] = {}  # running firings by task
         self._finished: list[Firing] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._threads = 0
@@ -251,7 +252,7 @@ class Runner:
         loop = self._loop
         task = loop.create_task(coro) if loop is not None else asyncio.ensure_future(coro)
         firing.task = task
-        self._tasks.add(task)
+        self._tasks[task] = firing
 
     def _cancel(self, firing: Firing, reason: str) -> None:
         firing.cancel_reason = reason
@@ -324,6 +325,8 @@ class Runner:
             logger.error("timer %r failed", timer, exc_info=exc)
         finally:
             _current.reset(token)
+        if firing.finished is not None:  # abandoned at stop() and reported then
+            return
         timer._running = False
         now = clock.time()
         if (
@@ -383,6 +386,8 @@ class Runner:
             _current.reset(token)
             if deadline is not None:
                 deadline.cancel()
+        if firing.finished is not None:  # abandoned at stop() and reported then
+            return
         # Bookkeeping of finished runs is batched into one loop callback: cheaper per run, and
         # runs that started together are not delayed by each other's bookkeeping.
         firing.outcome, firing.result, firing.error = outcome, result, error
@@ -414,7 +419,7 @@ class Runner:
             firing.task.cancel()
 
     def _done(self, firing: Firing) -> None:
-        self._tasks.discard(firing.task)
+        self._tasks.pop(firing.task, None)  # type: ignore[arg-type]
         self._active -= 1
         self.progress += 1
         if self._waiting and (self._max is None or self._active < self._max):
@@ -573,26 +578,54 @@ class Runner:
             else:
                 self._finish_job(firing, Outcome.CANCELLED, None, None, "scheduler stopped")
 
-    async def stop(self, timeout: float | None) -> None:
+    async def stop(self, timeout: float | None) -> list[str]:
         """Wait for running work (``timeout`` seconds; ``None``: all of it), then cancel the
-        rest and wait until every task has ended."""
+        rest; what does not end within ``CANCEL_GRACE`` of its cancellation is abandoned:
+        recorded cancelled now, its task left to end on its own. Returns a description of each
+        abandoned run."""
         self.drop_pending()
         me = asyncio.current_task()  # stop() called from inside a run: that run goes on
         tasks = set(self._tasks) - {me}
         if tasks and (timeout is None or timeout > 0):
             await asyncio.wait(tasks, timeout=timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CANCEL_GRACE
         for _ in range(100):  # cancelled runs may start queued ones; bounded in practice
             self._drain_finished()
             self.drop_pending()
             tasks = {t for t in self._tasks if not t.done() and t is not me}
-            if not tasks:
+            remaining = deadline - loop.time()
+            if not tasks or remaining <= 0:
                 break
             for task in tasks:
                 for firing in self._firings_of(task):
                     firing.cancel_reason = firing.cancel_reason or "scheduler stopped"
                 task.cancel()
-            await asyncio.wait(tasks)
+            await asyncio.wait(tasks, timeout=remaining)
         self._drain_finished()
+        return [self._abandon(t) for t in list(self._tasks) if not t.done() and t is not me]
+
+    def _abandon(self, task: asyncio.Task[None]) -> str:
+        """Give up on a run that did not end when cancelled: report it now (its task goes on,
+        kept referenced by the scheduler until it ends)."""
+        firing = self._tasks[task]
+        reason = "abandoned at stop: still running after cancellation"
+        what = "a timer" if firing.timer is not None else f"job {firing.job_id!r}"
+        logger.warning(
+            "%s did not end within %.1f s of being cancelled at stop(); it is abandoned and "
+            "keeps running on the loop until it returns",
+            what,
+            CANCEL_GRACE,
+            extra={"job_id": firing.job_id},
+        )
+        if firing.timer is not None:
+            firing.finished = self._clock.time()
+            firing.timer._running = False
+            firing.timer._end()
+        else:
+            self._finish_job(firing, Outcome.CANCELLED, None, None, reason)
+        self._done(firing)
+        return what
 
     def _firings_of(self, task: asyncio.Task[None]) -> list[Firing]:
         return [f for s in self._jobs.values() for f in s.running if f.task is task]

@@ -21,6 +21,7 @@ from ._dispatcher import Dispatcher
 from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
 from ._heap import DueHeap
 from ._runner import Firing, Runner
+from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, within
 from ._timers import Timer, parse_delay
 from ._values import (
     Backoff,
@@ -199,6 +200,7 @@ class Scheduler:
         self._store_open = False
         self._dispatch_task: asyncio.Task[None] | None = None
         self._internal: set[asyncio.Task[Any]] = set()
+        self._abandoned = Abandoned()  # tasks given up on at stop(), kept until they end
         self._stopped_event: asyncio.Event | None = None
         self._releases: list[tuple[Claim, Run | Firing]] = []
         self._flush_pending = False
@@ -282,12 +284,16 @@ class Scheduler:
 
         Waits up to ``timeout`` seconds for running callbacks (``None``: as long as they take),
         then cancels the rest; pending retries, queued firings and timers are ended and
-        reported as cancelled. Returns only when no task of the scheduler is left. A callback
-        running on a worker thread cannot be interrupted: if it outlives the timeout it is
-        reported cancelled and its thread finishes on its own; a callback running in a worker
-        process is killed. Stopping a stopped scheduler is a no-op for scheduling; it closes
-        the store (releasing e.g. a SQLite file's lock) and the worker processes that
-        :meth:`add`, :meth:`jobs` or :meth:`run_pending` opened without :meth:`start`.
+        reported as cancelled. Returns within ``timeout`` plus a small grace (see
+        ``docs/policies.md``), whatever the callbacks do: a coroutine that does not end within
+        0.5 s of its cancellation (it swallows ``CancelledError``, or cleans up too long) is
+        abandoned, reported with a WARNING and in ``SchedulerStopped.abandoned``, and left to
+        end on its own. A callback running on a worker thread cannot be interrupted: if it
+        outlives the timeout it is reported cancelled and its thread finishes on its own; a
+        callback running in a worker process is killed. Stopping a stopped scheduler is a
+        no-op for scheduling; it closes the store (releasing e.g. a SQLite file's lock) and the
+        worker processes that :meth:`add`, :meth:`jobs` or :meth:`run_pending` opened without
+        :meth:`start`.
         """
         if self._state in ("stopped", "stopping"):
             if self._state == "stopping" and self._stopped_event is not None:
@@ -305,16 +311,20 @@ class Scheduler:
             raise ValueError(f"timeout must be seconds >= 0 or None, got {timeout!r}")
         self._state = "stopping"
         self._stopping = True
+        loop = asyncio.get_running_loop()
         try:
             self._dispatcher.stop()
             if self._dispatch_task is not None:
-                await asyncio.gather(self._dispatch_task, return_exceptions=True)
+                await finish_tasks(
+                    {self._dispatch_task}, loop.time() + CANCEL_GRACE, self._abandoned
+                )
                 self._dispatch_task = None
             self._end_local_entries()
-            await self._runner.stop(timeout)
-            await self._drain_internal()
-            self._emit(SchedulerStopped(at=self._clock.now()))
-            await self._hub.stop(timeout=1.0 if timeout is None else max(0.1, timeout))
+            abandoned = await self._runner.stop(timeout)
+            grace = loop.time() + STOP_GRACE  # for what follows the runs: records, events
+            await self._drain_internal(grace)
+            self._emit(SchedulerStopped(at=self._clock.now(), abandoned=tuple(abandoned)))
+            await self._hub.stop(timeout=max(0.0, min(grace - loop.time(), timeout or 1.0)))
             if self._store_open:
                 self._store_open = False
                 await self._store.close()
@@ -348,7 +358,9 @@ class Scheduler:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+        # Leaving on an exception, a cancellation or Ctrl-C: cancel running work at once
+        # (like a task group), rather than wait for it.
+        await self.stop(timeout=None if exc_info[0] is None else 0)
 
     # -- web framework integrations (imported lazily: their frameworks stay optional) ----------
 
@@ -384,14 +396,20 @@ class Scheduler:
                 self._runner._finish_job(entry, Outcome.CANCELLED, None, None, "scheduler stopped")
         self._local.clear()
 
-    async def _drain_internal(self) -> None:
+    async def _drain_internal(self, deadline: float | None = None) -> None:
+        """Wait for internal tasks, then record finished runs in this task (starting no new
+        task: the loop may be closing). Past ``deadline`` (loop time) what is left is cancelled,
+        and abandoned if it does not end (see ``_stopping.py``)."""
         for _ in range(10):
-            if self._releases and not self._flush_pending:
-                self._schedule_flush()
             tasks = {t for t in self._internal if not t.done()}
-            if not tasks:
+            for task in await finish_tasks(tasks, deadline, self._abandoned):
+                self._internal.discard(task)
+            if self._releases and not self._flush_pending:
+                count = len(self._releases)
+                if not await within(deadline, self._flush_releases()):
+                    logger.error("recording %d finished runs did not finish at stop()", count)
+            if not self._releases and not any(not t.done() for t in self._internal):
                 return
-            await asyncio.wait(tasks)
 
     # -- internal task spawning ----------------------------------------------------------------
 
@@ -734,7 +752,7 @@ class Scheduler:
         if not final and claim.final:
             claim = claim._replace(final=False)
         self._releases.append((claim, run))
-        if not self._flush_pending:
+        if not self._flush_pending and not self._stopping:  # stop() records them itself
             self._schedule_flush()
 
     def _schedule_flush(self) -> None:
@@ -1053,8 +1071,10 @@ class Scheduler:
             and (self._state != "running" or self._dispatcher.sleeping)
             and not self._releases
             and not any(not t.done() for t in self._internal)
+            and not self._hub.thread_work
         )
         progress = self._runner.progress + self._dispatcher.rounds + len(self._heap)
+        progress += self._hub.delivered
         return idle, progress
 
     def _clock_changed(self) -> None:

@@ -52,7 +52,10 @@ class SchedulerStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SchedulerStopped(Event):
-    """The scheduler stopped; nothing of it runs any more."""
+    """The scheduler stopped. ``abandoned`` names each run that did not end when cancelled
+    at ``stop()`` (it swallowed the cancellation): it is left to end on its own."""
+
+    abandoned: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
