@@ -23,7 +23,7 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 
-from ._stopping import CANCEL_GRACE, Abandoned
+from ._stopping import CANCEL_GRACE, Abandoned, retrieve
 from .events import Event
 
 __all__ = ("EventHub", "EventStream", "Subscription")
@@ -330,6 +330,7 @@ class EventHub:
                 task.cancel()
             if pending:
                 _, pending = await asyncio.wait(pending, timeout=CANCEL_GRACE)
+            retrieve(tasks)
             for task in pending:  # an async subscriber that swallows cancellation
                 self._abandoned.keep(task)
                 logger.warning("an event subscriber did not end when cancelled at stop")

@@ -603,7 +603,22 @@ class Runner:
                 task.cancel()
             await asyncio.wait(tasks, timeout=remaining)
         self._drain_finished()
+        for task in [t for t in self._tasks if t.done()]:  # ended by Ctrl-C (KeyboardInterrupt)
+            self._interrupted(task)
         return [self._abandon(t) for t in list(self._tasks) if not t.done() and t is not me]
+
+    def _interrupted(self, task: asyncio.Task[None]) -> None:
+        """A run's task died of a ``BaseException`` its wrapper does not turn into an outcome
+        (``KeyboardInterrupt``, ``SystemExit``): record the run cancelled, retrieve the error."""
+        firing = self._tasks[task]
+        error = None if task.cancelled() else task.exception()
+        reason = f"interrupted ({type(error).__name__})" if error is not None else None
+        if firing.timer is not None:
+            firing.timer._running = False
+            firing.timer._end()
+        elif firing.finished is None:
+            self._finish_job(firing, Outcome.CANCELLED, None, None, reason)
+        self._done(firing)
 
     def _abandon(self, task: asyncio.Task[None]) -> str:
         """Give up on a run that did not end when cancelled: report it now (its task goes on,

@@ -416,8 +416,14 @@ class Scheduler:
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._internal.add(task)
-        task.add_done_callback(self._internal.discard)
+        task.add_done_callback(self._internal_done)
         return task
+
+    def _internal_done(self, task: asyncio.Task[Any]) -> None:
+        self._internal.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if isinstance(error, Exception):  # KeyboardInterrupt/SystemExit: already raised
+            logger.error("an internal task of the scheduler failed", exc_info=error)
 
     def _emit(self, event: Event) -> None:
         if self._hub.active:

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Collection
 from typing import Any
 
-__all__ = ("CANCEL_GRACE", "STOP_GRACE", "Abandoned", "finish_tasks", "within")
+__all__ = ("CANCEL_GRACE", "STOP_GRACE", "Abandoned", "finish_tasks", "retrieve", "within")
 
 logger = logging.getLogger("aioscheduler")
 
@@ -48,6 +48,15 @@ class Abandoned:
             logger.debug("an abandoned task ended with an error", exc_info=task.exception())
 
 
+def retrieve(tasks: Collection[asyncio.Task[Any]]) -> None:
+    """Mark the exceptions of finished ``tasks`` as seen (a task ended by Ctrl-C holds a
+    ``KeyboardInterrupt`` that nobody awaits: asyncio would log "Task exception was never
+    retrieved" when it is collected)."""
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()
+
+
 async def finish_tasks(
     tasks: Collection[asyncio.Task[Any]],
     deadline: float | None,
@@ -59,23 +68,26 @@ async def finish_tasks(
     Returns the abandoned tasks.
     """
     pending = {t for t in tasks if not t.done()}
-    if not pending:
-        return []
-    loop = asyncio.get_running_loop()
-    if deadline is None:
-        await asyncio.wait(pending)
-        return []
-    remaining = deadline - loop.time()
-    if remaining > 0:
-        _, pending = await asyncio.wait(pending, timeout=remaining)
-    if not pending:
-        return []
-    for task in pending:
-        task.cancel()
-    _, pending = await asyncio.wait(pending, timeout=CANCEL_GRACE)
-    for task in pending:
-        keeper.keep(task)
-    return list(pending)
+    try:
+        if not pending:
+            return []
+        loop = asyncio.get_running_loop()
+        if deadline is None:
+            await asyncio.wait(pending)
+            return []
+        remaining = deadline - loop.time()
+        if remaining > 0:
+            _, pending = await asyncio.wait(pending, timeout=remaining)
+        if not pending:
+            return []
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_GRACE)
+        for task in pending:
+            keeper.keep(task)
+        return list(pending)
+    finally:
+        retrieve(tasks)
 
 
 async def within(deadline: float | None, awaitable: Awaitable[Any]) -> bool:
