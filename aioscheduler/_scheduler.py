@@ -35,6 +35,7 @@ from ._values import (
     make_options,
     with_executor,
 )
+from ._watchdog import DEFAULT_THRESHOLD, LoopWatchdog, check_threshold
 from .errors import InvalidJob, InvalidTrigger, JobNotFound, SchedulerStateError
 from .events import (
     Event,
@@ -133,6 +134,9 @@ class Scheduler:
             are refused (see ``docs/persistence.md``). ``old_keys``: earlier secrets still
             accepted for reading. ``encrypt``: encrypt stored jobs as well.
         event_buffer: Undelivered events a subscriber may hold before new ones are dropped.
+        loop_lag_threshold: Seconds the event loop may be blocked (by a job calling
+            ``time.sleep``, blocking I/O, a long computation...) before a WARNING names what
+            was running and a ``LoopStalled`` event is emitted. ``None``: no watchdog.
 
     Example::
 
@@ -160,6 +164,7 @@ class Scheduler:
         old_keys: tuple[str | bytes, ...] | list[str | bytes] = (),
         encrypt: bool = False,
         event_buffer: int = DEFAULT_BUFFER,
+        loop_lag_threshold: float | None = DEFAULT_THRESHOLD,
     ) -> None:
         for name, value in (
             ("max_concurrency", max_concurrency),
@@ -178,6 +183,8 @@ class Scheduler:
             raise ValueError(f"history_limit must be an int >= 0, got {history_limit!r}")
         if isinstance(event_buffer, bool) or not isinstance(event_buffer, int) or event_buffer < 1:
             raise ValueError(f"event_buffer must be an int >= 1, got {event_buffer!r}")
+        self._lag_threshold = check_threshold(loop_lag_threshold)
+        self._watchdog: LoopWatchdog | None = None
         keys = {"secret_key": secret_key, "old_keys": old_keys, "encrypt": encrypt}
         self._store = _resolve_store(store, **{k: v for k, v in keys.items() if v})
         self._clock: Clock = clock if clock is not None else SystemClock()
@@ -268,6 +275,11 @@ class Scheduler:
             await self._load_tick_jobs()
             self._dispatcher = Dispatcher(self, self._heap, self._runner)
             self._hub.start(loop.create_task)
+            if self._lag_threshold is not None:
+                self._watchdog = LoopWatchdog(
+                    self._lag_threshold, self._runner._tasks, self._emit, self._clock.now
+                )
+                self._watchdog.start()
             self._dispatch_task = loop.create_task(self._dispatcher.run())
         except BaseException:
             self._state = "stopped"
@@ -337,6 +349,9 @@ class Scheduler:
                     if not fut.done():
                         fut.cancel()
             self._run_waiters.clear()
+            if self._watchdog is not None:
+                self._watchdog.stop()
+                self._watchdog = None
             with self._lock:
                 self._loop = None
                 self._loop_thread = None
