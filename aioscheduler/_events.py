@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
@@ -139,8 +140,14 @@ class Subscription(_Sink):
         return not self.closed
 
     def cancel(self) -> None:
-        """Stop delivering; events already buffered are discarded."""
+        """Stop delivering; events already buffered are discarded. Safe to call from any
+        thread (also from the subscriber itself, on its worker thread)."""
         self._queue.clear()
+        loop = self._hub._loop
+        if loop is not None and threading.get_ident() != self._hub._loop_thread:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nothing to wake
+                loop.call_soon_threadsafe(self.cancel)
+            return
         self._hub._remove(self)
         self._close()
 
@@ -236,6 +243,8 @@ class EventHub:
 
     __slots__ = (
         "_abandoned",
+        "_loop",
+        "_loop_thread",
         "_sinks",
         "_spawn",
         "_thread_done",
@@ -252,6 +261,8 @@ class EventHub:
         self.delivered = 0  # batches delivered on threads (progress, for FakeClock)
         self._thread_done: asyncio.Event | None = None
         self._abandoned = Abandoned()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
 
     @property
     def thread_work(self) -> bool:
@@ -299,6 +310,8 @@ class EventHub:
     def start(self, spawn: Callable[[Coroutine[Any, Any, None]], Any]) -> None:
         """Begin delivery to callbacks with ``spawn`` (the scheduler's task starter)."""
         self._spawn = spawn
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         for sink in self._sinks:
             if isinstance(sink, Subscription) and sink._task is None:
                 self._start(sink)

@@ -362,11 +362,21 @@ class Scheduler:
         logger.debug("scheduler %s stopped", self._node_id)
 
     async def serve(self) -> None:
-        """Start (if needed) and block until :meth:`stop` is called (from elsewhere)."""
-        if self._state == "stopped":
+        """Start (if needed) and block until :meth:`stop` is called (from elsewhere).
+
+        If ``serve()`` started the scheduler and is cancelled (Ctrl-C under ``asyncio.run``),
+        it stops the scheduler, cancelling running work at once, before it returns.
+        """
+        started = self._state == "stopped"
+        if started:
             await self.start()
         assert self._stopped_event is not None
-        await self._stopped_event.wait()
+        try:
+            await self._stopped_event.wait()
+        except BaseException:
+            if started and self._state == "running":
+                await self.stop(timeout=0)
+            raise
 
     async def __aenter__(self) -> Scheduler:
         await self.start()

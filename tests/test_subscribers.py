@@ -108,3 +108,19 @@ async def test_stop_is_not_held_up_by_a_subscriber_stuck_in_a_thread(clock: Fake
     assert time.monotonic() - started < 5.0  # generous: the grace is well under 2 s
     unblock.set()
     await asyncio.sleep(0)
+
+
+async def test_a_thread_subscriber_can_cancel_itself(running: Scheduler, clock: FakeClock) -> None:
+    seen: list[Event] = []
+
+    def twice(event: Event) -> None:
+        seen.append(event)
+        if len(seen) == 2:
+            sub.cancel()  # from its own worker thread
+
+    sub = running.subscribe(twice, RunFinished)
+    await running.add(lambda: None, Every(seconds=1), id="j", executor="inline")
+    await clock.advance(2)
+    await clock.advance(3)
+    assert len(seen) == 2
+    assert not sub.active

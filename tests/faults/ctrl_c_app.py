@@ -1,5 +1,8 @@
-"""A program that runs a scheduler inside ``async with`` until interrupted (for the Ctrl-C
-tests): ``python -c "from tests.faults.ctrl_c_app import run; run()" STORE_URL|memory SECONDS``
+"""A program that runs a scheduler inside ``async with`` (or ``serve()``) until interrupted,
+for the Ctrl-C tests::
+
+    python -c "from tests.faults.ctrl_c_app import run; run()" STORE_URL|memory SECONDS [serve]
+
 (not ``-m``: a SQLite store must import the jobs, so they cannot live in ``__main__``).
 
 It prints ``ready`` once jobs are running. Jobs are module-level so a SQLite store can keep them.
@@ -13,6 +16,8 @@ import sys
 from aioscheduler import Every, Scheduler
 
 RUN_SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
+#: ``async-with`` (default) or ``serve``: how the program runs the scheduler.
+MODE = sys.argv[3] if len(sys.argv) > 3 else "async-with"
 
 
 async def long_run() -> None:
@@ -30,6 +35,10 @@ async def main(store: str) -> None:
             long_run, Every(seconds=0.05), id=f"long{i}", overlap="allow", replace=True
         )
         await scheduler.add(quick, Every(seconds=0.01), id=f"quick{i}", replace=True)
+    if MODE == "serve":
+        asyncio.get_running_loop().call_later(0.5, lambda: print("ready", flush=True))
+        await scheduler.serve()
+        return
     async with scheduler:
         await asyncio.sleep(0.5)
         print("ready", flush=True)

@@ -137,11 +137,13 @@ async def test_leaving_async_with_by_an_exception_cancels_running_work_at_once(
     assert job.last_run is not None and job.last_run.outcome is Outcome.CANCELLED
 
 
-def _ctrl_c(store: str, signals: int, tmp_path: Path) -> tuple[float, str]:
+def _ctrl_c(
+    store: str, signals: int, tmp_path: Path, mode: str = "async-with"
+) -> tuple[float, str]:
     """Start the app, wait for ``ready``, send SIGINT ``signals`` times (the second at a random
     moment), and return (seconds from the first signal to exit, stderr)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from tests.faults.ctrl_c_app import run; run()", store, "30"],
+        [sys.executable, "-c", "from tests.faults.ctrl_c_app import run; run()", store, "30", mode],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -178,10 +180,11 @@ def test_ctrl_c_inside_async_with_is_prompt_although_runs_would_take_30_s(
 
 
 @pytest.mark.slow
-def test_a_second_ctrl_c_at_any_moment_leaves_no_task_pending(tmp_path: Path) -> None:
-    for attempt in range(6):
+@pytest.mark.parametrize("mode", ["async-with", "serve"])
+def test_a_second_ctrl_c_at_any_moment_leaves_no_task_pending(tmp_path: Path, mode: str) -> None:
+    for attempt in range(4):
         url = f"sqlite:///{tmp_path / f'jobs{attempt}.db'}"
-        elapsed, err = _ctrl_c(url, 2, tmp_path)
+        elapsed, err = _ctrl_c(url, 2, tmp_path, mode)
         assert "was destroyed but it is pending" not in err, err[-3000:]
         assert "Task exception was never retrieved" not in err, err[-3000:]
         assert elapsed < BOUND + 3.0
