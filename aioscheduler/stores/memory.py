@@ -46,12 +46,12 @@ class _Entry:
         self.history_limit = history_limit
 
     def record(self, run: Run) -> None:
+        if run.error is not None:
+            release_locals(run.error)  # keep the traceback, not its frames' locals
         if self.history is None:
             if not self.history_limit:
                 return
             self.history = deque(maxlen=self.history_limit)
-        if run.error is not None:
-            release_locals(run.error)  # keep the traceback, not its frames' locals
         self.history.append(run)
 
     def snapshot(self) -> Job:
