@@ -36,6 +36,9 @@ __all__ = ("Firing", "Runner", "current_run")
 
 logger = logging.getLogger("aioscheduler.runner")
 
+#: ``Run.reason`` of a thread run cancelled by ``stop()``: its thread cannot be interrupted.
+THREAD_ABANDONED = "abandoned at stop: a worker thread cannot be interrupted; it runs on"
+
 _current: contextvars.ContextVar[Firing] = contextvars.ContextVar("aioscheduler_current_run")
 
 
@@ -151,6 +154,7 @@ class Runner:
         self._waiting: deque[Firing] = deque()
         self._jobs: dict[str, _JobState] = {}
         self._backlog = Backlog()  # coalesce=False catch-up: one at a time, in order
+        self._threads_left: list[str] = []  # jobs whose thread ran on after stop() cancelled it
         self._tasks: dict[asyncio.Task[None], Firing] = {}  # running firings by task
         self._finished: list[Firing] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -380,6 +384,9 @@ class Runner:
                 )
             else:
                 outcome = Outcome.CANCELLED
+                if executor == "thread" and self._scheduler._stopping:
+                    firing.cancel_reason = THREAD_ABANDONED  # reported by stop()
+                    self._threads_left.append(spec.id)
         except Exception as exc:
             outcome, error = Outcome.ERROR, exc
         finally:
@@ -605,7 +612,16 @@ class Runner:
         self._drain_finished()
         for task in [t for t in self._tasks if t.done()]:  # ended by Ctrl-C (KeyboardInterrupt)
             self._interrupted(task)
-        return [self._abandon(t) for t in list(self._tasks) if not t.done() and t is not me]
+        abandoned = [self._abandon(t) for t in list(self._tasks) if not t.done() and t is not me]
+        left, self._threads_left = self._threads_left, []
+        for job_id in left:
+            logger.warning(
+                "job %r still runs on a worker thread after stop(): a thread cannot be "
+                "interrupted; it ends when the function returns",
+                job_id,
+                extra={"job_id": job_id},
+            )
+        return abandoned + [f"job {job_id!r} (on a worker thread)" for job_id in left]
 
     def _interrupted(self, task: asyncio.Task[None]) -> None:
         """A run's task died of a ``BaseException`` its wrapper does not turn into an outcome

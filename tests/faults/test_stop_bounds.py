@@ -188,3 +188,30 @@ def test_a_second_ctrl_c_at_any_moment_leaves_no_task_pending(tmp_path: Path, mo
         assert "was destroyed but it is pending" not in err, err[-3000:]
         assert "Task exception was never retrieved" not in err, err[-3000:]
         assert elapsed < BOUND + 3.0
+
+
+async def test_a_thread_run_outliving_the_timeout_is_reported_as_abandoned(
+    clock: FakeClock,
+) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def blocking() -> None:
+        release.wait(30)
+
+    stopped: list[SchedulerStopped] = []
+    s = Scheduler(clock=clock)
+    s.subscribe(stopped.append, SchedulerStopped)
+    await s.add(blocking, Every(seconds=1), id="blocking")
+    await s.start()
+    await clock.advance(1)
+    started = time.monotonic()
+    await s.stop(timeout=0.2)
+    assert time.monotonic() - started < 0.2 + BOUND
+    release.set()
+    assert stopped[0].abandoned == ("job 'blocking' (on a worker thread)",)
+    job = await s.get("blocking")
+    assert job.last_run is not None
+    assert job.last_run.outcome is Outcome.CANCELLED
+    assert job.last_run.reason is not None and "worker thread" in job.last_run.reason
