@@ -2,7 +2,7 @@
 
 Emitting an event only appends it to each matching subscriber's bounded buffer: the firing path
 never waits for a subscriber. A coroutine-function subscriber is served by a task on the loop;
-a plain (sync) function by its own worker thread, one event after the other, so that a slow or
+a plain (sync) function on a worker thread, one event after the other, so that a slow or
 blocking subscriber never blocks the loop (mark a trivially fast one with
 :func:`aioscheduler.inline` to call it on the loop instead). A subscriber that falls more than
 its buffer behind loses the newest events: they are counted (``dropped``) and reported with a
@@ -130,7 +130,7 @@ class Subscription(_Sink):
         self._callback = callback
         self._task: asyncio.Task[None] | None = None
         self.failures = 0
-        #: Whether the callback runs on its own worker thread (a plain function not marked
+        #: Whether the callback runs on a worker thread (a plain function not marked
         #: ``inline``) rather than on the loop.
         self.on_thread = _runs_on_thread(callback)
 
@@ -172,7 +172,8 @@ class Subscription(_Sink):
                 logger.exception("event subscriber %r failed on %s", callback, type(event).__name__)
 
     async def _deliver_on_thread(self) -> None:
-        """Hand batches of buffered events to a worker thread of this subscription's own."""
+        """Hand batches of buffered events to a worker thread (one batch at a time: this
+        subscription's own limiter of one token, apart from the jobs' ``max_threads``)."""
         limiter = anyio.CapacityLimiter(1)
         hub = self._hub
         while True:

@@ -10,7 +10,7 @@ of these cases, each in its own child process, one after another:
 
 - ``none``: no subscriber (the baseline, measured in the same run);
 - ``thread-20ms``: a plain-function subscriber that blocks 20 ms per event (``time.sleep``):
-  served on its own worker thread, it takes 50 events/s and the rest is dropped and counted;
+  served on a worker thread, it takes 50 events/s and the rest is dropped and counted;
 - ``async-20ms``: a coroutine subscriber that awaits 20 ms per event;
 - ``inline-20ms``: the same blocking subscriber marked ``inline``, i.e. called on the loop,
   which is what every plain-function subscriber was before: the firing path waits for it.
