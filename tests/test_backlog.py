@@ -159,12 +159,12 @@ async def test_a_backlog_left_by_downtime_in_sqlite_runs_one_at_a_time(
     from aioscheduler.stores.sqlite import SQLiteStore
 
     seen_runs.clear()
-    first = Scheduler(store=SQLiteStore(tmp_path / "jobs.db"), clock=clock)
+    first = Scheduler(store=SQLiteStore(tmp_path / "jobs.db"), clock=clock, allow=["tests"])
     await first.add(counted, Every(minutes=10), id="j", coalesce=False, overlap=overlap)  # type: ignore[arg-type]
     await first.stop()
     clock.jump(timedelta(hours=1, seconds=5))  # down for an hour: six firings due
 
-    second = Scheduler(store=SQLiteStore(tmp_path / "jobs.db"), clock=clock)
+    second = Scheduler(store=SQLiteStore(tmp_path / "jobs.db"), clock=clock, allow=["tests"])
     await second.run_pending()
     history = (await second.get("j")).history
     await second.stop()

@@ -29,7 +29,7 @@ def quick() -> None:
 
 
 async def main(store: str) -> None:
-    scheduler = Scheduler(store=None if store == "memory" else store)
+    scheduler = Scheduler(store=None if store == "memory" else store, allow=["tests"])
     for i in range(20):
         await scheduler.add(
             long_run, Every(seconds=0.05), id=f"long{i}", overlap="allow", replace=True
