@@ -38,10 +38,9 @@ async def test_a_job_that_blocks_the_loop_is_named_in_a_warning_and_an_event(
     with caplog.at_level(logging.WARNING, logger="aioscheduler.watchdog"):
         async with s:
             await clock.advance(10)
-            await _until(lambda: stalls)
-    assert len(stalls) == 1
-    stall = stalls[0]
-    assert stall.job_id == "blocker"
+            await _until(lambda: any(e.job_id == "blocker" for e in stalls))
+    # (a loaded machine may add stalls of its own: look for the one the job caused)
+    stall = next(e for e in stalls if e.job_id == "blocker")
     assert stall.duration >= timedelta(seconds=0.7)
     assert "job 'blocker'" in stall.culprit and "in blocker" in stall.culprit
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -61,10 +60,10 @@ async def test_a_stall_outside_any_job_is_reported_without_a_job_id(clock: FakeC
 
     async with s:
         await asyncio.create_task(app_code())
-        await _until(lambda: stalls)
-    assert len(stalls) == 1
-    assert stalls[0].job_id is None
-    assert "app_code" in stalls[0].culprit
+        await _until(lambda: any("app_code" in e.culprit for e in stalls))
+    stall = next(e for e in stalls if "app_code" in e.culprit)
+    assert stall.job_id is None
+    assert stall.duration >= timedelta(seconds=0.7)
 
 
 async def test_a_loop_stuck_for_ten_thresholds_is_reported_while_it_is_stuck(
@@ -79,7 +78,7 @@ async def test_a_loop_stuck_for_ten_thresholds_is_reported_while_it_is_stuck(
     with caplog.at_level(logging.WARNING, logger="aioscheduler.watchdog"):
         async with s:
             await clock.advance(10)
-            await _until(lambda: len(caplog.records) >= 2)
+            await _until(lambda: any("and still is" in r.getMessage() for r in caplog.records))
     messages = [r.getMessage() for r in caplog.records]
     assert any("and still is" in m and "job 'stuck'" in m for m in messages), messages
 
