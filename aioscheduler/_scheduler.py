@@ -345,10 +345,12 @@ class Scheduler:
                 self._dispatch_task = None
             self._end_local_entries()
             abandoned = await self._runner.stop(timeout)
-            grace = loop.time() + STOP_GRACE  # for what follows the runs: records, events
+            # what follows the runs (records, events) is bounded too, unless no timeout was set
+            grace = None if timeout is None else loop.time() + STOP_GRACE
             await self._drain_internal(grace)
             self._emit(SchedulerStopped(at=self._clock.now(), abandoned=tuple(abandoned)))
-            await self._hub.stop(timeout=max(0.0, min(grace - loop.time(), timeout or 1.0)))
+            flush = 1.0 if grace is None else max(0.0, min(grace - loop.time(), timeout or 1.0))
+            await self._hub.stop(timeout=flush)
             if self._store_open:
                 self._store_open = False
                 await self._store.close()

@@ -7,7 +7,8 @@ A run is waited for up to the timeout, then cancelled. A run that swallows the c
 ``"abandoned at stop"``, and the ``SchedulerStopped.abandoned`` list), while its task keeps a
 strong reference here until it ends, so that Python never reports it as "Task was destroyed
 but it is pending". What comes after the runs (recording finished runs in the store,
-delivering buffered events) is bounded by :data:`STOP_GRACE`.
+delivering buffered events) is bounded by :data:`STOP_GRACE` when ``stop()`` has a timeout
+(without one, finished runs are recorded however long that takes).
 """
 
 from __future__ import annotations
