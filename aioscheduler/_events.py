@@ -4,9 +4,11 @@ Emitting an event only appends it to each matching subscriber's bounded buffer: 
 never waits for a subscriber. A coroutine-function subscriber is served by a task on the loop;
 a plain (sync) function on a worker thread, one event after the other, so that a slow or
 blocking subscriber never blocks the loop (mark a trivially fast one with
-:func:`aioscheduler.inline` to call it on the loop instead). A subscriber that falls more than
-its buffer behind loses the newest events: they are counted (``dropped``) and reported with a
-WARNING (at the first drop, then at 10, 100, 1,000... and at stop).
+:func:`aioscheduler.inline` to call it on the loop instead; a bound method of an asyncio
+object, such as ``asyncio.Queue().put_nowait``, is called on the loop, as it must be). A
+subscriber that falls more than its buffer behind loses the newest events: they are counted
+(``dropped``) and reported with a WARNING (at the first drop, then at 10, 100, 1,000... and at
+stop).
 """
 
 from __future__ import annotations
@@ -37,8 +39,17 @@ E = TypeVar("E", bound=Event)
 DEFAULT_BUFFER = 10_000
 
 
+#: Top-level modules whose objects belong to the event loop: their bound methods (an
+#: ``asyncio.Queue``'s ``put_nowait``, an ``asyncio.Event``'s ``set``, a future's
+#: ``set_result``) are not thread-safe, so such a subscriber is called on the loop.
+_LOOP_MODULES = frozenset({"asyncio", "_asyncio", "uvloop"})
+
+
 def _runs_on_thread(callback: Callable[[Any], object]) -> bool:
     if getattr(callback, "__aioscheduler_inline__", False):
+        return False
+    owner = getattr(callback, "__self__", None)
+    if owner is not None and type(owner).__module__.partition(".")[0] in _LOOP_MODULES:
         return False
     return not (
         inspect.iscoroutinefunction(callback)

@@ -124,3 +124,20 @@ async def test_a_thread_subscriber_can_cancel_itself(running: Scheduler, clock: 
     await clock.advance(3)
     assert len(seen) == 2
     assert not sub.active
+
+
+async def test_an_asyncio_queue_put_nowait_subscriber_is_served_on_the_loop(
+    running: Scheduler, clock: FakeClock
+) -> None:
+    queue: asyncio.Queue[Event] = asyncio.Queue()
+    event_set = asyncio.Event()
+    sub = running.subscribe(queue.put_nowait, RunFinished)
+    on_set = running.subscribe(lambda e: None, RunFinished)
+    flag = running.subscribe(inline(lambda e: event_set.set()), RunFinished)
+    assert not sub.on_thread  # asyncio objects are not thread-safe
+    assert on_set.on_thread and not flag.on_thread
+    await running.add(lambda: None, Every(seconds=1), id="j", executor="inline")
+    await clock.advance(1)
+    event = await asyncio.wait_for(queue.get(), 5)
+    assert isinstance(event, RunFinished)
+    assert event_set.is_set()
