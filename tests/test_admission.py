@@ -159,3 +159,18 @@ def test_allow_does_not_reach_what_an_allowed_module_merely_imports() -> None:
         decode_spec("j", document(args=reexported), PayloadCodec(), policy)
     defined_here = [{"__aiosched__": "enum", "v": [f"{__name__}:Local", "A"]}]
     assert decode_spec("j", document(args=defined_here), PayloadCodec(), policy).args == (Local.A,)
+
+
+def test_an_enum_tag_spelled_with_json_escapes_is_still_checked() -> None:
+    d = json.loads(encode_spec(spec("j")))
+    d["args"] = [{"__aiosched__": "enum", "v": [f"{NEVER}:Color", "RED"]}]
+    text = (
+        json.dumps(d)
+        .replace('"enum"', '"\\u0065num"')
+        .replace("__aiosched__", "__aiosch\\u0065d__")
+    )
+    assert "enum" not in text.replace(NEVER, "")
+    payload = PayloadCodec().seal(text.encode())
+    with pytest.raises(RefusedReference, match=NEVER):
+        decode_spec("j", payload, PayloadCodec(), Admission(["aioscheduler.testing"]))
+    assert NEVER.split(".")[0] not in sys.modules
