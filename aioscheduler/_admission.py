@@ -26,6 +26,7 @@ scheduler's policy as :attr:`StoreContext.admission <aioscheduler.stores.StoreCo
 from __future__ import annotations
 
 import enum
+import inspect
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -118,9 +119,18 @@ class Admission:
     # -- registration (the event loop thread) ----------------------------------------------
 
     def register_callable(self, func: Callable[..., Any]) -> None:
-        """Admit the reference of ``func``: this process chose to run it."""
+        """Admit the reference of ``func``: this process chose to run it.
+
+        Only what a store could keep by reference is registered: a function, a built-in
+        function, or a class method. A method bound to an instance, a lambda or a nested
+        function is not (its reference would name something else than what was given).
+        """
+        if inspect.ismethod(func) and not inspect.isclass(func.__self__):
+            return
+        if not (inspect.isfunction(func) or inspect.isbuiltin(func) or inspect.ismethod(func)):
+            return
         ref = ref_of(func)
-        if ref is not None:
+        if ref is not None and "<" not in ref:
             self._callables.add(ref)
 
     def register_class(self, cls: type) -> None:

@@ -554,11 +554,11 @@ class Scheduler:
         if options.executor == "process":
             self._check_process_callable(func, tuple(args), dict(kwargs), job_id)
         spec = JobSpec(job_id, func, trigger, tuple(args), dict(kwargs), options)
-        if self._store.persistent:  # this process chose this code: its rows may name it
-            self._admission.register_spec(spec)
         check = getattr(self._store, "check_spec", None)
         if check is not None:
             check(spec)
+        if self._store.persistent:  # this process chose this code: its rows may name it
+            self._admission.register_spec(spec)
         return spec
 
     def _check_process_callable(

@@ -6,6 +6,7 @@ import enum
 import json
 import sys
 from os import getcwd  # noqa: F401 - re-exported on purpose: a row may name it through us
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from aioscheduler._crypto import PayloadCodec
 from aioscheduler._serialization import decode_value
 from aioscheduler.errors import RefusedReference, SerializationError
 from aioscheduler.stores._codec import decode_run, decode_spec, encode_spec
+from aioscheduler.stores.sqlite import SQLiteStore
 from aioscheduler.testing.conformance import conformance_job, spec
 
 from . import serialization_support as support
@@ -174,3 +176,23 @@ def test_an_enum_tag_spelled_with_json_escapes_is_still_checked() -> None:
     with pytest.raises(RefusedReference, match=NEVER):
         decode_spec("j", payload, PayloadCodec(), Admission(["aioscheduler.testing"]))
     assert NEVER.split(".")[0] not in sys.modules
+
+
+class _Thing:
+    def method(self) -> None: ...
+
+
+def test_only_storable_callables_are_registered() -> None:
+    policy = Admission()
+    for func in (_Thing().method, lambda: None, _Thing):
+        policy.register_callable(func)
+    assert policy._callables == set()
+    policy.register_callable(conformance_job)
+    assert policy._callables == {"aioscheduler.testing.conformance:conformance_job"}
+
+
+async def test_a_refused_add_registers_nothing(tmp_path: Path) -> None:
+    scheduler = Scheduler(store=SQLiteStore(tmp_path / "jobs.db"))
+    with pytest.raises(SerializationError):
+        await scheduler.add(support.plain_job, Every(seconds=1), args=(object(),))
+    assert scheduler._admission._callables == set()
