@@ -93,7 +93,7 @@ class Admission:
             dotted module name (the message shows it).
     """
 
-    __slots__ = ("_allow", "_announced", "_callables", "_classes")
+    __slots__ = ("_allow", "_announced", "_callables", "_classes", "_generation")
 
     def __init__(self, allow: Iterable[str] | None = None) -> None:
         if isinstance(allow, str | bytes):
@@ -104,6 +104,7 @@ class Admission:
         self._callables: set[str] = set()
         self._classes: set[str] = set()
         self._announced = False
+        self._generation = 0
 
     def __repr__(self) -> str:
         return (
@@ -115,6 +116,13 @@ class Admission:
     def allow(self) -> tuple[str, ...]:
         """The module names and package prefixes given as ``allow``."""
         return self._allow
+
+    @property
+    def generation(self) -> int:
+        """Counts the registrations that admitted a new name. A store that refused rows can
+        try them again when it changes (a function registered by ``add()`` after the store
+        opened admits the other stored jobs of that function)."""
+        return self._generation
 
     # -- registration (the event loop thread) ----------------------------------------------
 
@@ -130,14 +138,16 @@ class Admission:
         if not (inspect.isfunction(func) or inspect.isbuiltin(func) or inspect.ismethod(func)):
             return
         ref = ref_of(func)
-        if ref is not None and "<" not in ref:
+        if ref is not None and "<" not in ref and ref not in self._callables:
             self._callables.add(ref)
+            self._generation += 1
 
     def register_class(self, cls: type) -> None:
         """Admit the reference of ``cls`` as a class that stored data may name."""
         ref = ref_of(cls)
-        if ref is not None:
+        if ref is not None and ref not in self._classes:
             self._classes.add(ref)
+            self._generation += 1
 
     def register(
         self,

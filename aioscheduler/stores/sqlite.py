@@ -22,15 +22,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from .._admission import Admission
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
 from ..errors import InvalidJob, JobExists, JobNotFound, SchedulerStateError, StoreError
 from ._base import Claim, Store, StoreContext
-from ._codec import encode_run, encode_spec, open_run
+from ._codec import decode_spec, encode_run, encode_spec, open_run
 from ._local import Entry, LocalJobs
 from ._planning import MAX_BACKLOG_PER_ACQUIRE, plan
-from ._sqlite_db import Firing, SQLiteFile
+from ._sqlite_db import Firing, RefusedRow, SQLiteFile
 
 __all__ = ("SQLiteStore",)
 
@@ -141,6 +142,50 @@ class SQLiteStore(LocalJobs, Store):
         """Whether rows are signed (or encrypted) with a ``secret_key``."""
         return self._codec.key_id is not None
 
+    def _reset(self) -> None:
+        super()._reset()
+        self._refused: dict[str, RefusedRow] = {}  # refused by the policy: may be admitted later
+        self._tried = 0  # the admission generation they were last tried under
+
+    def _decode_rows(self, rows: list[RefusedRow], admission: Admission) -> list[JobSpec | None]:
+        out: list[JobSpec | None] = []
+        for row in rows:
+            try:
+                out.append(decode_spec(row.job_id, row.payload, self._codec, admission))
+            except Exception:  # still refused, or broken for another reason: stays broken
+                out.append(None)
+        return out
+
+    async def _readmit(self) -> None:
+        """Load the refused rows whose names were registered since (an ``add()`` of their
+        function after the store opened). Called with the lock held."""
+        context = self._context
+        if context is None or not self._refused or context.admission.generation == self._tried:
+            return
+        self._tried = context.admission.generation
+        rows = list(self._refused.values())
+        specs = await self._call(self._decode_rows, rows, context.admission)
+        for row, spec in zip(rows, specs, strict=True):
+            if spec is None or row.job_id in self._entries:
+                continue
+            del self._refused[row.job_id]
+            self._broken.pop(row.job_id, None)
+            entry = self._entries[row.job_id] = Entry(spec, row.nominal, None, row.paused)
+            self._schedule(entry, row.nominal, row.run_at)
+            logger.info(
+                "stored job %r is loaded: its function is now registered in this process",
+                row.job_id,
+                extra={"job_id": row.job_id},
+            )
+
+    def _may_readmit(self) -> bool:
+        context = self._context
+        return (
+            bool(self._refused)
+            and context is not None
+            and (context.admission.generation != self._tried)
+        )
+
     def _open_run(self, job_id: str, record: bytes) -> Run:
         admission = None if self._context is None else self._context.admission
         return open_run(job_id, record, self._codec, admission)
@@ -206,6 +251,8 @@ class SQLiteStore(LocalJobs, Store):
             self._entries[row.spec.id] = entry = Entry(row.spec, row.nominal, None, row.paused)
             self._schedule(entry, row.nominal, row.run_at)
         self._firings = loaded.firings
+        self._refused = {row.job_id: row for row in loaded.refused}
+        self._tried = context.admission.generation
         for job_id, reason in loaded.broken:
             self._broken[job_id] = reason
             logger.error(
@@ -267,18 +314,21 @@ class SQLiteStore(LocalJobs, Store):
         async with self._lock:
             await self._call(self._file.delete_jobs, [job_id])
             self._broken.pop(job_id, None)
+            self._refused.pop(job_id, None)
 
     async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
         first = spec.trigger.first_fire(to_datetime(now))
         nominal = None if first is None else first.timestamp()
         run_at = self._run_at(spec, nominal)
         async with self._lock:
+            await self._readmit()  # registering spec.func may admit a refused row (this one)
             old = self._entries.get(spec.id)
             if old is not None and not replace:
                 raise JobExists(spec.id)
             history = await self._call(
                 self._file.put_job, spec, paused, nominal, run_at, old is not None
             )
+            self._refused.pop(spec.id, None)
             if self._broken.pop(spec.id, None) is not None:
                 logger.warning("broken stored job %r was replaced by a new definition", spec.id)
             entry = self._entries[spec.id] = Entry(spec, nominal, run_at, paused)
@@ -306,6 +356,9 @@ class SQLiteStore(LocalJobs, Store):
         return self._snapshot(entry, histories.get(job_id, ()))
 
     async def get_job(self, job_id: str) -> Job:
+        if self._may_readmit():
+            async with self._lock:
+                await self._readmit()
         entry = self._get(job_id)
         histories = await self._histories([job_id])
         return self._snapshot(entry, histories.get(job_id, ()))
