@@ -13,7 +13,7 @@ import pytest
 from aioscheduler import Every, Outcome, Scheduler  # noqa: F401 - Outcome: see the last test
 from aioscheduler._admission import Admission, ref_of
 from aioscheduler._crypto import PayloadCodec
-from aioscheduler._serialization import decode_value
+from aioscheduler._serialization import decode_value, encode_value
 from aioscheduler.errors import RefusedReference, SerializationError
 from aioscheduler.stores._codec import decode_run, decode_spec, encode_spec
 from aioscheduler.stores.sqlite import SQLiteStore
@@ -196,3 +196,12 @@ async def test_a_refused_add_registers_nothing(tmp_path: Path) -> None:
     with pytest.raises(SerializationError):
         await scheduler.add(support.plain_job, Every(seconds=1), args=(object(),))
     assert scheduler._admission._callables == set()
+
+
+def test_a_user_dict_that_looks_like_an_enum_tag_is_data_not_a_name() -> None:
+    lookalike = {"__aiosched__": "enum", "v": [f"{NEVER}:Color", "RED"]}
+    data = json.loads(encode_spec(spec("j")))
+    data["args"] = [encode_value(lookalike)]  # stored escaped: {"__aiosched__": "dict", ...}
+    payload = PayloadCodec().seal(json.dumps(data).encode())
+    job = decode_spec("j", payload, PayloadCodec(), Admission(["aioscheduler.testing"]))
+    assert job.args == (lookalike,)

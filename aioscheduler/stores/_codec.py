@@ -282,10 +282,13 @@ def _tagged_enums(value: Any, depth: int) -> Iterator[str]:
         for item in value:
             yield from _tagged_enums(item, depth + 1)
     elif isinstance(value, dict):
-        if value.get(TAG) == "enum" and isinstance(value.get("v"), list) and value["v"]:
-            if isinstance(value["v"][0], str):
-                yield value["v"][0]
+        tag, inner = value.get(TAG), value.get("v")
+        if tag == "enum" and isinstance(inner, list) and inner:
+            if isinstance(inner[0], str):
+                yield inner[0]
             return
+        if tag == "dict" and isinstance(inner, dict):
+            value = inner  # a user dict holding the tag key: its values, never itself a tag
         for item in value.values():
             yield from _tagged_enums(item, depth + 1)
 
