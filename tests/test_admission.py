@@ -205,3 +205,9 @@ def test_a_user_dict_that_looks_like_an_enum_tag_is_data_not_a_name() -> None:
     payload = PayloadCodec().seal(json.dumps(data).encode())
     job = decode_spec("j", payload, PayloadCodec(), Admission(["aioscheduler.testing"]))
     assert job.args == (lookalike,)
+
+
+def test_a_store_keeping_a_keyed_codec_signs_payloads(tmp_path: Path) -> None:
+    assert SQLiteStore(tmp_path / "a.db", secret_key="k" * 20).signs_payloads
+    assert not SQLiteStore(tmp_path / "b.db").signs_payloads
+    assert not Scheduler().store.signs_payloads

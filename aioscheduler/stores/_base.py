@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .._admission import Admission
+from .._crypto import PayloadCodec
 from .._values import Job, JobSpec, Run
 
 __all__ = ("Claim", "Store", "StoreContext")
@@ -85,8 +86,11 @@ class Store(ABC):
     @property
     def signs_payloads(self) -> bool:
         """Whether the rows this store writes are signed with a ``secret_key`` (so a signed row
-        may name any callable). Persistent stores with a key override this."""
-        return False
+        may name any callable). By default: whether the store keeps a
+        :class:`~aioscheduler._crypto.PayloadCodec` with a key as ``self._codec`` (as the
+        shipped stores do); a store that does otherwise overrides this."""
+        codec = getattr(self, "_codec", None)
+        return isinstance(codec, PayloadCodec) and codec.key_id is not None
 
     async def open(self, context: StoreContext) -> None:  # noqa: B027 - optional hook
         """Connect and prepare (schema, listeners). Called before any other method; may be
