@@ -63,6 +63,11 @@ def _check_prefix(value: object) -> str:
             f"allow entries must be module names or package prefixes such as 'myapp.jobs', "
             f"got {value!r}"
         )
+    if value == "builtins":
+        raise SerializationError(
+            "allow=['builtins'] would let any stored row call exec, eval or open; add the "
+            "builtin function you need as a job instead (that registers it alone)"
+        )
     return value
 
 

@@ -89,7 +89,7 @@ def test_registering_a_job_admits_its_callable_retry_on_and_enum_classes() -> No
         policy.check_callable(ref_of(Local) or "", signed=False)
 
 
-@pytest.mark.parametrize("bad", ["myapp", ["my-app"], [""], [3], ["a..b"]])
+@pytest.mark.parametrize("bad", ["myapp", ["my-app"], [""], [3], ["a..b"], ["builtins"]])
 def test_bad_allow_entries_fail_at_construction_naming_the_value(bad: object) -> None:
     with pytest.raises(SerializationError, match="allow"):
         Admission(bad)  # type: ignore[arg-type]
