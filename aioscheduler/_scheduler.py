@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import anyio
 
 from ._clock import Clock, SystemClock
-from ._decorators import JobOptionsKw, declared_jobs
+from ._decorators import JobOptionsKw, declared_jobs, declared_now
 from ._dispatcher import Dispatcher
 from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
 from ._heap import DueHeap
@@ -513,6 +513,7 @@ class Scheduler:
         args: Any,
         kwargs: Mapping[str, Any] | None,
         options: JobOptions,
+        store_check: bool = True,
     ) -> JobSpec:
         if not callable(func):
             raise InvalidJob(f"func must be callable, got {func!r}")
@@ -543,7 +544,7 @@ class Scheduler:
             self._check_process_callable(func, tuple(args), dict(kwargs), job_id)
         spec = JobSpec(job_id, func, trigger, tuple(args), dict(kwargs), options)
         check = getattr(self._store, "check_spec", None)
-        if check is not None:
+        if check is not None and store_check:
             check(spec)
         return spec
 
@@ -881,14 +882,21 @@ class Scheduler:
     def _declare_func(
         self, func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw
     ) -> None:
-        spec = self._spec_from_kw(func, trigger, options)  # fail at the door
+        # Fail at the door, except for the store's check: the decorated name is bound only
+        # after the decorator returns, so a persistent store can resolve it at start().
+        spec = self._spec_from_kw(func, trigger, options, store_check=False)
         self._declared.append((func, trigger, options))
         if self._state == "running":
             self._declared_done = len(self._declared)
-            self._spawn(self._reconcile(spec, options))
+            self._spawn(declared_now(self, func, trigger, options, spec))
 
     def _spec_from_kw(
-        self, func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw
+        self,
+        func: Callable[..., Any],
+        trigger: Trigger,
+        options: JobOptionsKw,
+        *,
+        store_check: bool = True,
     ) -> JobSpec:
         opts: dict[str, Any] = dict(options)
         job_id = opts.pop("id", None)
@@ -903,7 +911,13 @@ class Scheduler:
         except TypeError as exc:
             raise InvalidJob(f"unknown job option: {exc}") from None
         return self._make_spec(
-            func, trigger, id=job_id, args=args, kwargs=kwargs, options=job_options
+            func,
+            trigger,
+            id=job_id,
+            args=args,
+            kwargs=kwargs,
+            options=job_options,
+            store_check=store_check,
         )
 
     async def _reconcile(self, spec: JobSpec, options: JobOptionsKw) -> Job:

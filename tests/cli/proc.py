@@ -15,14 +15,14 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "TZ": "UTC"}
 
 
-def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(*args: str, timeout: float = 60, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """``python -m aioscheduler *args`` to completion."""
     return subprocess.run(
         [sys.executable, "-m", "aioscheduler", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=ROOT,
+        cwd=cwd,
         env=env(),
     )
 
@@ -30,13 +30,13 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 class Served:
     """``python -m aioscheduler run ...`` in the background, stdout and stderr merged."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, cwd: Path = ROOT) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "aioscheduler", "run", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            cwd=ROOT,
+            cwd=cwd,
             env=env(),
         )
         self.lines: list[str] = []
