@@ -65,6 +65,9 @@ def _instant(value: str) -> datetime:
         ) from None
 
 
+_FACTORY_HELP = "MODULE:ATTR is a function returning the Scheduler: call it (sync or async)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``aioscheduler`` command."""
     parser = argparse.ArgumentParser(
@@ -76,11 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="serve a scheduler until SIGINT/SIGTERM",
-        description="Serve the scheduler MODULE:ATTR (a Scheduler, or a zero-argument factory, "
-        "sync or async, returning one) until SIGINT or SIGTERM. The first signal stops it "
-        "gracefully, waiting --grace seconds for running work; a second one cancels at once.",
+        description="Serve the scheduler MODULE:ATTR (a Scheduler; with --factory, a "
+        "zero-argument function, sync or async, returning one) until SIGINT or SIGTERM. The "
+        "first signal stops it gracefully, waiting --grace seconds for running work; a second, "
+        "separate one cancels at once.",
     )
     run.add_argument("target", metavar="MODULE:ATTR", help="e.g. myapp.jobs:scheduler")
+    run.add_argument("--factory", action="store_true", help=_FACTORY_HELP)
     run.add_argument(
         "--grace",
         type=_grace,
@@ -110,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = jobs.add_mutually_exclusive_group(required=True)
     source.add_argument("target", nargs="?", metavar="MODULE:ATTR", help="e.g. myapp:scheduler")
     source.add_argument("--store", metavar="URL", help="a store URL, e.g. sqlite:///jobs.db")
+    jobs.add_argument("--factory", action="store_true", help=_FACTORY_HELP)
     jobs.add_argument(
         "--timezone", type=_zone, default=None, help="zone of the local column (default: system)"
     )
@@ -182,12 +188,16 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "jobs":
         from .jobs import list_jobs
 
-        print(_run_loop(lambda: list_jobs(args.target, args.store, args.timezone)))
+        print(
+            _run_loop(
+                lambda: list_jobs(args.target, args.store, args.timezone, factory=args.factory)
+            )
+        )
         return 0
     from .run import serve
 
     loop = _choose_loop(args.loop)
-    return _run_loop(lambda: serve(args.target, args.grace, loop), loop)
+    return _run_loop(lambda: serve(args.target, args.grace, loop, factory=args.factory), loop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -59,13 +59,13 @@ def _install(handler: Callable[[signal.Signals], None]) -> Callable[[], None]:
     return undo
 
 
-async def serve(target: str, grace: float | None, loop_name: str) -> int:
+async def serve(target: str, grace: float | None, loop_name: str, *, factory: bool = False) -> int:
     """Load and serve the scheduler; return the exit status (0 clean stop, 1 forced stop).
 
     The first SIGINT/SIGTERM stops it gracefully (``stop(timeout=grace)``); a second one
     cancels everything still running at once.
     """
-    scheduler = await load_scheduler(target)
+    scheduler = await load_scheduler(target, factory=factory)
     main = asyncio.current_task()
     assert main is not None
     requested = asyncio.Event()

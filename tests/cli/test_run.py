@@ -49,7 +49,7 @@ def test_serves_logs_firings_and_stops_cleanly_on_a_signal(
 
 @pytest.mark.parametrize("factory", ["make_scheduler", "make_scheduler_async"])
 def test_serves_what_a_sync_or_async_factory_returns(served: list[Served], factory: str) -> None:
-    p = start(served, f"tests.cli.apps:{factory}")
+    p = start(served, f"tests.cli.apps:{factory}", "--factory")
     p.wait_for("job 'made-")
     p.signal(signal.SIGTERM)
     assert p.finish() == 0
@@ -110,8 +110,11 @@ def test_log_level_warning_hides_successful_firings(served: list[Served]) -> Non
         ("no_such_module:scheduler", 2, "cannot import 'no_such_module': no module named"),
         ("tests.cli.apps:nothing", 2, "module 'tests.cli.apps' has no attribute 'nothing'"),
         ("tests.cli.apps:not_a_scheduler", 2, "is a int, not a Scheduler"),
-        ("tests.cli.apps:make_nothing", 2, "returned a int, not a Scheduler"),
-        ("tests.cli.apps:make_failure", 1, "failed: RuntimeError: config missing"),
+        ("tests.cli.apps:make_nothing --factory", 2, "returned a int, not a Scheduler"),
+        ("tests.cli.apps:make_failure --factory", 1, "failed: RuntimeError: config missing"),
+        ("tests.cli.apps:send_digest", 2, "is a function, not a Scheduler; if it is a factory"),
+        ("tests.cli.apps:scheduler --factory", 2, "is a Scheduler, not a factory"),
+        ("examples/quickstart.py", 2, "file path; name the module instead: 'examples.quickstart'"),
         ("tests.cli.broken_app:scheduler", 1, "RuntimeError: boom at import"),
         ("tests.cli.apps:", 2, "expected module:attribute"),
     ],
@@ -121,6 +124,9 @@ def test_log_level_warning_hides_successful_firings(served: list[Served]) -> Non
         "not-a-scheduler",
         "factory-type",
         "factory-fails",
+        "callable-without-factory",
+        "factory-not-callable",
+        "file-path",
         "import-fails",
         "empty-attribute",
     ],
@@ -128,7 +134,7 @@ def test_log_level_warning_hides_successful_firings(served: list[Served]) -> Non
 def test_a_target_that_cannot_be_loaded_gives_one_line(
     target: str, code: int, message: str
 ) -> None:
-    proc = run("run", target)
+    proc = run("run", *target.split())
     assert proc.returncode == code
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
