@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from datetime import datetime, timedelta, tzinfo
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, Unpack
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
@@ -34,7 +33,13 @@ from ._values import (
     make_options,
     with_executor,
 )
-from .errors import InvalidJob, InvalidTrigger, JobNotFound, SchedulerStateError
+from .errors import (
+    InvalidConfiguration,
+    InvalidJob,
+    InvalidTrigger,
+    JobNotFound,
+    SchedulerStateError,
+)
 from .events import (
     Event,
     JobAdded,
@@ -50,6 +55,7 @@ from .events import (
 from .stores._base import Claim, Store, StoreContext
 from .stores.memory import MemoryStore
 from .triggers import At, Cron, Every, Ticks, Trigger
+from .triggers._time import to_zone
 
 if TYPE_CHECKING:
     from .integrations.fastapi import Lifespan
@@ -83,19 +89,17 @@ def _job_id(func: Callable[..., Any]) -> str:
 
 
 def _resolve_timezone(value: str | tzinfo | None) -> tzinfo | None:
-    if value is None or isinstance(value, tzinfo):
-        return value
-    if isinstance(value, str):
-        try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidTrigger(f"unknown time zone {value!r}") from None
-    raise InvalidTrigger(f"timezone must be a str or tzinfo, got {value!r}")
+    if value is None:
+        return None
+    try:
+        return to_zone(value, "scheduler timezone")
+    except InvalidTrigger as exc:
+        raise InvalidConfiguration(str(exc)) from None
 
 
 def _resolve_store(store: Store | str | None, **keys: Any) -> Store:
     if keys and not isinstance(store, str):
-        raise InvalidJob(
+        raise InvalidConfiguration(
             "secret_key, old_keys and encrypt apply to a store URL; give them to the store "
             f"object itself, e.g. SQLiteStore(path, secret_key=...), not with {store!r}"
         )
@@ -109,7 +113,7 @@ def _resolve_store(store: Store | str | None, **keys: Any) -> Store:
         from .stores import store_from_url
 
         return store_from_url(store, **keys)
-    raise InvalidJob(f"store must be a Store, a store URL or None, got {store!r}")
+    raise InvalidConfiguration(f"store must be a Store, a store URL or None, got {store!r}")
 
 
 class Scheduler:

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import InvalidTrigger
 from ._target import UsageError
@@ -30,10 +29,12 @@ LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 def _zone(value: str) -> tzinfo:
+    from ..triggers._time import to_zone
+
     try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise argparse.ArgumentTypeError(f"unknown time zone {value!r}") from None
+        return to_zone(value, "time zone")
+    except InvalidTrigger as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _grace(value: str) -> float:
@@ -181,9 +182,10 @@ def _command(args: argparse.Namespace) -> int:
             after = after.replace(tzinfo=args.timezone or UTC)
         try:
             trigger = to_trigger(args.expression, args.timezone)
-        except InvalidTrigger as exc:
-            raise UsageError(str(exc)) from None
-        print(preview(trigger, args.n, after, args.timezone))
+            text = preview(trigger, args.n, after, args.timezone)
+        except (InvalidTrigger, OverflowError, ValueError) as exc:
+            raise UsageError(str(exc) or type(exc).__name__) from None
+        print(text)
         return 0
     if args.command == "jobs":
         from .jobs import list_jobs

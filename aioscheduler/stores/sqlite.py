@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
-from ..errors import InvalidJob, JobExists, JobNotFound, SchedulerStateError, StoreError
+from ..errors import InvalidConfiguration, JobExists, JobNotFound, SchedulerStateError, StoreError
 from ._base import Claim, Store, StoreContext
 from ._codec import decode_run, encode_run, encode_spec
 from ._local import Entry, LocalJobs
@@ -118,11 +118,11 @@ class SQLiteStore(LocalJobs, Store):
         Keyword options are passed to the constructor (keys do not belong in URLs).
 
         Raises:
-            InvalidJob: the URL is not of that form (a ``ValueError``).
+            InvalidConfiguration: the URL is not of that form (a ``ValueError``).
         """
         scheme, sep, rest = url.partition("://")
         if scheme != "sqlite" or not sep or not rest.startswith("/") or len(rest) < 2:
-            raise InvalidJob(
+            raise InvalidConfiguration(
                 f"SQLite store URL must look like 'sqlite:///relative.db' or "
                 f"'sqlite:////absolute/path.db', got {url!r}"
             )
