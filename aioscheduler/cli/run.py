@@ -19,6 +19,11 @@ logger = logging.getLogger("aioscheduler.cli")
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
+#: Seconds after a termination signal during which another one is the same request: GNU
+#: ``timeout``, process managers and terminals often signal both the process and its group,
+#: so one request may arrive twice within milliseconds. Only a later, separate one forces.
+SAME_REQUEST_WINDOW = 1.0
+
 
 def log_run(event: RunEvent) -> None:
     """Log one firing (finished, skipped or missed) on one line at INFO (WARNING if it failed)."""
@@ -70,8 +75,19 @@ async def serve(target: str, grace: float | None, loop_name: str, *, factory: bo
     assert main is not None
     requested = asyncio.Event()
     received: list[signal.Signals] = []
+    loop = asyncio.get_running_loop()
+    first_at: list[float] = []
 
     def on_signal(sig: signal.Signals) -> None:
+        now = loop.time()
+        if first_at and len(received) == 1 and now - first_at[0] < SAME_REQUEST_WINDOW:
+            logger.info(
+                "%s received again within %g s: taken as the same stop request",
+                sig.name,
+                SAME_REQUEST_WINDOW,
+            )
+            return
+        first_at.append(now)
         received.append(sig)
         if len(received) == 1:
             wait = "as long as it takes" if grace is None else f"up to {grace:g} s"

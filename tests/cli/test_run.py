@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import pytest
 
 from aioscheduler import Outcome, Run
-from aioscheduler.cli.run import log_run
+from aioscheduler.cli.run import SAME_REQUEST_WINDOW, log_run
 from aioscheduler.events import RunFinished
 
 from .proc import Served, run
@@ -74,16 +76,48 @@ def test_work_outliving_the_grace_is_cancelled(served: list[Served]) -> None:
 
 
 def test_a_second_signal_cancels_at_once_and_exits_1(served: list[Served]) -> None:
-    p = start(served, "tests.cli.apps:slow")  # no grace: would wait as long as it takes
+    p = start(served, "tests.cli.apps:very_slow")  # no grace: would wait as long as it takes
     p.wait_for("slow started")
     p.signal(signal.SIGINT)
     p.wait_for("SIGINT received: stopping")
+    time.sleep(2 * SAME_REQUEST_WINDOW)  # a separate request, not the same one twice
     p.signal(signal.SIGINT)
     assert p.finish() == 1
     assert "SIGINT received again: cancelling running work" in p.output
     assert "slow cancelled" in p.output
     assert "slow finished" not in p.output
     assert p.lines[-1].endswith("stopped by force: running work was cancelled")
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_the_process_and_its_group_is_one_graceful_stop(
+    served: list[Served], sig: signal.Signals, loop: str
+) -> None:
+    pytest.importorskip(loop)
+    p = start(served, "tests.cli.apps:slow", "--loop", loop)
+    p.wait_for("slow started")
+    p.signal_process_and_group(sig)
+    assert p.finish() == 0, p.output
+    assert "slow finished" in p.output
+    assert "slow cancelled" not in p.output
+    assert "received again: cancelling" not in p.output
+    assert p.lines[-1].endswith("stopped cleanly")
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_gnu_timeout_stops_it_gracefully(served: list[Served], loop: str) -> None:
+    pytest.importorskip(loop)
+    timeout = shutil.which("timeout")
+    if timeout is None:
+        pytest.skip("GNU timeout is not installed")
+    p = Served("tests.cli.apps:slow", "--loop", loop, prefix=(timeout, "-s", "TERM", "3"))
+    served.append(p)
+    p.wait_for("slow started")
+    assert p.finish(timeout=60) == 124  # timeout's own status: it had to signal the command
+    assert "SIGTERM received: stopping" in p.output
+    assert "slow cancelled" not in p.output and "by force" not in p.output, p.output
+    assert p.lines[-1].endswith("stopped cleanly")
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
