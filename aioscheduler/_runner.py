@@ -521,8 +521,8 @@ class Runner:
         if state is None:
             return
         queued, state.queued = state.queued, None
-        if queued is not None:
-            self._finish_job(queued, Outcome.SKIPPED, None, None, "job removed")
+        if queued is not None:  # it never ran: reported like any skipped firing
+            self._report_not_run(queued, Outcome.SKIPPED, "job removed")
         state.failures = 0
         if not state.running:
             self._jobs.pop(job_id, None)
