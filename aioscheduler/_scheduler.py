@@ -19,6 +19,7 @@ from ._decorators import JobOptionsKw, declared_jobs, declared_now
 from ._dispatcher import Dispatcher
 from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
 from ._heap import DueHeap
+from ._logs import log_lifecycle
 from ._runner import Firing, Runner
 from ._timers import Timer, parse_delay
 from ._values import (
@@ -239,6 +240,9 @@ class Scheduler:
                 )
             )
             self._store_open = True
+            path = getattr(self._store, "path", None)
+            where = f" at {path!r}" if isinstance(path, str) else ""
+            logger.info("store opened: %s%s", type(self._store).__name__, where)
 
     def _store_wakeup(self, due: float) -> None:
         self._dispatcher.poke(due)
@@ -279,7 +283,6 @@ class Scheduler:
             raise
         self._state = "running"
         self._emit(SchedulerStarted(at=self._clock.now()))
-        logger.debug("scheduler %s started", self._node_id)
 
     async def stop(self, timeout: float | None = None) -> None:
         """Stop dispatching, wait for running work, cancel what is left.
@@ -338,7 +341,6 @@ class Scheduler:
             self._state = "stopped"
             if self._stopped_event is not None:
                 self._stopped_event.set()
-        logger.debug("scheduler %s stopped", self._node_id)
 
     async def serve(self) -> None:
         """Start (if needed) and block until :meth:`stop` is called (from elsewhere)."""
@@ -406,6 +408,7 @@ class Scheduler:
         return task
 
     def _emit(self, event: Event) -> None:
+        log_lifecycle(event)
         if self._hub.active:
             self._hub.emit(event)
 
@@ -651,8 +654,7 @@ class Scheduler:
         )
         self._register_ticks(spec, paused)
         event = JobUpdated if existed else JobAdded
-        if self._hub.active:
-            self._emit(event(at=self._clock.now(), job_id=spec.id, job=job))
+        self._emit(event(at=self._clock.now(), job_id=spec.id, job=job))
         return job
 
     async def remove(self, id: str) -> None:
@@ -667,8 +669,7 @@ class Scheduler:
         for firing in self._local.pop(id, ()):  # pending retries, run_now, Ticks firings
             self._heap.discard(firing)
         self._runner.forget(id)
-        if self._hub.active:
-            self._emit(JobRemoved(at=self._clock.now(), job_id=id))
+        self._emit(JobRemoved(at=self._clock.now(), job_id=id))
 
     async def pause(self, id: str) -> Job:
         """Pause a job: it does not fire until :meth:`resume`. Returns the job snapshot."""
@@ -754,13 +755,16 @@ class Scheduler:
                     (claim, run.to_run() if isinstance(run, Firing) else run)
                     for claim, run in pending
                 ]
+                retried = {i for i, (_, run) in enumerate(pending) if getattr(run, "retrying", 0)}
                 stored = True
                 try:
                     await self._store.release(batch)
                 except Exception:
                     stored = False
                     logger.exception("recording %d finished runs in the store failed", len(batch))
-                for claim, run in batch:
+                for i, (claim, run) in enumerate(batch):
+                    if i in retried:  # wait_run() returns the firing's final attempt
+                        continue
                     # waiters wake once the store has the run, so get(id).last_run shows it
                     waiters = self._run_waiters.pop(claim.spec.id, None)
                     for fut in waiters or ():

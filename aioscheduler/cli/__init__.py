@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="info",
-        help="firings are logged at info, failed ones at warning (default: info)",
+        help="lifecycle and firings are logged at info, problems at warning and error "
+        "(default: info)",
     )
 
     jobs = commands.add_parser(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._values import Outcome
-from ..events import RunEvent, RunFinished, RunMissed, RunSkipped
+from ..events import RunEvent, RunFinished
 from ._target import load_scheduler
 
 __all__ = ("log_run", "serve")
@@ -25,9 +25,18 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SAME_REQUEST_WINDOW = 1.0
 
 
+#: Outcomes the library logs itself (aioscheduler._logs): logged once, by the library.
+_LOGGED_BY_THE_LIBRARY = frozenset(
+    {Outcome.ERROR, Outcome.TIMEOUT, Outcome.MISSED, Outcome.SKIPPED}
+)
+
+
 def log_run(event: RunEvent) -> None:
-    """Log one firing (finished, skipped or missed) on one line at INFO (WARNING if it failed)."""
+    """Log one firing on one line at INFO: when, how late, how long. Failed, timed-out,
+    skipped and missed firings are left to the library's own log line (said once)."""
     run = event.run
+    if run.outcome in _LOGGED_BY_THE_LIBRARY:
+        return
     if run.job_id is not None:
         name = f"job {run.job_id!r}"
     else:
@@ -42,8 +51,7 @@ def log_run(event: RunEvent) -> None:
         parts.append(run.reason)
     if run.missed:
         parts.append(f"missed {run.missed}")
-    failed = run.outcome in (Outcome.ERROR, Outcome.TIMEOUT, Outcome.MISSED)
-    logger.log(logging.WARNING if failed else logging.INFO, "%s", ", ".join(parts))
+    logger.info("%s", ", ".join(parts))
 
 
 def _install(handler: Callable[[signal.Signals], None]) -> Callable[[], None]:
@@ -103,7 +111,7 @@ async def serve(target: str, grace: float | None, loop_name: str, *, factory: bo
             main.cancel()
 
     undo = _install(on_signal)
-    subscription = scheduler.subscribe(log_run, RunFinished, RunSkipped, RunMissed)
+    subscription = scheduler.subscribe(log_run, RunFinished)
     try:
         await scheduler.start()
         count = len(await scheduler.jobs())

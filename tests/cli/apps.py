@@ -75,3 +75,16 @@ async def very_slow_job() -> None:
         print("slow cancelled", flush=True)
         raise
     print("slow finished", flush=True)  # pragma: no cover - always cancelled in the tests
+
+
+troubled = Scheduler()
+
+
+@troubled.every(seconds=0.05, id="failing")
+async def failing() -> None:
+    raise RuntimeError("always fails")
+
+
+@troubled.every(seconds=0.05, id="overlapping", overlap="skip")
+async def overlapping() -> None:
+    await asyncio.sleep(0.2)

@@ -196,12 +196,29 @@ def test_log_run_names_timers_and_reasons(caplog: pytest.LogCaptureFixture) -> N
     at = datetime(2026, 3, 2, 12, tzinfo=UTC)
     runs: list[Any] = [
         Run(None, at, at, at, outcome=Outcome.SUCCESS, timer=FakeTimer()),
-        Run("j", at, outcome=Outcome.SKIPPED, reason="previous run still running"),
+        Run("j", at, at, at, outcome=Outcome.CANCELLED, reason="scheduler stopped"),
+        Run("s", at, outcome=Outcome.SKIPPED, reason="previous run still running"),
         Run("k", at, at, at, outcome=Outcome.ERROR),
+        Run("m", at, outcome=Outcome.MISSED, missed=1),
     ]
     with caplog.at_level("INFO", logger="aioscheduler.cli"):
         for r in runs:
             log_run(RunFinished(run=r))
-    assert [r.levelname for r in caplog.records] == ["INFO", "INFO", "WARNING"]
+    # skipped, failed and missed firings are logged by the library itself: not twice
+    assert [r.levelname for r in caplog.records] == ["INFO", "INFO"]
     assert "FakeTimer.callback' success" in caplog.records[0].message
-    assert "previous run still running" in caplog.records[1].message
+    assert "scheduler stopped" in caplog.records[1].message
+
+
+def test_each_failure_and_skip_is_logged_once(served: list[Served]) -> None:
+    p = start(served, "tests.cli.apps:troubled", "--log-level", "debug")
+    p.wait_for("job 'failing' failed")
+    p.wait_for("job 'overlapping' firing skipped")
+    p.signal(signal.SIGTERM)
+    assert p.finish() == 0
+    failing = [line for line in p.lines if "'failing'" in line and "added" not in line]
+    skipped = [line for line in p.lines if "'overlapping'" in line and "skipped" in line]
+    assert failing and all("ERROR" in line and "aioscheduler.runner" in line for line in failing)
+    assert skipped and all("aioscheduler.runner" in line for line in skipped)
+    assert "Traceback" in p.output  # the final failure carries its traceback, once per firing
+    assert p.output.count("Traceback") == len(failing)
