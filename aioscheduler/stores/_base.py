@@ -118,6 +118,17 @@ class Store(ABC):
         """The earliest known run time of any unpaused job, or ``None``. Cheap and
         synchronous: persistent stores answer from what they last read or were notified."""
 
+    def io_in_flight(self) -> int:
+        """How many of this store's operations are waiting on something outside the event loop
+        right now (a worker thread, a network round trip). ``0`` when none.
+
+        :class:`aioscheduler.testing.FakeClock` waits while this is above zero, so that time
+        does not move on while a claim or a release is half done: tests on a persistent store
+        are as deterministic as on the memory store. Stores that await I/O count each such
+        operation from its start until its caller resumes.
+        """
+        return 0
+
     def poll_interval(self) -> float | None:
         """How often the scheduler should call :meth:`acquire_due` even without a known due
         time (``None``: never; in-process stores know everything)."""

@@ -109,6 +109,7 @@ class SQLiteStore(LocalJobs, Store):
         self._thread: ThreadPoolExecutor | None = None
         self._context: StoreContext | None = None
         self._lock = asyncio.Lock()
+        self._in_flight = 0  # _call()s waiting on the worker thread (see Store.io_in_flight)
         self._reset()
 
     @classmethod
@@ -143,6 +144,7 @@ class SQLiteStore(LocalJobs, Store):
         if self._thread is None:
             raise StoreError(f"the SQLite store {self._path!r} is not open")
         future = asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        self._in_flight += 1
         try:
             try:
                 return await asyncio.shield(future)
@@ -160,6 +162,11 @@ class SQLiteStore(LocalJobs, Store):
                 return future.result()
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self._path!r} failed: {exc}") from exc
+        finally:
+            self._in_flight -= 1
+
+    def io_in_flight(self) -> int:
+        return self._in_flight
 
     async def _histories(self, job_ids: list[str] | None) -> dict[str, list[Run]]:
         rows = await self._call(self._file.history, job_ids)

@@ -1,0 +1,13 @@
+"""Module-level job functions for FakeClock tests on persistent stores."""
+
+from __future__ import annotations
+
+CALLS: list[float] = []
+
+
+async def tick() -> None:
+    CALLS.append(1.0)
+
+
+def tick_sync() -> None:
+    CALLS.append(1.0)
