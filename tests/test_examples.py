@@ -227,3 +227,15 @@ def test_the_fakeclock_example_tests_pass() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "4 passed" in proc.stdout
+
+
+async def test_the_cli_factory_example_survives_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    example = load("cli_factory")
+    for _ in range(3):  # each start is a restart on the same SQLite file
+        scheduler = await example.create_scheduler("sqlite:///jobs.db")
+        async with scheduler:
+            assert [j.id for j in await scheduler.jobs()] == ["refresh"]
+    assert (tmp_path / "jobs.db").exists()
