@@ -15,7 +15,15 @@ if TYPE_CHECKING:
     from ._scheduler import Scheduler
     from ._values import JobSpec
 
-__all__ = ("JobOptionsKw", "cron", "declared_jobs", "declared_now", "every", "inline")
+__all__ = (
+    "JobOptionsKw",
+    "ModifyKw",
+    "cron",
+    "declared_jobs",
+    "declared_now",
+    "every",
+    "inline",
+)
 
 logger = logging.getLogger("aioscheduler")
 
@@ -23,6 +31,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _MARK = "__aioscheduler_jobs__"
 _INLINE = "__aioscheduler_inline__"
+
+
+class ModifyKw(TypedDict, total=False):
+    """What ``Scheduler.modify`` can change: a job's arguments and options."""
+
+    args: tuple[Any, ...] | list[Any]
+    kwargs: Mapping[str, Any]
+    overlap: Overlap
+    misfire_grace: float | timedelta | None
+    coalesce: bool
+    max_instances: int | None
+    executor: Executor | None
+    timeout: float | timedelta | None
+    retries: int
+    backoff: Backoff
+    retry_on: type[BaseException] | tuple[type[BaseException], ...]
+    pause_after_failures: int | None
 
 
 class JobOptionsKw(TypedDict, total=False):
@@ -43,6 +68,7 @@ class JobOptionsKw(TypedDict, total=False):
     backoff: Backoff | None
     retry_on: type[BaseException] | tuple[type[BaseException], ...]
     pause_after_failures: int | None
+    run_at_start: bool
 
 
 def _mark(func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw) -> None:
@@ -73,7 +99,9 @@ async def declared_now(
     """
     try:
         spec = scheduler._spec_from_kw(func, trigger, options)
-        await scheduler._reconcile(spec, options)
+        job = await scheduler._reconcile(spec, options)
+        if options.get("run_at_start"):
+            scheduler._run_once_now(job.spec)
     except Exception as exc:
         logger.error("declared job %r was not added: %s", spec.id, exc, extra={"job_id": spec.id})
 

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, Unpack
 
 import anyio
 
+from . import _modify
 from ._clock import Clock, SystemClock
-from ._decorators import JobOptionsKw, declared_jobs, declared_now
+from ._decorators import JobOptionsKw, ModifyKw, declared_jobs, declared_now
 from ._dispatcher import Dispatcher
 from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
 from ._heap import DueHeap
 from ._logs import log_lifecycle
+from ._modify import check_call
 from ._runner import Firing, Runner
 from ._timers import Timer, parse_delay
 from ._values import (
@@ -553,6 +555,7 @@ class Scheduler:
         check = getattr(self._store, "check_spec", None)
         if check is not None and store_check:
             check(spec)
+        check_call(func, spec.args, spec.kwargs, job_id)  # a wrong args= fails here, once
         return spec
 
     def _check_process_callable(
@@ -589,6 +592,7 @@ class Scheduler:
         backoff: Backoff | None = None,
         retry_on: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
         pause_after_failures: int | None = None,
+        run_at_start: bool = False,
     ) -> Job:
         """Schedule ``func(*args, **kwargs)`` to run whenever ``trigger`` fires.
 
@@ -614,12 +618,15 @@ class Scheduler:
             retries: Retries after a failed run (an exception matching ``retry_on``, or a
                 timeout), each after ``backoff``.
             pause_after_failures: Pause the job after this many consecutive failed runs.
+            run_at_start: Also run it once right away (when the scheduler starts, or now if it
+                runs), in addition to its schedule, like :meth:`run_now`.
 
         Returns:
             A snapshot of the job.
 
         Raises:
-            InvalidJob: a bad callable or option (the message names it).
+            InvalidJob: a bad callable or option, or ``args``/``kwargs`` that do not fit the
+                callable's signature (the message names it).
             InvalidTrigger: the trigger cannot be bound (a naive ``At`` without a timezone).
             JobExists: the id is taken and ``replace`` is false.
         """
@@ -635,10 +642,20 @@ class Scheduler:
             retry_on=retry_on,
             pause_after_failures=pause_after_failures,
         )
-        if not isinstance(paused, bool) or not isinstance(replace, bool):
-            raise InvalidJob(f"paused and replace must be bools, got {paused!r}, {replace!r}")
+        if not all(isinstance(flag, bool) for flag in (paused, replace, run_at_start)):
+            raise InvalidJob(
+                f"paused, replace and run_at_start must be bools, got {paused!r}, {replace!r}, "
+                f"{run_at_start!r}"
+            )
         spec = self._make_spec(func, trigger, id=id, args=args, kwargs=kwargs, options=options)
-        return await self._add_spec(spec, paused=paused, replace=replace)
+        job = await self._add_spec(spec, paused=paused, replace=replace)
+        if run_at_start:
+            self._run_once_now(job.spec)
+        return job
+
+    def _run_once_now(self, spec: JobSpec) -> None:
+        now = self._clock.time()
+        self._push_local(now, self._local_firing(spec, now, final=False))
 
     async def _add_spec(self, spec: JobSpec, *, paused: bool, replace: bool) -> Job:
         await self._ensure_store()
@@ -687,6 +704,36 @@ class Scheduler:
         self._emit(JobResumed(at=self._clock.now(), job_id=id))
         return job
 
+    async def modify(self, id: str, **changes: Unpack[ModifyKw]) -> Job:
+        """Change a job's arguments or options in place, atomically, on every store.
+
+        Takes :meth:`add`'s ``args``, ``kwargs`` and job options (``overlap``, ``retries``,
+        ``timeout``, ``misfire_grace``...); what is not given stays. The trigger, the next run
+        time, the paused state and the history are kept (use :meth:`reschedule` for the
+        trigger). Runs already under way finish with the old definition. The change is
+        validated like :meth:`add` and applied in one step of the store: a bad value changes
+        nothing, and concurrent changes never lose one another.
+
+        Raises:
+            JobNotFound: no job has this id.
+            InvalidJob: an unknown option, a bad value, or arguments that do not fit the
+                callable's signature.
+        """
+        await self._ensure_store()
+        return await _modify.modify(self, id, dict(changes))
+
+    async def reschedule(self, id: str, trigger: Trigger) -> Job:
+        """Give a job a new trigger, atomically: its next run is computed afresh from now.
+
+        Arguments, options, the paused state and the history are kept.
+
+        Raises:
+            JobNotFound: no job has this id.
+            InvalidJob: ``trigger`` is not a trigger.
+            InvalidTrigger: the trigger cannot be bound (a naive ``At`` without a timezone).
+        """
+        return await _modify.reschedule(self, id, trigger)
+
     async def get(self, id: str) -> Job:
         """Return a snapshot of a job. Raises :class:`~aioscheduler.errors.JobNotFound`."""
         await self._ensure_store()
@@ -704,8 +751,7 @@ class Scheduler:
         :meth:`start` or :meth:`run_pending`.
         """
         job = await self.get(id)
-        now = self._clock.time()
-        self._push_local(now, self._local_firing(job.spec, now, final=False))
+        self._run_once_now(job.spec)
 
     def _local_firing(self, spec: JobSpec, due: float, *, final: bool, attempt: int = 1) -> Firing:
         claim = Claim(spec, due, due, 0, True, final, claimed=False)
@@ -912,6 +958,7 @@ class Scheduler:
         kwargs = opts.pop("kwargs", None)
         opts.pop("paused", None)
         opts.pop("replace", None)
+        opts.pop("run_at_start", None)
         if opts.get("backoff") is None:
             opts.pop("backoff", None)
         try:
@@ -952,7 +999,9 @@ class Scheduler:
             func, trigger, options = self._declared[self._declared_done]
             self._declared_done += 1
             spec = self._spec_from_kw(func, trigger, options)
-            await self._reconcile(spec, options)
+            job = await self._reconcile(spec, options)
+            if options.get("run_at_start"):
+                self._run_once_now(job.spec)
 
     def every(
         self,

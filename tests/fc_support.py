@@ -11,3 +11,8 @@ async def tick() -> None:
 
 def tick_sync() -> None:
     CALLS.append(1.0)
+
+
+def greet(name: str, punctuation: str = "!") -> str:
+    CALLS.append(1.0)
+    return f"hello {name}{punctuation}"

@@ -286,6 +286,31 @@ class SQLiteStore(LocalJobs, Store):
         runs = await self._decode_history(spec.id, history)
         return self._snapshot(entry, runs)
 
+    async def update_job(
+        self,
+        job_id: str,
+        update: Callable[[JobSpec], JobSpec],
+        *,
+        now: float,
+        reschedule: bool,
+    ) -> Job:
+        async with self._lock:  # the only writer of the file: the lock makes it atomic
+            old = self._get(job_id)
+            spec = update(old.spec)
+            if spec.id != job_id:
+                raise ValueError(f"update_job() must keep the id {job_id!r}, got {spec.id!r}")
+            nominal, run_at = old.nominal, old.run_at
+            if reschedule:
+                first = spec.trigger.first_fire(to_datetime(now))
+                nominal = None if first is None else first.timestamp()
+                run_at = self._run_at(spec, nominal)
+            history = await self._call(self._file.put_job, spec, old.paused, nominal, run_at, True)
+            entry = self._entries[job_id] = Entry(spec, nominal, run_at, old.paused)
+            entry.version = old.version  # claims of the old definition: see release()
+            self._schedule(entry, nominal, run_at)
+        runs = await self._decode_history(job_id, history)
+        return self._snapshot(entry, runs)
+
     async def _decode_history(self, job_id: str, records: list[bytes]) -> list[Run]:
         runs = []
         for record in records:
