@@ -61,6 +61,7 @@ from .triggers import At, Cron, Every, Ticks, Trigger
 from .triggers._time import to_zone
 
 if TYPE_CHECKING:
+    from ._threaded import SchedulerThread
     from .integrations.fastapi import Lifespan
 
 __all__ = ("Scheduler",)
@@ -343,6 +344,21 @@ class Scheduler:
             self._state = "stopped"
             if self._stopped_event is not None:
                 self._stopped_event.set()
+
+    def start_in_thread(self, *, name: str = "aioscheduler") -> SchedulerThread:
+        """Start the scheduler on its own event loop in a daemon thread; return its blocking,
+        thread-safe face (``add``, ``remove``, ``pause``, ``resume``, ``jobs``, ``stop``...).
+
+        For code that is not async: WSGI apps (Flask, Django), scripts. What APScheduler's
+        ``BackgroundScheduler`` does, on the same engine. Returns once the scheduler runs.
+
+        Raises:
+            SchedulerStateError: the scheduler is already running.
+            Exception: whatever :meth:`start` raised in the thread (a store that cannot open).
+        """
+        from ._threaded import start_in_thread
+
+        return start_in_thread(self, name)
 
     async def serve(self) -> None:
         """Start (if needed) and block until :meth:`stop` is called (from elsewhere)."""
