@@ -239,3 +239,21 @@ async def test_the_cli_factory_example_survives_restarts(
         async with scheduler:
             assert [j.id for j in await scheduler.jobs()] == ["refresh"]
     assert (tmp_path / "jobs.db").exists()
+
+
+def test_background_thread_example_prints_what_it_says() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "background_thread.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "tick 1 from hello",
+        "tick 2 from hello",
+        "tick 3 from hello",
+        "jobs: ['ticker (paused)']",
+        "tick 4 from goodbye",
+        "stopped",
+    ]
