@@ -125,3 +125,30 @@ def test_aioscheduler_run_serves_a_decorated_module_with_a_sqlite_store(app_dir:
     finally:
         p.kill()
     assert "Traceback" not in p.output
+
+
+async def test_a_fastapi_app_module_with_a_sqlite_store_starts_under_its_lifespan(
+    app_dir: Path,
+) -> None:
+    from .integrations.asgi import lifespan
+
+    app = write(
+        app_dir,
+        "web",
+        """
+        from fastapi import FastAPI
+
+        from aioscheduler import Scheduler
+        from aioscheduler.testing import FakeClock
+
+        scheduler = Scheduler(store="sqlite:///web.db", clock=FakeClock())
+        app = FastAPI(lifespan=scheduler.lifespan)
+
+
+        @scheduler.every(minutes=5, id="refresh")
+        async def refresh() -> None:
+            pass
+        """,
+    )  # what uvicorn does: import the module (this failed), then run the lifespan
+    async with lifespan(app.app):
+        assert [j.id for j in await app.scheduler.jobs()] == ["refresh"]
