@@ -119,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--store", metavar="URL", help="a store URL, e.g. sqlite:///jobs.db")
     jobs.add_argument("--factory", action="store_true", help=_FACTORY_HELP)
     jobs.add_argument(
+        "--allow",
+        metavar="MODULE",
+        action="append",
+        default=None,
+        help="with --store: a module or package whose functions the stored jobs may name "
+        "(repeatable; like Scheduler(allow=...)); others are listed as broken, never imported",
+    )
+    jobs.add_argument(
         "--timezone", type=_zone, default=None, help="zone of the local column (default: system)"
     )
 
@@ -193,7 +201,9 @@ def _command(args: argparse.Namespace) -> int:
 
         print(
             _run_loop(
-                lambda: list_jobs(args.target, args.store, args.timezone, factory=args.factory)
+                lambda: list_jobs(
+                    args.target, args.store, args.timezone, args.allow, factory=args.factory
+                )
             )
         )
         return 0

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+from .._admission import Admission
 from .._clock import to_datetime
 from .._crypto import PayloadCodec, PayloadError
+from ..stores._codec import check_names
 from ..stores._sqlite_schema import APPLICATION_ID, SCHEMA_VERSION
 from ..triggers import Trigger
 from ._target import UsageError
@@ -87,13 +89,16 @@ def _open(codec: PayloadCodec, value: Any) -> dict[str, Any]:
 
 
 def read_sqlite(
-    path: str, codec: PayloadCodec | None = None
+    path: str, codec: PayloadCodec | None = None, admission: Admission | None = None
 ) -> tuple[list[Listed], list[tuple[str, str]]]:
-    """The jobs of the SQLite store at ``path`` and the rows that cannot be read, as
-    ``(jobs by next run, [(id, reason)])``.
+    """The jobs of the SQLite store at ``path`` and the rows that cannot be read or are
+    refused, as ``(jobs by next run, [(id, reason)])``.
 
     ``codec`` opens signed or encrypted rows (the scheduler's own, when listing a
-    ``module:attr`` target); without it only unprotected rows can be read.
+    ``module:attr`` target); without it only unprotected rows can be read. ``admission`` is
+    the policy a scheduler would load the rows under (``None``: the strict default): a row
+    naming code it would refuse is listed as broken, exactly as the scheduler would report
+    it. Nothing is imported either way.
 
     Raises:
         UsageError: the file or its directory is missing, it is not an aioscheduler SQLite
@@ -101,6 +106,7 @@ def read_sqlite(
     """
     _check_path(path)
     codec = codec or PayloadCodec()
+    admission = admission or Admission()
     conn = _connect(path)
     try:
         rows = conn.execute("SELECT id, payload, paused, run_at FROM jobs ORDER BY id").fetchall()
@@ -117,8 +123,10 @@ def read_sqlite(
     jobs: list[Listed] = []
     broken: list[tuple[str, str]] = []
     for job_id, payload, paused, run_at in rows:
+        sealed = payload.encode() if isinstance(payload, str) else bytes(payload)
         try:
-            document = _open(codec, payload)
+            document = _open(codec, sealed)
+            check_names(job_id, document, signed=codec.authenticated(sealed), admission=admission)
             trigger = Trigger.from_dict(document["trigger"]).describe()
         except PayloadError as exc:
             broken.append((job_id, f"cannot be read: {exc}"))

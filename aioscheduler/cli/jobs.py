@@ -7,13 +7,14 @@ import inspect
 from datetime import tzinfo
 from typing import Any
 
+from .._admission import Admission
 from .._scheduler import Scheduler
 from .._values import Job
 from ..errors import SchedulerError
 from ..stores import Store
 from ._sqlite_view import Listed, read_sqlite
 from ._table import format_local, format_table, format_utc
-from ._target import UsageError, load_scheduler
+from ._target import UsageError, cwd_importable, load_scheduler
 
 __all__ = ("list_jobs",)
 
@@ -21,20 +22,26 @@ HEADER = ("ID", "TRIGGER", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "PAUSED", "LAST
 
 
 async def list_jobs(
-    target: str | None, store_url: str | None, tz: tzinfo | None, *, factory: bool = False
+    target: str | None,
+    store_url: str | None,
+    tz: tzinfo | None,
+    allow: list[str] | None = None,
+    *,
+    factory: bool = False,
 ) -> str:
     """Return the jobs table of the scheduler ``target`` or of the store at ``store_url``.
 
     A scheduler on the in-memory store lists the jobs its decorators declare, with the next
     run they would have if it started now. A SQLite store is read read-only, beside the
-    scheduler that runs it, without importing the jobs' modules. Rows that cannot be read
-    (or, for other stores, jobs that cannot be loaded) are listed after the table.
+    scheduler that runs it, without importing the jobs' modules. Rows that cannot be read or
+    are refused (a name outside ``allow`` or the target scheduler's policy; for other stores,
+    jobs that cannot be loaded) are listed after the table.
 
     Raises:
         UsageError: the target cannot be loaded, or the store cannot be read (one line).
     """
     if store_url is not None:
-        listed, broken = await _from_url(store_url)
+        listed, broken = await _from_url(store_url, allow)
     else:
         assert target is not None
         scheduler = await load_scheduler(target, factory=factory)
@@ -58,12 +65,15 @@ def _sqlite_path(url: str) -> str | None:
         raise UsageError(str(exc)) from None
 
 
-async def _from_url(url: str) -> tuple[list[Listed], list[tuple[str, str]]]:
+async def _from_url(
+    url: str, allow: list[str] | None
+) -> tuple[list[Listed], list[tuple[str, str]]]:
     path = _sqlite_path(url)
     if path is not None:
-        return read_sqlite(path)
+        return read_sqlite(path, admission=Admission(allow))
+    cwd_importable()
     try:
-        scheduler = Scheduler(store=url)
+        scheduler = Scheduler(store=url, allow=allow)
     except SchedulerError as exc:
         raise UsageError(str(exc)) from None
     return await _from_scheduler(scheduler)
@@ -74,7 +84,7 @@ async def _from_scheduler(scheduler: Scheduler) -> tuple[list[Listed], list[tupl
 
     store = scheduler.store
     if isinstance(store, SQLiteStore):
-        return read_sqlite(store.path, store._codec)
+        return read_sqlite(store.path, store._codec, scheduler._admission)
     try:
         if not store.persistent:
             await scheduler._add_declared()  # what start() would add, without starting

@@ -11,6 +11,7 @@ import pytest
 from aioscheduler import Cron, Every, Scheduler
 from aioscheduler.testing import FakeClock
 
+from .. import fc_support
 from .proc import run
 
 pytestmark = pytest.mark.slow
@@ -52,7 +53,14 @@ async def test_lists_a_store_a_running_scheduler_holds_without_importing_its_job
         await scheduler.clock.advance(300)  # type: ignore[attr-defined]
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
-        proc = run("jobs", "--store", f"sqlite:///{db}", "--timezone", "UTC", cwd=elsewhere)
+        url = f"sqlite:///{db}"
+        refused = run("jobs", "--store", url, cwd=elsewhere)  # no --allow: the strict default
+        proc = run(
+            "jobs", "--store", url, "--timezone", "UTC", "--allow", "sqlite_jobs_mod", cwd=elsewhere
+        )
+    assert refused.returncode == 0, refused.stderr
+    assert refused.stdout.startswith("no jobs\n\n2 broken jobs (cannot be loaded):")
+    assert "RefusedReference" in refused.stdout
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:]}
@@ -101,3 +109,20 @@ def test_naming_a_job_function_never_runs_it() -> None:
     assert proc.returncode == 2
     assert "digest sent" not in proc.stdout
     assert "pass --factory" in one_line_error(proc)
+
+
+async def test_a_row_rewritten_to_run_other_code_is_listed_as_refused(tmp_path: Path) -> None:
+    db = tmp_path / "jobs.db"
+    scheduler = Scheduler(store=f"sqlite:///{db}", clock=FakeClock())
+    await scheduler.add(fc_support.tick_sync, Every(minutes=5), id="work")
+    await scheduler.stop()
+    conn = sqlite3.connect(db)
+    (payload,) = conn.execute("SELECT payload FROM jobs WHERE id = 'work'").fetchone()
+    forged = bytes(payload).replace(b"tests.fc_support:tick_sync", b"os:system")
+    conn.execute("UPDATE jobs SET payload = ? WHERE id = 'work'", (forged,))
+    conn.commit()
+    conn.close()
+    proc = run("jobs", "--store", f"sqlite:///{db}", "--allow", "tests.fc_support", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("no jobs\n\n1 broken job (cannot be loaded):")
+    assert "'os:system'" in proc.stdout and "RefusedReference" in proc.stdout
