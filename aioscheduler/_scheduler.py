@@ -856,6 +856,9 @@ class Scheduler:
     async def wait_run(self, id: str, timeout: float | None = None) -> Run:
         """Wait for the next finished (or skipped/missed) run of job ``id`` and return it.
 
+        A failed attempt that is retried is not returned: the firing's final attempt is (every
+        attempt is in the job's history).
+
         Raises:
             JobNotFound: no job has this id.
             TimeoutError: nothing finished within ``timeout`` seconds (real time).

@@ -111,7 +111,7 @@ def test_gnu_timeout_stops_it_gracefully(served: list[Served], loop: str) -> Non
     timeout = shutil.which("timeout")
     if timeout is None:
         pytest.skip("GNU timeout is not installed")
-    p = Served("tests.cli.apps:slow", "--loop", loop, prefix=(timeout, "-s", "TERM", "3"))
+    p = Served("tests.cli.apps:slow", "--loop", loop, prefix=(timeout, "-s", "TERM", "6"))
     served.append(p)
     p.wait_for("slow started")
     assert p.finish(timeout=60) == 124  # timeout's own status: it had to signal the command
