@@ -17,7 +17,7 @@ from .conftest import START
 
 #: Before the fix an ``Every(seconds=5)`` job saw 2 runs after ``advance(10)`` in about 40% of
 #: tries on SQLite (none in 25%): many tries make a regression show.
-TRIES = 60
+TRIES = 40
 
 
 async def test_advance_on_a_never_started_scheduler_raises(
