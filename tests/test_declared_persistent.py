@@ -14,9 +14,10 @@ from types import ModuleType
 import pytest
 
 from aioscheduler import Scheduler
-from aioscheduler.errors import SerializationError
+from aioscheduler.errors import SerializationError, StoreError
+from aioscheduler.stores.sqlite import SQLiteStore
 
-from .cli.proc import Served
+from .cli.proc import Served, run
 
 APP = """
 from aioscheduler import Scheduler
@@ -152,3 +153,23 @@ async def test_a_fastapi_app_module_with_a_sqlite_store_starts_under_its_lifespa
     )  # what uvicorn does: import the module (this failed), then run the lifespan
     async with lifespan(app.app):
         assert [j.id for j in await app.scheduler.jobs()] == ["refresh"]
+
+
+@pytest.mark.slow
+def test_aioscheduler_run_with_a_store_that_cannot_open_is_one_line(app_dir: Path) -> None:
+    write(app_dir, "nodir", APP.format(fake=False).replace("jobs.db", "missing/jobs.db"))
+    proc = run("run", "newcomer_app.nodir", cwd=app_dir)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if "error" in line]
+    assert errors == [
+        "aioscheduler run: error: cannot start newcomer_app.nodir: cannot open the SQLite "
+        "store 'missing/jobs.db': directory 'missing' does not exist"
+    ]
+    assert "Traceback" not in proc.stderr
+    assert not (app_dir / "missing").exists()
+
+
+async def test_a_sqlite_store_in_a_missing_directory_raises_store_error(tmp_path: Path) -> None:
+    scheduler = Scheduler(store=SQLiteStore(tmp_path / "missing" / "jobs.db"))
+    with pytest.raises(StoreError, match=r"directory .*missing' does not exist"):
+        await scheduler.start()

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .._values import Outcome
+from ..errors import SchedulerError
 from ..events import RunEvent, RunFinished
-from ._target import load_scheduler
+from ._target import UsageError, load_scheduler
 
 __all__ = ("log_run", "serve")
 
@@ -113,7 +114,10 @@ async def serve(target: str, grace: float | None, loop_name: str, *, factory: bo
     undo = _install(on_signal)
     subscription = scheduler.subscribe(log_run, RunFinished)
     try:
-        await scheduler.start()
+        try:
+            await scheduler.start()
+        except SchedulerError as exc:  # a store that cannot open, a declared job refused...
+            raise UsageError(f"cannot start {target}: {exc}", exit_code=1) from None
         count = len(await scheduler.jobs())
         logger.info(
             "serving %s: %d job%s on the %s loop; press Ctrl-C to stop",
