@@ -20,6 +20,7 @@ from urllib.parse import quote
 from .._admission import Admission
 from .._clock import to_datetime
 from .._crypto import PayloadCodec, PayloadError
+from ..errors import RefusedReference
 from ..stores._codec import check_names
 from ..stores._sqlite_schema import APPLICATION_ID, SCHEMA_VERSION
 from ..triggers import Trigger
@@ -89,7 +90,10 @@ def _open(codec: PayloadCodec, value: Any) -> dict[str, Any]:
 
 
 def read_sqlite(
-    path: str, codec: PayloadCodec | None = None, admission: Admission | None = None
+    path: str,
+    codec: PayloadCodec | None = None,
+    admission: Admission | None = None,
+    refused_hint: str = "",
 ) -> tuple[list[Listed], list[tuple[str, str]]]:
     """The jobs of the SQLite store at ``path`` and the rows that cannot be read or are
     refused, as ``(jobs by next run, [(id, reason)])``.
@@ -98,7 +102,7 @@ def read_sqlite(
     ``module:attr`` target); without it only unprotected rows can be read. ``admission`` is
     the policy a scheduler would load the rows under (``None``: the strict default): a row
     naming code it would refuse is listed as broken, exactly as the scheduler would report
-    it. Nothing is imported either way.
+    it (``refused_hint`` is appended to such a reason). Nothing is imported either way.
 
     Raises:
         UsageError: the file or its directory is missing, it is not an aioscheduler SQLite
@@ -130,6 +134,9 @@ def read_sqlite(
             trigger = Trigger.from_dict(document["trigger"]).describe()
         except PayloadError as exc:
             broken.append((job_id, f"cannot be read: {exc}"))
+            continue
+        except RefusedReference as exc:
+            broken.append((job_id, f"{type(exc).__name__}: {exc}{refused_hint}"))
             continue
         except Exception as exc:  # malformed JSON, unknown trigger kind or version
             broken.append((job_id, f"{type(exc).__name__}: {exc}"))

@@ -70,7 +70,8 @@ async def _from_url(
 ) -> tuple[list[Listed], list[tuple[str, str]]]:
     path = _sqlite_path(url)
     if path is not None:
-        return read_sqlite(path, admission=Admission(allow))
+        hint = "" if allow else "; to list it here: aioscheduler jobs --allow MODULE"
+        return read_sqlite(path, admission=Admission(allow), refused_hint=hint)
     cwd_importable()
     try:
         scheduler = Scheduler(store=url, allow=allow)

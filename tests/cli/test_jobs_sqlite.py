@@ -61,6 +61,7 @@ async def test_lists_a_store_a_running_scheduler_holds_without_importing_its_job
     assert refused.returncode == 0, refused.stderr
     assert refused.stdout.startswith("no jobs\n\n2 broken jobs (cannot be loaded):")
     assert "RefusedReference" in refused.stdout
+    assert refused.stdout.count("to list it here: aioscheduler jobs --allow MODULE") == 2
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:]}
