@@ -102,7 +102,7 @@ async def test_lifecycle_is_logged_at_info_and_firings_at_debug(
             await scheduler.remove("w")
     assert [r.getMessage() for r in caplog.records] == [
         "store opened: MemoryStore",
-        "job 'w' added: every 10s",
+        f"job 'w' added: {Every(seconds=10).describe()}",
         "scheduler started",
         "job 'w' paused",
         "job 'w' resumed",

@@ -66,7 +66,8 @@ async def test_lists_a_store_a_running_scheduler_holds_without_importing_its_job
     assert proc.stderr == ""
     rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:]}
     assert set(rows) == {"work", "daily"}
-    assert "every 5m" in rows["work"] and rows["work"].rstrip().endswith("success")
+    assert Every(minutes=5).describe() in rows["work"]
+    assert rows["work"].rstrip().endswith("success")
     assert "2026-01-01 00:10:00 UTC" in rows["work"]
     assert rows["daily"].rstrip().endswith("yes     -")
     assert "broken" not in proc.stdout
