@@ -43,3 +43,22 @@ async def test_run_now_without_start_is_recorded_by_run_pending(store: Store) ->
     job = await scheduler.get("hourly")
     await scheduler.stop()
     assert job.last_run is not None and job.last_run.outcome is Outcome.SUCCESS
+
+
+async def test_a_run_now_that_ends_after_a_modify_is_still_recorded(store: Store) -> None:
+    import asyncio
+
+    from . import fc_support
+
+    fc_support.GATE[:] = [asyncio.Event()]
+    clock = FakeClock(START)
+    scheduler = Scheduler(store=store, clock=clock)
+    await scheduler.add(fc_support.gated, Every(hours=1), id="gated")
+    async with scheduler:
+        await scheduler.run_now("gated")
+        await clock.advance(0)  # running, waiting at the gate
+        await scheduler.modify("gated", retries=2)
+        fc_support.GATE[0].set()  # type: ignore[attr-defined]
+        await clock.advance(0)
+        job = await scheduler.get("gated")
+    assert [r.result for r in job.history] == ["through"]
