@@ -715,6 +715,7 @@ class Scheduler:
         self._unregister_ticks(id)
         for firing in self._local.pop(id, ()):  # pending retries, run_now, Ticks firings
             self._heap.discard(firing)
+            self._runner._report_not_run(firing, Outcome.SKIPPED, "job removed")  # not lost
         self._runner.forget(id)
         self._emit(JobRemoved(at=self._clock.now(), job_id=id))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aioscheduler import Every, Outcome, Scheduler
+from aioscheduler import Backoff, Every, Outcome, Scheduler
 from aioscheduler.events import RunFinished, RunSkipped
 from aioscheduler.testing import FakeClock
 
@@ -30,3 +30,23 @@ async def test_removing_a_job_reports_its_queued_firing_as_skipped(
     assert [e.run.reason for e in skipped] == ["job removed"]
     assert skipped[0].run.outcome is Outcome.SKIPPED
     assert [e.run.outcome for e in finished] == [Outcome.SUCCESS]  # only the run that ran
+
+
+async def test_removing_a_job_reports_its_pending_retry_and_wakes_wait_run(
+    running: Scheduler, clock: FakeClock
+) -> None:
+    skipped: list[RunSkipped] = []
+    running.subscribe(skipped.append, RunSkipped)
+
+    async def fails() -> None:
+        raise RuntimeError("down")
+
+    await running.add(fails, Every(hours=1), id="r", retries=3, backoff=Backoff(initial=60))
+    waiting = asyncio.ensure_future(running.wait_run("r"))
+    await clock.advance(3600)  # failed; a retry waits 60 s
+    assert not waiting.done()
+    await running.remove("r")
+    await clock.advance(0)
+    run = await asyncio.wait_for(waiting, 5)  # before: waited until its timeout
+    assert (run.outcome, run.reason, run.attempt) == (Outcome.SKIPPED, "job removed", 2)
+    assert [e.run.reason for e in skipped] == ["job removed"]
