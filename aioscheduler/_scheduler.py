@@ -983,7 +983,13 @@ class Scheduler:
         self._declared.append((func, trigger, options))
         if self._state == "running":
             self._declared_done = len(self._declared)
-            self._spawn(declared_now(self, func, trigger, options, spec))
+            if self._in_loop_thread():
+                self._spawn(declared_now(self, func, trigger, options, spec))
+            else:  # decorated in another thread, e.g. beside start_in_thread()
+                assert self._loop is not None
+                self._loop.call_soon_threadsafe(
+                    lambda: self._spawn(declared_now(self, func, trigger, options, spec))
+                )
 
     def _spec_from_kw(
         self,

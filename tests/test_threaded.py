@@ -6,6 +6,7 @@ A thread and its loop run in real time here: every wait has a generous bound."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +143,15 @@ def test_the_handle_is_a_context_manager() -> None:
     with scheduler.start_in_thread() as handle:
         assert handle.running
     assert not scheduler.running
+
+
+def test_decorating_from_another_thread_while_it_runs_adds_the_job(
+    background: SchedulerThread,
+) -> None:
+    @background.scheduler.every(seconds=5, id="late")
+    def late() -> None: ...
+
+    deadline = time.monotonic() + WAIT
+    while "late" not in [j.id for j in background.jobs()]:  # added on the loop, soon
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
