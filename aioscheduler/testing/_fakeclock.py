@@ -7,7 +7,7 @@ import heapq
 import itertools
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -175,7 +175,7 @@ class FakeClock(Clock):
             await asyncio.sleep(0)
             all_idle = True
             progress = 0
-            threads = None
+            threads: Callable[[], Awaitable[None]] | None = None
             io = False
             for scheduler in list(self._schedulers):
                 idle, p = scheduler._idle_state()
@@ -183,7 +183,9 @@ class FakeClock(Clock):
                 all_idle = all_idle and idle and not io
                 progress += p
                 if scheduler._runner.threads_in_flight:
-                    threads = scheduler
+                    threads = scheduler._runner.wait_thread
+                elif scheduler._hub.thread_work:  # a sync event subscriber's thread
+                    threads = scheduler._hub.wait_thread
             if all_idle:
                 return
             if io:  # a store is half-way through a claim or a release: wait for it
@@ -197,7 +199,7 @@ class FakeClock(Clock):
                 io_since = None
             if threads is not None and not stuck:
                 try:
-                    await asyncio.wait_for(threads._runner.wait_thread(), THREAD_WAIT)
+                    await asyncio.wait_for(threads(), THREAD_WAIT)
                 except TimeoutError:
                     stuck = True  # a thread run that hangs waits on something outside
                 idle_rounds = 0
