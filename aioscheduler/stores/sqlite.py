@@ -26,7 +26,7 @@ from .._admission import Admission
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
-from ..errors import InvalidJob, JobExists, JobNotFound, SchedulerStateError, StoreError
+from ..errors import InvalidConfiguration, JobExists, JobNotFound, SchedulerStateError, StoreError
 from ._base import Claim, Store, StoreContext
 from ._codec import decode_spec, encode_run, encode_spec, open_run
 from ._local import Entry, LocalJobs
@@ -110,6 +110,7 @@ class SQLiteStore(LocalJobs, Store):
         self._thread: ThreadPoolExecutor | None = None
         self._context: StoreContext | None = None
         self._lock = asyncio.Lock()
+        self._in_flight = 0  # _call()s waiting on the worker thread (see Store.io_in_flight)
         self._reset()
 
     @classmethod
@@ -119,11 +120,11 @@ class SQLiteStore(LocalJobs, Store):
         Keyword options are passed to the constructor (keys do not belong in URLs).
 
         Raises:
-            InvalidJob: the URL is not of that form (a ``ValueError``).
+            InvalidConfiguration: the URL is not of that form (a ``ValueError``).
         """
         scheme, sep, rest = url.partition("://")
         if scheme != "sqlite" or not sep or not rest.startswith("/") or len(rest) < 2:
-            raise InvalidJob(
+            raise InvalidConfiguration(
                 f"SQLite store URL must look like 'sqlite:///relative.db' or "
                 f"'sqlite:////absolute/path.db', got {url!r}"
             )
@@ -197,6 +198,7 @@ class SQLiteStore(LocalJobs, Store):
         if self._thread is None:
             raise StoreError(f"the SQLite store {self._path!r} is not open")
         future = asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        self._in_flight += 1
         try:
             try:
                 return await asyncio.shield(future)
@@ -214,6 +216,11 @@ class SQLiteStore(LocalJobs, Store):
                 return future.result()
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self._path!r} failed: {exc}") from exc
+        finally:
+            self._in_flight -= 1
+
+    def io_in_flight(self) -> int:
+        return self._in_flight
 
     async def _histories(self, job_ids: list[str] | None) -> dict[str, list[Run]]:
         rows = await self._call(self._file.history, job_ids)
@@ -336,6 +343,31 @@ class SQLiteStore(LocalJobs, Store):
                 entry.version = old.version
             self._schedule(entry, nominal, run_at)
         runs = await self._decode_history(spec.id, history)
+        return self._snapshot(entry, runs)
+
+    async def update_job(
+        self,
+        job_id: str,
+        update: Callable[[JobSpec], JobSpec],
+        *,
+        now: float,
+        reschedule: bool,
+    ) -> Job:
+        async with self._lock:  # the only writer of the file: the lock makes it atomic
+            old = self._get(job_id)
+            spec = update(old.spec)
+            if spec.id != job_id:
+                raise ValueError(f"update_job() must keep the id {job_id!r}, got {spec.id!r}")
+            nominal, run_at = old.nominal, old.run_at
+            if reschedule:
+                first = spec.trigger.first_fire(to_datetime(now))
+                nominal = None if first is None else first.timestamp()
+                run_at = self._run_at(spec, nominal)
+            history = await self._call(self._file.put_job, spec, old.paused, nominal, run_at, True)
+            entry = self._entries[job_id] = Entry(spec, nominal, run_at, old.paused)
+            entry.version = old.version  # claims of the old definition: see release()
+            self._schedule(entry, nominal, run_at)
+        runs = await self._decode_history(job_id, history)
         return self._snapshot(entry, runs)
 
     async def _decode_history(self, job_id: str, records: list[bytes]) -> list[Run]:
