@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from ..errors import InvalidJob, StoreError
+from ..errors import InvalidConfiguration, StoreError
 from . import _redis_scripts as scripts
 
 __all__ = ("HintListener", "JobRow", "Scripts", "as_str", "mapped", "split_url", "ts_or_none")
@@ -57,11 +57,14 @@ def split_url(url: str) -> tuple[str, dict[str, Any]]:
     options found in its query.
 
     Raises:
-        InvalidJob: not a ``redis://``, ``rediss://`` or ``unix://`` URL, or a malformed option.
+        InvalidConfiguration: not a ``redis://``, ``rediss://`` or ``unix://`` URL, or a
+            malformed option.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss", "unix"):
-        raise InvalidJob(f"Redis store URL must start with redis://, rediss:// or unix://: {url!r}")
+        raise InvalidConfiguration(
+            f"Redis store URL must start with redis://, rediss:// or unix://: {url!r}"
+        )
     keep, options = [], {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         kind = STORE_OPTIONS.get(name)
@@ -71,7 +74,7 @@ def split_url(url: str) -> tuple[str, dict[str, Any]]:
         try:
             options[name] = kind(value)
         except ValueError:
-            raise InvalidJob(
+            raise InvalidConfiguration(
                 f"store URL option {name}={value!r} is not a {kind.__name__}"
             ) from None
     return urlunsplit(parts._replace(query=urlencode(keep))), options

@@ -31,7 +31,7 @@ from .._admission import Admission
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import JobSpec
-from ..errors import InvalidJob, StoreError
+from ..errors import InvalidConfiguration, StoreError
 from ._base import Store, StoreContext
 from ._codec import decode_spec, encode_spec
 from ._inspect import LeaseInfo, StoredJob, describe_document, last_outcome
@@ -68,7 +68,7 @@ def _seconds(value: float | timedelta, name: str) -> float:
     if isinstance(value, timedelta):
         value = value.total_seconds()
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise InvalidJob(f"{name} must be a positive number of seconds, got {value!r}")
+        raise InvalidConfiguration(f"{name} must be a positive number of seconds, got {value!r}")
     return float(value)
 
 
@@ -101,7 +101,7 @@ class RedisStore(RedisJobs, RedisClaims, Store):
             scheduler's clock does (a test mode, for a fake clock).
 
     Raises:
-        InvalidJob: a malformed URL or option.
+        InvalidConfiguration: a malformed URL or option.
         SerializationError: a weak key, or ``encrypt`` without ``cryptography``.
 
     Example::
@@ -132,15 +132,19 @@ class RedisStore(RedisJobs, RedisClaims, Store):
         prefix = in_url.get("prefix", prefix)
         clock = in_url.get("clock", clock)
         if not isinstance(prefix, str) or not prefix or any(c in prefix for c in "{}"):
-            raise InvalidJob(f"prefix must be a non-empty string without braces, got {prefix!r}")
+            raise InvalidConfiguration(
+                f"prefix must be a non-empty string without braces, got {prefix!r}"
+            )
         if clock not in ("server", "node"):
-            raise InvalidJob(f"clock must be 'server' or 'node', got {clock!r}")
+            raise InvalidConfiguration(f"clock must be 'server' or 'node', got {clock!r}")
         if history_limit is not None and (
             isinstance(history_limit, bool)
             or not isinstance(history_limit, int)
             or history_limit < 0
         ):
-            raise InvalidJob(f"history_limit must be an int >= 0 or None, got {history_limit!r}")
+            raise InvalidConfiguration(
+                f"history_limit must be an int >= 0 or None, got {history_limit!r}"
+            )
         self._url = driver_url
         self.prefix = prefix
         self._lease = _seconds(in_url.get("lease", lease), "lease")

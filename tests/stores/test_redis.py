@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from aioscheduler import At, Cron, Every, Scheduler
 from aioscheduler._admission import Admission
 from aioscheduler._values import JobOptions, JobSpec
-from aioscheduler.errors import InvalidJob, JobNotFound, StoreError
+from aioscheduler.errors import InvalidConfiguration, JobNotFound, StoreError
 from aioscheduler.events import JobBroken
 from aioscheduler.stores import StoreContext, store_from_url
 from aioscheduler.stores.redis import RedisStore
@@ -67,7 +67,7 @@ def test_url_parameters_set_the_store_options() -> None:
 def test_bad_options_are_refused_at_construction(
     url: str, options: dict[str, object], message: str
 ) -> None:
-    with pytest.raises(InvalidJob, match=message):
+    with pytest.raises(InvalidConfiguration, match=message):
         RedisStore(url, **options)  # type: ignore[arg-type]
 
 
