@@ -302,4 +302,4 @@ async def test_two_nodes_with_one_name_share_the_work_without_stealing(
         got = await settled(REDIS_URL, ns, 40 * 5, 10)
     assert got.takeovers == 0 and got.refused == 0, "no live work was taken over"
     assert all(st["stale"] == 0 and st["lost"] == 0 for st in stats)
-    assert all(st["claims"] > 0 for st in stats), "both incarnations worked"
+    assert sum(st["claims"] for st in stats) >= 40 * 5, "the two incarnations ran every firing"
