@@ -338,10 +338,7 @@ class PgClaims:
         paused: list[tuple[str, int]] = []
         async with self._db.connection(f"recording {len(runs)} finished runs") as conn:
             accepted = {
-                r[0]
-                for r in await conn.fetch(
-                    sql.release, self._t(), self._owner(), *fence, *hist
-                )
+                r[0] for r in await conn.fetch(sql.release, self._t(), self._owner(), *fence, *hist)
             }
             tally = _failures(runs, fence[3], accepted)
             if tally[0]:
