@@ -166,8 +166,12 @@ class Cluster:
 
     @property
     def throttled(self) -> bool:
-        """Whether this node holds as many leased firings as it may (it claims no more)."""
-        return len(self._held) >= MAX_HELD
+        """Whether this node holds as many leased firings as it may (it claims no more until
+        a release makes room and wakes the dispatcher)."""
+        if len(self._held) >= MAX_HELD:
+            self._throttled = True
+            return True
+        return False
 
     def room(self, limit: int) -> int:
         """How many firings the dispatcher may claim now (``limit`` unless near MAX_HELD)."""
