@@ -25,6 +25,7 @@ __all__ = (
     "JobResumed",
     "JobUpdated",
     "LeaseLost",
+    "LoopStalled",
     "RunEvent",
     "RunFinished",
     "RunMissed",
@@ -55,7 +56,10 @@ class SchedulerStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SchedulerStopped(Event):
-    """The scheduler stopped; nothing of it runs any more."""
+    """The scheduler stopped. ``abandoned`` names each run that did not end when cancelled
+    at ``stop()`` (it swallowed the cancellation): it is left to end on its own."""
+
+    abandoned: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,3 +173,15 @@ class StoreRecovered(Event):
     """The store answers again after an outage of ``downtime``."""
 
     downtime: timedelta
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoopStalled(Event):
+    """The event loop was blocked for ``duration`` (more than the scheduler's
+    ``loop_lag_threshold``): every firing due meanwhile is that late. ``job_id`` names the
+    job whose run was running on the loop when it was sampled, if any; ``culprit`` describes
+    what was running (a job, a timer, another task) and where (``file:line in function``)."""
+
+    duration: timedelta
+    job_id: str | None = None
+    culprit: str = "unknown"

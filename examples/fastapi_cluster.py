@@ -1,8 +1,9 @@
-"""Many workers, one schedule: a FastAPI app under ``uvicorn --workers 4`` on PostgreSQL.
+"""Many workers, one schedule: a FastAPI app under ``uvicorn --workers 4`` on PostgreSQL or Redis.
 
-Run it with (``pip install "aioscheduler[postgres,fastapi]" uvicorn``)::
+Run it with (``pip install "aioscheduler[postgres,fastapi]" uvicorn``, or ``[redis,fastapi]``)::
 
     export AIOSCHEDULER_STORE="postgresql://postgres@127.0.0.1:5432/test?schema=example"
+    # or: export AIOSCHEDULER_STORE="redis://127.0.0.1:6379/0?prefix=example"
     uvicorn examples.fastapi_cluster:app --workers 4      # then, in another shell:
     curl localhost:8000/jobs        # [{"id": "heartbeat", "next_run_at": ..., ...}]
     aioscheduler jobs --store "$AIOSCHEDULER_STORE"       # jobs, and which worker runs what

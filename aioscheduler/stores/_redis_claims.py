@@ -17,7 +17,7 @@ from typing import Any
 
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
-from .._values import JobSpec, Run
+from .._values import JobSpec, Outcome, Run
 from ._base import Claim, ReleaseResult, StoreContext
 from ._codec import encode_run
 from ._planning import MAX_BACKLOG_PER_ACQUIRE, jitter_offset, plan
@@ -46,6 +46,28 @@ def run_at_of(spec: JobSpec, nominal: float | None) -> float | None:
     return nominal + jitter_offset(spec.id, nominal, spec.trigger.jitter)
 
 
+def _pairs(items: Sequence[Any]) -> list[tuple[str, JobRow]]:
+    """``(id, state)`` pairs of a reply (a job deleted meanwhile has no state: dropped)."""
+    return [
+        (as_str(items[i]), JobRow.parse(items[i + 1]))
+        for i in range(0, len(items), 2)
+        if items[i + 1]
+    ]
+
+
+def _failure_count(claim: Claim, run: Run) -> str:
+    """How a run counts for ``pause_after_failures`` ('S' resets, 'F<k>' counts, '' neither):
+    a failure counts when it is the firing's last attempt."""
+    options = claim.spec.options
+    k = options.pause_after_failures
+    if k is None or run.outcome is None:
+        return ""
+    if run.outcome in (Outcome.ERROR, Outcome.TIMEOUT):
+        retried = run.attempt <= options.retries and isinstance(run.error, options.retry_on)
+        return "" if retried else f"F{k}"
+    return "S" if run.outcome is Outcome.SUCCESS else ""
+
+
 def _opt(value: float | None) -> str:
     return "" if value is None else repr(value)
 
@@ -68,6 +90,8 @@ class RedisClaims:
     _deferred: dict[str, float]
     _held: dict[str, int]
     _reservation: float
+    #: due jobs the last claim read and reserved for this node's next claim
+    _ahead: list[tuple[str, JobRow]]
 
     # provided by the store
     def _scripts_or_fail(self) -> Scripts:
@@ -102,6 +126,8 @@ class RedisClaims:
         return hint if self._node_clock else self._node_now() + self._offset
 
     def next_due(self) -> float | None:
+        if self._ahead:
+            return self._server_time - self._offset  # read ahead: due already
         times = [t for t in (self._head, self._lease_head) if t is not None]
         if self._deferred:
             times.append(min(self._deferred.values()))
@@ -124,20 +150,24 @@ class RedisClaims:
         return out
 
     async def _claim_round(self, now: float, limit: int) -> tuple[list[Claim], bool]:
-        reply = await self._run("READ", now, limit, limit, self._reservation)
-        server_now = self._server_time
-        n = int(reply[0])
-        due = [
-            (as_str(reply[1 + 2 * i]), JobRow.parse(reply[2 + 2 * i]))
-            for i in range(n)
-            if reply[2 + 2 * i]
-        ]
-        base = 2 + 2 * n
-        orphans = [
-            (as_str(reply[base + 3 * i]), as_str(reply[base + 1 + 3 * i]),
-             JobRow.parse(reply[base + 2 + 3 * i]))
-            for i in range(int(reply[base - 1]))
-        ]  # fmt: skip
+        server_now = self._server_now(now)
+        lease_head = self._lease_head
+        if self._ahead and (lease_head is None or lease_head > server_now):
+            # the last claim read (and reserved) this batch already; no lease to take over
+            due, self._ahead = self._ahead[:limit], self._ahead[limit:]
+            orphans: list[tuple[str, str, JobRow]] = []
+        else:
+            await self._lift_ahead(now)
+            reply = await self._run("READ", now, limit, limit, self._reservation)
+            server_now = self._server_time
+            n = int(reply[0])
+            due = _pairs(reply[1 : 1 + 2 * n])
+            base = 2 + 2 * n
+            orphans = [
+                (as_str(reply[base + 3 * i]), as_str(reply[base + 1 + 3 * i]),
+                 JobRow.parse(reply[base + 2 + 3 * i]))
+                for i in range(int(reply[base - 1]))
+            ]  # fmt: skip
         for job_id, until in list(self._deferred.items()):
             if until <= server_now:
                 del self._deferred[job_id]
@@ -152,12 +182,18 @@ class RedisClaims:
         me = context.node_id if context is not None else ""
         node = (context.node_name if context is not None else "") or me
         jobs: list[Any] = []
+        poisoned: list[Any] = []
         planned: list[tuple[JobSpec, list[Claim]]] = []
         for job_id, row in due:
             spec = self._spec_of(job_id, row.dver, None)
             if spec is None or row.nominal is None or row.paused:
                 continue
-            claims, nominal = self._plan(spec, row, server_now, me)
+            try:
+                claims, nominal = self._plan(spec, row, server_now, me)
+            except Exception as exc:  # a trigger that raises: pause the job, go on
+                self._poisoned(job_id, exc)
+                poisoned += [job_id, row.ver]
+                continue
             planned.append((spec, claims))
             overlap = spec.options.overlap
             parts = [
@@ -179,14 +215,20 @@ class RedisClaims:
         skipped = [job_id for job_id, _ in due if job_id not in planned_ids]
         if not planned and not recovered:
             self._stuck(server_now, seen)
-            if skipped:  # lift the reservations
-                await self._run("CLAIM", now, "", self._lease, 0, 0, *skipped)
+            if skipped or poisoned:  # lift the reservations, pause what cannot be planned
+                await self._run(
+                    "CLAIM", now, "", self._lease, 0, 0, 0, 0, len(poisoned) // 2, *poisoned,
+                    *skipped,
+                )  # fmt: skip
             return [], False
-        args: list[Any] = [node.replace("|", "/"), self._lease, len(planned), *jobs]
+        # a full batch: more is probably due; read the next one in the same round trip
+        prefetch = limit if len(due) >= limit and not self._ahead else 0
+        args: list[Any] = [node.replace("|", "/"), self._lease, prefetch, self._reservation]
+        args += [len(planned), *jobs]
         args.append(len(recovered))
         for fid, claim in recovered:
             args += [fid, claim.attempt - 1, int(claim.run)]
-        args += skipped
+        args += [len(poisoned) // 2, *poisoned, *skipped]
         results = await self._run("CLAIM", now, *args)
         out: list[Claim] = []
         lost_race = False
@@ -204,7 +246,9 @@ class RedisClaims:
                     out.append(claim._replace(running=int(running)) if int(running) else claim)
                     if claim.owner is not None:
                         self._held[fid_of(spec.id, claim.scheduled_at)] = 1
-        for (fid, claim), taken in zip(recovered, results[len(planned) :], strict=True):
+        tail = len(planned) + len(recovered)
+        self._ahead += _pairs(results[tail + 1 : tail + 1 + 2 * int(results[tail])])
+        for (fid, claim), taken in zip(recovered, results[len(planned) : tail], strict=True):
             if int(taken):
                 out.append(claim)
                 if claim.owner is not None:
@@ -213,6 +257,18 @@ class RedisClaims:
             self._stuck(server_now, seen)
         self.claims_made += len(out)
         return out, lost_race
+
+    async def _lift_ahead(self, hint: float | None) -> None:
+        """Give back the jobs read ahead and not claimed (their reservation is lifted)."""
+        if self._ahead:
+            ids, self._ahead = [job_id for job_id, _ in self._ahead], []
+            await self._run("CLAIM", hint, "", self._lease, 0, 0, 0, 0, 0, *ids)
+
+    def _poisoned(self, job_id: str, exc: Exception) -> None:
+        reason = f"its trigger failed, job paused: {type(exc).__name__}: {exc}"
+        logger.error("job %r: %s", job_id, reason, exc_info=exc)
+        if self._context is not None:
+            self._context.on_broken(job_id, reason)
 
     def _stuck(self, server_now: float, seen: bool) -> None:
         """Due work was seen but none could be claimed (a broken definition, a queue job
@@ -267,10 +323,19 @@ class RedisClaims:
         args: list[Any] = [self._lease]
         for c in mine:
             args += [fid_of(c.spec.id, c.scheduled_at), c.attempt]
-        lost = {as_str(fid) for fid in await self._run("EXTEND", None, *args)}
-        for fid in lost:
-            self._held.pop(fid, None)
-        return [c for c in mine if fid_of(c.spec.id, c.scheduled_at) in lost]
+        reply = await self._run("EXTEND", None, *args)
+        # a firing released meanwhile (its release crossed this renewal) is not lost
+        held = self._held
+        lost = {fid for fid in map(as_str, reply) if fid in held}
+        out = []
+        for c in mine:
+            fid = fid_of(c.spec.id, c.scheduled_at)
+            if fid not in lost:
+                continue
+            if held.get(fid) == c.attempt:
+                del held[fid]  # no longer this node's
+            out.append(c)
+        return out
 
     # -- release -------------------------------------------------------------------------------
 
@@ -286,14 +351,17 @@ class RedisClaims:
                 held.pop(fid_of(claim.spec.id, claim.scheduled_at), None)
             record = seal(encode_run(run, run.attempt)) if self._history_limit else ""
             final = int(claim.final and claim.claimed)
-            what = f"{claim.scheduled_at!r}|{claim.attempt}|{final}|{int(leased)}"
+            count = _failure_count(claim, run)
+            what = f"{claim.scheduled_at!r}|{claim.attempt}|{final}|{int(leased)}|{count}"
             args += [claim.spec.id, what, record]
         results = await self._run("RELEASE", None, *args)
+        codes, rest = results[: len(runs)], results[len(runs) :]
+        paused = tuple((as_str(rest[i]), int(rest[i + 1])) for i in range(0, len(rest), 2))
         refused = tuple(
-            claim for (claim, _), code in zip(runs, results, strict=True) if not int(code)
+            claim for (claim, _), code in zip(runs, codes, strict=True) if not int(code)
         )
         if not refused:
-            return None
+            return ReleaseResult((), paused) if paused else None
         self.stale_completions += len(refused)
         for claim in refused:
             logger.warning(
@@ -301,4 +369,4 @@ class RedisClaims:
                 "over by another node",
                 claim.spec.id, to_datetime(claim.scheduled_at), claim.attempt,
             )  # fmt: skip
-        return ReleaseResult(refused)
+        return ReleaseResult(refused, paused)

@@ -122,12 +122,16 @@ class HintListener:
         self._on_hint = on_hint
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._subscribed = asyncio.Event()
         self.up = False
 
-    def start(self) -> None:
+    async def start(self, wait: float) -> None:
+        """Start listening; wait up to ``wait`` seconds for the subscription to be in place."""
         self._task = asyncio.get_running_loop().create_task(
             self._run(), name="aioscheduler-redis-hints"
         )
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), wait)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -145,6 +149,7 @@ class HintListener:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
+                self._subscribed.set()
                 if not self.up:
                     self.up = True
                     delay = 0.0

@@ -18,6 +18,7 @@ Keys (``{P}`` is the hash-tagged prefix)::
     {P}:fire   HASH  firing id -> "attempt|dver|run_at|missed|final|node|owner"
     {P}:r:<id> SET   the live (leased, unreleased) firing ids of one job
     {P}:h:<id> LIST  sealed run records of a job, newest first
+    {P}:fail   HASH  job id -> consecutive failures (``pause_after_failures``, all nodes)
     {P}:stats  HASH  counters: claimed (firings created), finished, takeovers, refused
     {P}:hint   pub/sub channel: "a job may be due at <run_at>" wake-up hints
 
@@ -47,6 +48,7 @@ _PRELUDE = """
 local K_DUE, K_JOB, K_DEF, K_DIG, K_RUN, K_FIRE, K_STATS = unpack(KEYS, 1, 7)
 local CHANNEL = KEYS[8]
 local BASE = string.sub(K_DUE, 1, -4)
+local K_FAIL = BASE .. 'fail'  -- job id -> consecutive failures, over every node's runs
 local function clock(given)
   if given ~= '' then return tonumber(given) end
   local t = redis.call('TIME')
@@ -104,6 +106,7 @@ local function push_history(id, record, limit)
 end
 local function drop_job(id)
   redis.call('HDEL', K_JOB, id); redis.call('HDEL', K_DEF, id); redis.call('HDEL', K_DIG, id)
+  redis.call('HDEL', K_FAIL, id)
   redis.call('ZREM', K_DUE, id); redis.call('DEL', BASE .. 'h:' .. id)
 end
 -- a job whose final firing was released goes, unless redefined or still running elsewhere
@@ -165,23 +168,26 @@ return out
 )
 
 #: Claim and advance, atomically, judged by the server's clock.
-#: ARGV: now, owner, node name, lease, n_jobs, then per job: id and
+#: ARGV: now, owner, node name, lease, prefetch (how many due jobs to read and reserve for
+#: this node's next claim), reservation (seconds), n_jobs, then per job: id and
 #: "ver|nominal|run_at|overlap" followed by "|slot|run_at|missed|run|final" per firing planned
 #: (overlap: 'queue', 'replace' or ''); then n_orphans, then per orphan: fid, expected
-#: attempt, run (0: do not run it again, only settle it); then ids of jobs read but not
-#: claimed (their reservation is lifted).
+#: attempt, run (0: do not run it again, only settle it); then n_pause and per job to pause
+#: (its trigger failed): id, expected ver; then ids of jobs read but not claimed (their
+#: reservation is lifted).
 #: Returns {heads..., per job: "ok:<running>:" + one created flag per slot, "q:<running>"
 #: (a queue job running elsewhere: not claimed) or "" (the job changed: not claimed),
-#: per orphan: 1 taken over / 0 not}.
+#: per orphan: 1 taken over / 0 not, then n, (id, state)*n: the prefetched jobs}.
 CLAIM = (
     _PRELUDE
     + """
 local now, owner, node, lease = NOW, OWNER, ARGV[3], tonumber(ARGV[4])
+local prefetch, hold = tonumber(ARGV[5]), NOW + tonumber(ARGV[6])
 local res = {}
 local created = 0
 local fires, leases = {}, {}
-local i = 6
-for _ = 1, tonumber(ARGV[5]) do
+local i = 8
+for _ = 1, tonumber(ARGV[7]) do
   local id, plan = ARGV[i], split(ARGV[i + 1])
   i = i + 2
   local ver, nominal, run_at, overlap = tonumber(plan[1]), plan[2], plan[3], plan[4]
@@ -262,6 +268,16 @@ for _ = 1, n_orphans do
     res[#res + 1] = 0
   end
 end
+local n_pause = tonumber(ARGV[i] or 0); i = i + 1
+for _ = 1, n_pause do  -- jobs whose trigger failed: paused, unless changed meanwhile
+  local st = job_state(redis.call('HGET', K_JOB, ARGV[i]))
+  if st and st.ver == tonumber(ARGV[i + 1]) and st.paused == '0' then
+    st.paused = '1'; st.ver = st.ver + 1
+    redis.call('HSET', K_JOB, ARGV[i], pack_job(st))
+    redis.call('ZREM', K_DUE, ARGV[i])
+  end
+  i = i + 2
+end
 for k = i, #ARGV do
   local st = job_state(redis.call('HGET', K_JOB, ARGV[k]))
   if st and st.paused == '0' and st.run_at ~= '' then
@@ -270,6 +286,21 @@ for k = i, #ARGV do
 end
 if taken > 0 then redis.call('HINCRBY', K_STATS, 'takeovers', taken) end
 if created > 0 then redis.call('HINCRBY', K_STATS, 'claimed', created) end
+-- the next batch for this node, reserved like READ does: one round trip per batch
+local ahead = {}
+if prefetch > 0 then
+  ahead = redis.call('ZRANGEBYSCORE', K_DUE, '-inf', NOW, 'LIMIT', 0, prefetch)
+  if #ahead > 0 then
+    local pairs_ = {}
+    for _, id in ipairs(ahead) do pairs_[#pairs_ + 1] = hold; pairs_[#pairs_ + 1] = id end
+    redis.call('ZADD', K_DUE, 'XX', unpack(pairs_))
+  end
+end
+res[#res + 1] = #ahead
+for _, id in ipairs(ahead) do
+  res[#res + 1] = id
+  res[#res + 1] = redis.call('HGET', K_JOB, id) or ''
+end
 return with_heads(res)
 """
 )
@@ -296,16 +327,18 @@ return with_heads(lost)
 
 #: Release finished firings, fenced by owner and attempt, and record their runs.
 #: ARGV: now, owner, (unused), history limit, then per run:
-#: job id, "slot|attempt|final|leased" (leased 0: a local run, or one reported missed or
-#: lost, fenced by nothing), record ('' = none).
-#: Returns {heads..., per run: 1 recorded / 0 refused (fenced) / 2 job gone}.
+#: job id, "slot|attempt|final|leased|count" (leased 0: a local run, or one reported missed or
+#: lost, fenced by nothing; count: 'S' a success resets the job's consecutive failures,
+#: 'F<k>' a failure counts, pausing the job at k, '' neither), record ('' = none).
+#: Returns {heads..., per run: 1 recorded / 0 refused (fenced) / 2 job gone, then
+#: (job id, failures) of each job paused here}.
 RELEASE = (
     _PRELUDE
     + """
 local limit = tonumber(ARGV[4])
 local res = {}
 local refused, finished = 0, 0
-local done = {}
+local done, paused = {}, {}
 for i = 5, #ARGV, 3 do
   local id, what, record = ARGV[i], split(ARGV[i + 1]), ARGV[i + 2]
   local attempt, final, leased = tonumber(what[2]), what[3], what[4]
@@ -335,9 +368,24 @@ for i = 5, #ARGV, 3 do
     elseif final == '1' and drop_if_final(id, nil) then
       code = 2
     end
+    local fk = what[5] or ''
+    if fk == 'S' then
+      redis.call('HDEL', K_FAIL, id)
+    elseif fk ~= '' then  -- 'F<k>': a counted failure of a job paused after k in a row
+      local n = redis.call('HINCRBY', K_FAIL, id, 1)
+      local st = job_state(redis.call('HGET', K_JOB, id))
+      if n >= tonumber(string.sub(fk, 2)) and st and st.paused == '0' then
+        st.paused = '1'; st.ver = st.ver + 1
+        redis.call('HSET', K_JOB, id, pack_job(st))
+        redis.call('ZREM', K_DUE, id)
+        redis.call('HDEL', K_FAIL, id)
+        paused[#paused + 1] = id; paused[#paused + 1] = n
+      end
+    end
   end
   res[#res + 1] = code
 end
+for _, v in ipairs(paused) do res[#res + 1] = v end
 if #done > 0 then
   redis.call('ZREM', K_RUN, unpack(done))
   redis.call('HDEL', K_FIRE, unpack(done))

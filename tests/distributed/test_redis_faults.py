@@ -285,3 +285,21 @@ async def test_server_restart_is_an_outage_logged_once_and_survived(tmp_path: Pa
     assert stats["stale"] == 0
     keys = Counter((e[1], e[2]) for e in starts(log))
     assert max(keys.values()) == 1, "no slot ran twice"
+
+
+async def test_two_nodes_with_one_name_share_the_work_without_stealing(
+    ns: str, tmp_path: Path
+) -> None:
+    with redis_cluster(REDIS_URL, ns, tmp_path, 2.0) as c:
+        nodes = [c.start("same"), c.start("same")]
+        s = await admin(ns)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        for i in range(40):
+            await s.add(jobs.noop, Every(seconds=0.5, start_at=start), id=f"j{i}")
+        await until(lambda: time.time() > start.timestamp() + 3.2, 10, "a few rounds")
+        await s.stop()
+        stats = [n.stop() for n in nodes]
+        got = await settled(REDIS_URL, ns, 40 * 5, 10)
+    assert got.takeovers == 0 and got.refused == 0, "no live work was taken over"
+    assert all(st["stale"] == 0 and st["lost"] == 0 for st in stats)
+    assert all(st["claims"] > 0 for st in stats), "both incarnations worked"

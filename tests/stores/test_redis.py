@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 import redis.asyncio as aioredis
 
-from aioscheduler import At, Every, Scheduler
+from aioscheduler import At, Cron, Every, Scheduler
 from aioscheduler._admission import Admission
 from aioscheduler._values import JobOptions, JobSpec
 from aioscheduler.errors import InvalidJob, JobNotFound, StoreError
+from aioscheduler.events import JobBroken
 from aioscheduler.stores import StoreContext, store_from_url
 from aioscheduler.stores.redis import RedisStore
+from aioscheduler.testing import FakeClock
+from aioscheduler.triggers import Trigger
+from tests.distributed import jobs
 from tests.distributed.proxy import Proxy
 
 from .redis_support import REDIS_URL
@@ -282,3 +289,153 @@ async def test_concurrent_updates_from_two_nodes_lose_nothing(redis_prefix: str)
     finally:
         await a.close()
         await b.close()
+
+
+# -- poison triggers and DST (a fake clock drives a scheduler; the store's I/O is real) --------
+
+
+@dataclass(frozen=True, slots=True)
+class Poison(Trigger):
+    """Fires once, then its next time raises (a trigger bug)."""
+
+    kind: ClassVar[str] = "test-poison-redis"
+    at: float = 0.0
+
+    def first_fire(self, now: datetime) -> datetime | None:
+        return datetime.fromtimestamp(self.at, UTC)
+
+    def next_after(self, prev: datetime, now: datetime | None = None) -> datetime | None:
+        raise RuntimeError("the trigger broke")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "version": 1, "at": self.at}
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> Trigger:
+        return cls(data["at"])
+
+
+async def test_a_trigger_that_raises_pauses_its_job_and_spares_the_others(
+    redis_prefix: str,
+) -> None:
+    clock = FakeClock(datetime(2026, 3, 2, 12, tzinfo=UTC))
+    store = RedisStore(REDIS_URL, prefix=redis_prefix, clock="node")
+    s = Scheduler(store=store, clock=clock)
+    broken: list[JobBroken] = []
+    s.subscribe(broken.append, JobBroken)
+    await s.add(jobs.noop, Poison(clock.time()), id="poison")
+    await s.add(jobs.noop, Cron("* * * * *"), id="fine")
+    await s.start()
+    try:
+        for _ in range(100):  # the store's round trips are real: poll for their outcome
+            await clock.advance(60)
+            fine = await s.get("fine")
+            if (await s.get("poison")).paused and fine.last_run is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert (await s.get("poison")).paused
+        assert not fine.paused
+        await asyncio.sleep(0.1)
+        assert [e.job_id for e in broken] == ["poison"]
+    finally:
+        await s.stop()
+
+
+async def test_cron_across_the_autumn_dst_change_fires_each_slot_once(
+    redis_prefix: str, tmp_path: Path
+) -> None:
+    # Europe/Berlin: 2026-10-25 03:00 CEST -> 02:00 CET, the hour 02:00-03:00 happens twice
+    log = str(tmp_path / "trace")
+    clock = FakeClock(datetime(2026, 10, 24, 22, tzinfo=UTC))
+    store = RedisStore(REDIS_URL, prefix=redis_prefix, clock="node")
+    s = Scheduler(store=store, clock=clock, allow=["tests"])
+    await s.add(jobs.stamp, Cron("30 2 * * *", timezone="Europe/Berlin"), id="dst", args=(log,))
+    await s.add(jobs.stamp, Cron("*/30 * * * *", timezone="Europe/Berlin"), id="half", args=(log,))
+    await s.start()
+    try:
+        for _ in range(8 * 6):  # 8 hours in 10-minute steps; the store's I/O is real
+            await clock.advance(timedelta(minutes=10))
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+    finally:
+        await s.stop()
+    slots = sorted((e[1], e[2]) for e in jobs.read(log))
+    assert len(slots) == len(set(slots))
+    once = datetime(2026, 10, 25, 0, 30, tzinfo=UTC).timestamp()
+    assert [t for j, t in slots if j == "dst"] == [once], "02:30 fires once, not twice"
+    half = [t for j, t in slots if j == "half"]
+    assert half == [half[0] + 1800 * k for k in range(len(half))], "every 30 min UTC"
+    assert len(half) >= 15
+
+
+# -- long downtime, pause racing claims (node-clock mode: the test drives time) ----------------
+
+
+@pytest.mark.parametrize(
+    ("coalesce", "grace", "runs", "missed"),
+    [(True, None, 1, 72), (False, None, 73, 0), (True, 60.0, 0, 73)],
+    ids=["coalesce-latest", "every-missed-firing", "outside-the-grace"],
+)
+async def test_three_days_of_downtime_follow_the_misfire_rules(
+    redis_prefix: str, coalesce: bool, grace: float | None, runs: int, missed: int
+) -> None:
+    t0 = 1_800_000_000.0
+    store = RedisStore(REDIS_URL, prefix=redis_prefix, clock="node")
+    await store.open(context("solo"))
+    try:
+        start = datetime.fromtimestamp(t0, UTC)
+        options = JobOptions(coalesce=coalesce, misfire_grace=grace)
+        job = JobSpec("hourly", note, Every(hours=1, start_at=start), ("x",), {}, options)
+        await store.add_job(job, now=t0, paused=False, replace=False)
+        back = t0 + 3 * 86400 + 120  # every node was down for three days
+        claims = []
+        while batch := await store.acquire_due(back, 100):
+            claims += batch
+        assert sum(c.run for c in claims) == runs
+        assert (
+            sum(c.missed for c in claims if not c.run) + sum(c.missed for c in claims if c.run)
+            == missed
+        )
+        assert len({c.scheduled_at for c in claims}) == len(claims), "each slot once"
+        assert store.next_due() == t0 + 73 * 3600
+    finally:
+        await store.close()
+
+
+async def test_nothing_is_claimed_after_pause_returns(redis_prefix: str) -> None:
+    stores = [RedisStore(REDIS_URL, prefix=redis_prefix, clock="node") for _ in range(4)]
+    for i, store in enumerate(stores):
+        await store.open(context(f"n{i}"))
+    try:
+        t0 = 1_800_000_000.0
+        start = datetime.fromtimestamp(t0, UTC)
+        for i in range(60):
+            job = JobSpec(f"j{i}", note, Every(seconds=1, start_at=start), ("x",), {}, JobOptions())
+            await stores[0].add_job(job, now=t0, paused=False, replace=False)
+
+        async def claim_for_a_while() -> list[tuple[str, float]]:
+            got = []
+            for k in range(20):
+                for store in stores:
+                    got += [
+                        (c.spec.id, c.scheduled_at) for c in await store.acquire_due(t0 + k, 50)
+                    ]
+            return got
+
+        async def pause_all() -> None:
+            for i in range(60):
+                await stores[1].set_paused(f"j{i}", True, now=t0)
+
+        racing = asyncio.ensure_future(claim_for_a_while())
+        await pause_all()
+        before = await racing
+        after = []
+        for store in stores:
+            after += await store.acquire_due(t0 + 100, 100)
+        assert after == [], "a paused job is never claimed once pause() returned"
+        assert len(before) == len(set(before)), "each slot once"
+        for i in range(60):
+            assert (await stores[2].get_job(f"j{i}")).paused
+    finally:
+        for store in stores:
+            await store.close()
