@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, TypedDict, TypeVar, Unpack
 
-from ._values import Backoff, Executor, Overlap
+from ._values import Backoff, Delivery, Executor, Overlap
 from .errors import InvalidJob
 from .triggers import Cron, Every, Trigger
 
@@ -36,6 +36,7 @@ class JobOptionsKw(TypedDict, total=False):
     backoff: Backoff | None
     retry_on: type[BaseException] | tuple[type[BaseException], ...]
     pause_after_failures: int | None
+    delivery: Delivery
 
 
 def _mark(func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw) -> None:

@@ -27,6 +27,7 @@ from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, within
 from ._timers import Timer, parse_delay
 from ._values import (
     Backoff,
+    Delivery,
     Executor,
     Job,
     JobOptions,
@@ -661,6 +662,7 @@ class Scheduler:
         backoff: Backoff | None = None,
         retry_on: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
         pause_after_failures: int | None = None,
+        delivery: Delivery = "at-least-once",
     ) -> Job:
         """Schedule ``func(*args, **kwargs)`` to run whenever ``trigger`` fires.
 
@@ -686,6 +688,8 @@ class Scheduler:
             retries: Retries after a failed run (an exception matching ``retry_on``, or a
                 timeout), each after ``backoff``.
             pause_after_failures: Pause the job after this many consecutive failed runs.
+            delivery: On a shared store, a firing whose process died mid-run is run again
+                elsewhere (``"at-least-once"``) or reported lost (``"at-most-once"``).
 
         Returns:
             A snapshot of the job.
@@ -706,6 +710,7 @@ class Scheduler:
             backoff=backoff if backoff is not None else _DEFAULT_BACKOFF,
             retry_on=retry_on,
             pause_after_failures=pause_after_failures,
+            delivery=delivery,
         )
         if not isinstance(paused, bool) or not isinstance(replace, bool):
             raise InvalidJob(f"paused and replace must be bools, got {paused!r}, {replace!r}")
