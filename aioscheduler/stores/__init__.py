@@ -47,18 +47,18 @@ def store_from_url(url: str, **options: Any) -> Store:
     parameters. Secrets do not belong in URLs.
 
     Raises:
-        InvalidJob: a malformed URL, an unknown scheme (the message lists the known ones), or
-            options for the memory store.
+        InvalidConfiguration: a malformed URL, an unknown scheme (the message lists the known
+            ones), or options for the memory store.
         SerializationError: a weak ``secret_key``, or ``encrypt`` without ``cryptography``.
     """
-    from ..errors import InvalidJob
+    from ..errors import InvalidConfiguration
 
     scheme, sep, _ = url.partition("://")
     if not sep:
-        raise InvalidJob(f"store URL must look like 'scheme://...', got {url!r}")
+        raise InvalidConfiguration(f"store URL must look like 'scheme://...', got {url!r}")
     if scheme == "memory":
         if any(value not in (None, (), False) for value in options.values()):
-            raise InvalidJob(f"the memory store takes no options, got {sorted(options)}")
+            raise InvalidConfiguration(f"the memory store takes no options, got {sorted(options)}")
         return MemoryStore()
     if scheme == "sqlite":
         from .sqlite import SQLiteStore  # imported on demand, like every persistent store
@@ -68,7 +68,7 @@ def store_from_url(url: str, **options: Any) -> Store:
         try:
             from .postgres import PostgresStore
         except ImportError as exc:  # the driver is an extra
-            raise InvalidJob(
+            raise InvalidConfiguration(
                 f"{url!r} needs the PostgreSQL driver: pip install 'aioscheduler[postgres]' ({exc})"
             ) from exc
         return PostgresStore.from_url(url, **options)
@@ -76,10 +76,10 @@ def store_from_url(url: str, **options: Any) -> Store:
         try:
             from .redis import RedisStore  # type: ignore[import-not-found, unused-ignore]
         except ImportError as exc:
-            raise InvalidJob(
+            raise InvalidConfiguration(
                 f"{url!r} needs the Redis driver: pip install 'aioscheduler[redis]' ({exc})"
             ) from exc
         return RedisStore.from_url(url, **options)  # type: ignore[no-any-return, unused-ignore]
-    raise InvalidJob(
+    raise InvalidConfiguration(
         f"unknown store URL scheme {scheme!r} in {url!r}; known: memory, sqlite, postgresql, redis"
     )
