@@ -166,9 +166,10 @@ class Cluster:
 
     @property
     def throttled(self) -> bool:
-        """Whether this node holds as many leased firings as it may (it claims no more)."""
+        """Whether this node holds as many leased firings as it may (it claims no more until
+        a release makes room and wakes the dispatcher)."""
         if len(self._held) >= MAX_HELD:
-            self._throttled = True  # so that the release making room wakes the dispatcher
+            self._throttled = True
             return True
         return False
 

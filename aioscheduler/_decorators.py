@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
-from ._values import Backoff, Executor, Overlap
+from ._values import Backoff, Delivery, Executor, Overlap
 from .errors import InvalidJob
 from .triggers import Cron, Every, Trigger
 
@@ -69,6 +69,7 @@ class JobOptionsKw(TypedDict, total=False):
     retry_on: type[BaseException] | tuple[type[BaseException], ...]
     pause_after_failures: int | None
     run_at_start: bool
+    delivery: Delivery
 
 
 def _mark(func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw) -> None:

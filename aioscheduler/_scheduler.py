@@ -29,6 +29,7 @@ from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, within
 from ._timers import Timer, parse_delay
 from ._values import (
     Backoff,
+    Delivery,
     Executor,
     Job,
     JobOptions,
@@ -688,6 +689,7 @@ class Scheduler:
         backoff: Backoff | None = None,
         retry_on: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
         pause_after_failures: int | None = None,
+        delivery: Delivery = "at-least-once",
         run_at_start: bool = False,
     ) -> Job:
         """Schedule ``func(*args, **kwargs)`` to run whenever ``trigger`` fires.
@@ -714,6 +716,8 @@ class Scheduler:
             retries: Retries after a failed run (an exception matching ``retry_on``, or a
                 timeout), each after ``backoff``.
             pause_after_failures: Pause the job after this many consecutive failed runs.
+            delivery: On a shared store, a firing whose process died mid-run is run again
+                elsewhere (``"at-least-once"``) or reported lost (``"at-most-once"``).
             run_at_start: Also run it once right away (when the scheduler starts, or now if it
                 runs), in addition to its schedule, like :meth:`run_now`.
 
@@ -737,6 +741,7 @@ class Scheduler:
             backoff=backoff if backoff is not None else _DEFAULT_BACKOFF,
             retry_on=retry_on,
             pause_after_failures=pause_after_failures,
+            delivery=delivery,
         )
         if not all(isinstance(flag, bool) for flag in (paused, replace, run_at_start)):
             raise InvalidJob(

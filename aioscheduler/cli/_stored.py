@@ -3,47 +3,12 @@ running right now with their nodes, read without importing the jobs' modules."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import tzinfo
 from typing import Any
 
-from .._scheduler import Scheduler
-from ..errors import SchedulerError
 from ._table import format_local, format_table, format_utc
-from ._target import UsageError, cwd_importable
 
-__all__ = ("shared_store_table", "stored_jobs_table")
-
-SHARED_SCHEMES = ("postgresql", "postgres", "redis", "rediss")
-
-
-async def shared_store_table(url: str, allow: list[str] | None, tz: tzinfo | None) -> str | None:
-    """The table of a shared store at ``url`` (``None`` for other stores)."""
-    if url.partition("://")[0] not in SHARED_SCHEMES:
-        return None
-    cwd_importable()
-    try:
-        scheduler = Scheduler(store=url, allow=allow)
-    except SchedulerError as exc:
-        raise UsageError(str(exc)) from None
-    store = scheduler.store
-    if not hasattr(store, "describe_jobs"):
-        return None
-    try:
-        await scheduler._ensure_store()
-        return await stored_jobs_table(store, tz)
-    except SchedulerError as exc:
-        raise UsageError(f"cannot list the jobs of {store!r}: {exc}", exit_code=1) from None
-    finally:
-        with contextlib.suppress(SchedulerError):
-            await store.close()
-
-
-HEADER = (
-    "ID", "CALLABLE", "TRIGGER", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "PAUSED",
-    "LAST OUTCOME", "RUNNING ON (ATTEMPT, LEASE LEFT)",
-)  # fmt: skip
-
+__all__ = ("stored_jobs_table",)
 
 async def stored_jobs_table(store: Any, tz: tzinfo | None) -> str:
     """The table of a store offering ``describe_jobs()`` (see ``stores/_inspect.py``)."""

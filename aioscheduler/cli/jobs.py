@@ -13,7 +13,7 @@ from .._values import Job
 from ..errors import SchedulerError
 from ..stores import Store
 from ._sqlite_view import Listed, read_sqlite
-from ._stored import shared_store_table
+from ._stored import stored_jobs_table
 from ._table import format_local, format_table, format_utc
 from ._target import UsageError, cwd_importable, load_scheduler
 
@@ -42,8 +42,8 @@ async def list_jobs(
         UsageError: the target cannot be loaded, or the store cannot be read (one line).
     """
     if store_url is not None:
-        shared = await shared_store_table(store_url, allow, tz)
-        if shared is not None:  # PostgreSQL, Redis: read without importing anything
+        shared = await _shared_store_table(store_url, allow, tz)
+        if shared is not None:
             return shared
         listed, broken = await _from_url(store_url, allow)
     else:
@@ -56,6 +56,31 @@ async def list_jobs(
         lines += [f"  {job_id}: {reason}" for job_id, reason in broken]
         text += "\n\n" + "\n".join(lines)
     return text
+
+
+SHARED_SCHEMES = ("postgresql", "postgres", "redis", "rediss")
+
+
+async def _shared_store_table(url: str, allow: list[str] | None, tz: tzinfo | None) -> str | None:
+    """The table of a shared store (PostgreSQL, Redis), read without importing the jobs'
+    modules: callables as paths, and the nodes running each job now; ``None`` for others."""
+    if url.partition("://")[0] not in SHARED_SCHEMES:
+        return None
+    cwd_importable()
+    try:
+        scheduler = Scheduler(store=url, allow=allow)
+    except SchedulerError as exc:
+        raise UsageError(str(exc)) from None
+    store = scheduler.store
+    if not hasattr(store, "describe_jobs"):
+        return None
+    try:
+        await scheduler._ensure_store()
+        return await stored_jobs_table(store, tz)
+    except SchedulerError as exc:
+        raise UsageError(f"cannot list the jobs of {store!r}: {exc}", exit_code=1) from None
+    finally:
+        await _close(store)
 
 
 def _sqlite_path(url: str) -> str | None:

@@ -47,6 +47,7 @@ class Database:
         self._settings = settings
         self._pool: Any = None
         self.in_flight = 0  # exchanges under way (FakeClock waits for them to settle)
+        self._releasing: set[asyncio.Task[None]] = set()
 
     @property
     def open(self) -> bool:
@@ -66,7 +67,7 @@ class Database:
                     min_size=1,
                     max_size=4,
                     timeout=self.timeout,
-                    command_timeout=None,  # bounded by connection(): the whole exchange
+                    command_timeout=self.timeout,  # also bounds the driver's cancel requests
                     server_settings=self._settings,
                 )
         except DRIVER_ERRORS as exc:
@@ -82,6 +83,7 @@ class Database:
             raise StoreError(f"the PostgreSQL store {self.where} is not open")
         limit = self.timeout if timeout is None else timeout
         conn: Any = None
+        aborted = False
         self.in_flight += 1
         try:
             async with asyncio.timeout(limit):
@@ -89,18 +91,34 @@ class Database:
                 try:
                     yield conn
                 except _ABORTED:
-                    conn.terminate()  # mid-exchange: never hand it out again
+                    aborted = True
+                    with contextlib.suppress(Exception):
+                        conn.terminate()  # mid-exchange: never hand it out again
                     raise
         except DRIVER_ERRORS as exc:
             raise self.error(exc, doing) from exc
         finally:
             self.in_flight -= 1
             if conn is not None:
-                with contextlib.suppress(Exception):
-                    await pool.release(conn, timeout=1.0)
+                if aborted:
+                    # The driver may still be sending a cancel request to an unreachable
+                    # server, and the pool waits for it: give the slot back in the background.
+                    task = asyncio.get_running_loop().create_task(self._release(pool, conn))
+                    self._releasing.add(task)
+                    task.add_done_callback(self._releasing.discard)
+                else:
+                    with contextlib.suppress(Exception):
+                        await pool.release(conn, timeout=1.0)
+
+    async def _release(self, pool: Any, conn: Any) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.timeout):
+                await pool.release(conn, timeout=1.0)
 
     async def close(self, abandon: bool = False) -> None:
         pool, self._pool = self._pool, None
+        for task in list(self._releasing):
+            task.cancel()
         if pool is None:
             return
         if abandon:
@@ -157,7 +175,9 @@ class Listener:
             conn: Any = None
             try:
                 async with asyncio.timeout(self._db.timeout):
-                    conn = await asyncpg.connect(self._db.dsn, timeout=self._db.timeout)
+                    conn = await asyncpg.connect(
+                        self._db.dsn, timeout=self._db.timeout, command_timeout=self._db.timeout
+                    )
                     await conn.add_listener(self._channel, self._notified)
                 closed = asyncio.Event()
                 conn.add_termination_listener(lambda _, ev=closed: ev.set())

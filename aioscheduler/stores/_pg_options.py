@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..errors import InvalidJob
+from ..errors import InvalidConfiguration
 
 __all__ = ("URL_OPTIONS", "Options", "parse_url")
 
@@ -24,9 +24,11 @@ def _seconds(value: Any, name: str) -> float:
         try:
             value = float(value)
         except ValueError:
-            raise InvalidJob(f"{name} must be a number of seconds, got {value!r}") from None
+            raise InvalidConfiguration(
+                f"{name} must be a number of seconds, got {value!r}"
+            ) from None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
-        raise InvalidJob(f"{name} must be a positive number of seconds, got {value!r}")
+        raise InvalidConfiguration(f"{name} must be a positive number of seconds, got {value!r}")
     return float(value)
 
 
@@ -55,12 +57,12 @@ class Options:
     @classmethod
     def build(cls, dsn: str, **kw: Any) -> Options:
         if not isinstance(dsn, str) or not dsn.startswith(("postgresql://", "postgres://")):
-            raise InvalidJob(
+            raise InvalidConfiguration(
                 f"a PostgreSQL store needs a 'postgresql://user@host:port/db' URL, got {dsn!r}"
             )
         schema = kw["schema"]
         if not isinstance(schema, str) or not _SCHEMA.fullmatch(schema):
-            raise InvalidJob(
+            raise InvalidConfiguration(
                 f"schema must be a lower-case identifier ([a-z_][a-z0-9_]*, at most 41 "
                 f"characters), got {schema!r}"
             )
@@ -68,9 +70,9 @@ class Options:
         if isinstance(limit, str):
             limit = int(limit) if limit.isdigit() else limit
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
-            raise InvalidJob(f"history_limit must be an int >= 0 or None, got {limit!r}")
+            raise InvalidConfiguration(f"history_limit must be an int >= 0 or None, got {limit!r}")
         if kw["clock"] not in ("server", "node"):
-            raise InvalidJob(f"clock must be 'server' or 'node', got {kw['clock']!r}")
+            raise InvalidConfiguration(f"clock must be 'server' or 'node', got {kw['clock']!r}")
         parts = urlsplit(dsn)
         where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
         return cls(
@@ -92,9 +94,11 @@ def parse_url(url: str) -> tuple[str, dict[str, str]]:
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True)
     except ValueError as exc:
-        raise InvalidJob(f"malformed PostgreSQL store URL {url!r}: {exc}") from None
+        raise InvalidConfiguration(f"malformed PostgreSQL store URL {url!r}: {exc}") from None
     if parts.scheme not in ("postgresql", "postgres"):
-        raise InvalidJob(f"a PostgreSQL store URL starts with 'postgresql://', got {url!r}")
+        raise InvalidConfiguration(
+            f"a PostgreSQL store URL starts with 'postgresql://', got {url!r}"
+        )
     ours = {k: v for k, v in query if k in URL_OPTIONS}
     rest = [(k, v) for k, v in query if k not in URL_OPTIONS]
     dsn = urlunsplit(parts._replace(query=urlencode(rest)))

@@ -64,7 +64,7 @@ class PostgresStore(PgClaims, Store):
             times the scheduler passes decide (tests driven by a fake clock only).
 
     Raises:
-        InvalidJob: a malformed schema name or option.
+        InvalidConfiguration: a malformed schema name or option.
         SerializationError: a weak key, or ``encrypt`` without ``cryptography``.
 
     Example::
@@ -129,7 +129,7 @@ class PostgresStore(PgClaims, Store):
         ``timeout``, ``history_limit``, ``retention``) or keywords; secrets go in keywords.
 
         Raises:
-            InvalidJob: a malformed URL or option value.
+            InvalidConfiguration: a malformed URL or option value.
         """
         dsn, from_query = parse_url(url)
         return cls(dsn, **{**from_query, **options})

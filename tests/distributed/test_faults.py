@@ -66,6 +66,25 @@ async def test_killed_node_s_run_is_rerun_elsewhere_within_one_lease(
     assert row["done_at"] is not None
 
 
+async def test_an_at_most_once_firing_of_a_killed_node_is_reported_lost_not_rerun(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        a = c.start("a")
+        c.start("b")
+        s = await admin(pg_schema)
+        await s.add(jobs.slow, At(soon(0.5)), id="once", args=(3.0, log), delivery="at-most-once")
+        await until(lambda: jobs.read(log), 10, "the first start")
+        first = jobs.read(log)[0][4]
+        (a if first == "a" else c.nodes[1]).kill()
+        [row] = await settled(PG_URL, pg_schema, 1, 15)
+        await s.stop()
+    assert [e[0] for e in jobs.read(log)] == ["start"], "never started again"
+    assert (row["attempt"], row["run"]) == (2, True) and row["node"] != first
+    assert row["done_at"] is not None
+
+
 async def test_graceful_stop_hands_running_firings_over_at_once(
     pg_schema: str, tmp_path: Path
 ) -> None:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 from aioscheduler import Cron, Scheduler
-from aioscheduler.errors import InvalidJob, StoreError
+from aioscheduler.errors import InvalidConfiguration, StoreError
 from aioscheduler.events import JobBroken
 from aioscheduler.stores import StoreContext, store_from_url
 from aioscheduler.stores.postgres import PostgresStore
@@ -42,7 +42,7 @@ def test_url_query_parameters_are_store_options_and_the_rest_goes_to_the_driver(
     ids=["schema", "negative-lease", "lease-word", "history", "clock"],
 )
 def test_bad_options_fail_at_construction_naming_the_value(url: str, options: Any) -> None:
-    with pytest.raises(InvalidJob) as info:
+    with pytest.raises(InvalidConfiguration) as info:
         store_from_url(url, **options)
     assert any(str(v) in str(info.value) for v in [*options.values(), "Bad-Name", "-1", "soon"])
 
