@@ -10,6 +10,12 @@ from ._table import format_local, format_table, format_utc
 
 __all__ = ("stored_jobs_table",)
 
+HEADER = (
+    "ID", "CALLABLE", "TRIGGER", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "PAUSED",
+    "LAST OUTCOME", "RUNNING ON (ATTEMPT, LEASE LEFT)",
+)  # fmt: skip
+
+
 async def stored_jobs_table(store: Any, tz: tzinfo | None) -> str:
     """The table of a store offering ``describe_jobs()`` (see ``stores/_inspect.py``)."""
     rows = []
