@@ -213,7 +213,7 @@ class Cluster:
 
     def released(self, batch: Sequence[tuple[Claim, Run]], result: ReleaseResult | None) -> None:
         """The store recorded ``batch``: stop renewing, report refusals and pauses."""
-        if self.outage.down:
+        if batch and self.outage.down:  # an empty batch made no round trip: proves nothing
             self.outage.ok()
         held = self._held
         if held:

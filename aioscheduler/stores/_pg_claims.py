@@ -313,6 +313,8 @@ class PgClaims:
     # -- release -------------------------------------------------------------------------------
 
     async def release(self, runs: Sequence[tuple[Claim, Run]]) -> ReleaseResult | None:
+        if not runs:
+            return None
         fence: tuple[list[Any], ...] = ([], [], [], [])
         hist: tuple[list[Any], ...] = ([], [], [], [])
         finals: list[str] = []
