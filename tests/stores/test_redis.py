@@ -439,3 +439,36 @@ async def test_nothing_is_claimed_after_pause_returns(redis_prefix: str) -> None
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_dropped_hint_listener_reconnects_and_asks_for_a_poll(redis_prefix: str) -> None:
+    with Proxy("127.0.0.1", PORT) as proxy:
+        url = REDIS_URL.replace(f":{PORT}", f":{proxy.port}")
+        wakeups: list[float] = []
+        store = RedisStore(url, prefix=redis_prefix, timeout=0.5)
+        await store.open(context("b", wakeups))
+        other = RedisStore(REDIS_URL, prefix=redis_prefix)
+        await other.open(context("a"))
+        try:
+            assert store.poll_interval() == 5.0
+            wakeups.clear()
+            proxy.cut()  # every connection of b is reset
+            for _ in range(100):
+                if 0.0 in wakeups and store._listener is not None and store._listener.up:
+                    break
+                await asyncio.sleep(0.05)
+            assert 0.0 in wakeups, "hints may have been lost: the dispatcher polls at once"
+            wakeups.clear()
+            due = time.time() + 30
+            job = JobSpec(
+                "later", note, At(datetime.fromtimestamp(due, UTC)), ("x",), {}, JobOptions()
+            )
+            await other.add_job(job, now=time.time(), paused=False, replace=False)
+            for _ in range(100):
+                if any(abs(w - due) < 1.0 for w in wakeups):
+                    break
+                await asyncio.sleep(0.05)
+            assert any(abs(w - due) < 1.0 for w in wakeups), f"hints arrive again: {wakeups}"
+        finally:
+            await other.close()
+            await store.close()
