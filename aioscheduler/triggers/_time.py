@@ -21,6 +21,7 @@ __all__ = (
     "UTC",
     "UTC_ZONE",
     "check_order",
+    "datetime_to_ts",
     "dt_from_json",
     "dt_to_json",
     "format_duration",
@@ -35,6 +36,8 @@ __all__ = (
     "to_timedelta",
     "to_zone",
     "transition",
+    "ts_to_datetime",
+    "ts_to_us",
     "zone_from_json",
     "zone_name",
     "zone_to_json",
@@ -234,6 +237,32 @@ def resolve_naive(value: datetime | None, tz: tzinfo | None, name: str) -> datet
     if tz is None:
         raise naive_error(value, name)
     return localize(value, to_zone(tz))
+
+
+# -- exact timestamps --------------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def ts_to_us(ts: float) -> int:
+    """The float timestamp ``ts`` in whole microseconds, rounded half to even from its exact
+    value (as ``datetime.fromtimestamp`` does), with no float product to lose precision."""
+    num, den = ts.as_integer_ratio()
+    q, r = divmod(num * 1_000_000, den)
+    if 2 * r > den or (2 * r == den and q & 1):
+        q += 1
+    return q
+
+
+def ts_to_datetime(ts: float) -> datetime:
+    """The aware UTC datetime of a float timestamp, exact (see :func:`ts_to_us`)."""
+    return _EPOCH + timedelta(microseconds=ts_to_us(ts))
+
+
+def datetime_to_ts(value: datetime) -> float:
+    """The float timestamp nearest to the aware ``value`` (one correctly rounded division)."""
+    return ((value - _EPOCH) // _MICROSECOND) / 1_000_000
 
 
 # -- stored form -------------------------------------------------------------------------------

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
-from croniter import CroniterBadDateError, croniter
-
+from ..errors import InvalidTrigger
 from . import _time
 from ._base import MAX_SEARCH, Trigger
-from ._cronspec import CronSpec, parse
+from ._cronparse import parse
+from ._cronspec import CronSpec
+from ._cronzone import (
+    GAP_POLICIES,
+    REPEAT_POLICIES,
+    GapPolicy,
+    RepeatPolicy,
+    Timeline,
+    to_naive_utc,
+)
 
 __all__ = ("Cron",)
 
-_ONE_DAY = timedelta(days=1)
-_ONE_SECOND = timedelta(seconds=1)
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
@@ -67,15 +72,17 @@ class Cron(Trigger):
     """
 
     kind: ClassVar[str] = "cron"
+    #: Version 2 adds ``dst_gap`` and ``dst_repeat`` (version 1 means both ``"cronie"``).
+    version: ClassVar[int] = 2
 
     expression: str
     timezone: tzinfo | None
     jitter: float | None
     start_at: datetime | None
     end_at: datetime | None
+    dst_gap: GapPolicy
+    dst_repeat: RepeatPolicy
     _spec: CronSpec = field(init=False, repr=False, compare=False)
-    #: Parsed once; each search iterates a shallow copy, so the trigger stays immutable.
-    _proto: croniter[datetime] = field(init=False, repr=False, compare=False)
 
     def __init__(
         self,
@@ -85,8 +92,11 @@ class Cron(Trigger):
         jitter: float | timedelta | None = None,
         start_at: datetime | None = None,
         end_at: datetime | None = None,
+        dst_gap: GapPolicy = "cronie",
+        dst_repeat: RepeatPolicy = "cronie",
     ) -> None:
         spec = parse(expression)
+        check_policies(dst_gap, dst_repeat)
         zone = None if timezone is None else _time.to_zone(timezone)
         start = _time.to_datetime(start_at, "start_at")
         end = _time.to_datetime(end_at, "end_at")
@@ -99,11 +109,9 @@ class Cron(Trigger):
         object.__setattr__(self, "jitter", _time.to_jitter(jitter))
         object.__setattr__(self, "start_at", start)
         object.__setattr__(self, "end_at", end)
+        object.__setattr__(self, "dst_gap", dst_gap)
+        object.__setattr__(self, "dst_repeat", dst_repeat)
         object.__setattr__(self, "_spec", spec)
-        proto = croniter(
-            spec.croniter_expression, datetime(2000, 1, 1), ret_type=datetime, day_or=spec.day_or
-        )
-        object.__setattr__(self, "_proto", proto)
 
     # -- the contract -------------------------------------------------------------------------
 
@@ -117,15 +125,12 @@ class Cron(Trigger):
         return _next_ts(self, prev)
 
     def next_after(self, prev: datetime, now: datetime | None = None) -> datetime | None:
-        """Return the first firing strictly after ``max(prev, now)``, or ``None`` after ``end_at``.
-
-        Also ``None`` when no matching time exists within croniter's 50-year search window
-        or before the year 9999: the search is always bounded.
-        """
+        """Return the first firing strictly after ``max(prev, now)``, or ``None`` after ``end_at``
+        (or when no matching time exists before the year 10000)."""
         return self._fire_from(prev if now is None or now < prev else now)
 
     def count_between(self, after: datetime, until: datetime, limit: int = MAX_SEARCH) -> int:
-        """Count firings in ``(after, until]``, a whole day at a time where possible."""
+        """Count firings in ``(after, until]``, a whole stretch of wall times at a time."""
         return self.latest_at_or_before(after, until, limit)[1]
 
     def latest_at_or_before(
@@ -133,56 +138,19 @@ class Cron(Trigger):
     ) -> tuple[datetime, int]:
         """Return the latest firing ``<= until`` after ``after``, and how many there are.
 
-        Firings are counted a stretch at a time: from a firing to the end of its local day, or
-        to the DST change within it, they are the matching times of day shifted by one offset,
-        so a week of a per-second cron costs about as much as a week of a daily one. Only the
-        collapsed end of a spring-forward gap and the repeated hour of a fixed-hour cron are
-        stepped over one firing at a time.
+        Firings are counted a stretch at a time: between two DST changes they are the matching
+        wall times shifted by one offset, so a week of a per-second cron costs about as much
+        as a week of a daily one. Only firings at a DST change are stepped over one at a time.
         """
-        zone = _time.UTC if self.timezone is None else self.timezone
-        end_at = _time.resolve_naive(self.end_at, zone, "end_at")
+        _, end_at = self._bounds()
         if end_at is not None and end_at < until:
             until = end_at
-        spec = self._spec
-        latest, count = after, 0
-        while count < limit:
-            first = self._fire_from(latest)
-            if first is None or first > until:
-                break
-            stretch = self._steady_stretch(first, zone)
-            if stretch is None:
-                latest, count = first, count + 1
-                continue
-            wall, offset, stretch_end = stretch
-            bound = min(until, stretch_end - _ONE_MICROSECOND)
-            done = spec.times_up_to(wall.time()) - 1  # the index of `first` in its day
-            todo = min(spec.times_up_to((bound + offset).time()) - done, limit - count)
-            last = datetime.combine(wall.date(), spec.time_at(done + todo - 1), _time.UTC)
-            latest, count = last - offset, count + todo
-        return latest, count
-
-    def _steady_stretch(
-        self, first: datetime, zone: tzinfo
-    ) -> tuple[datetime, timedelta, datetime] | None:
-        """``(wall, offset, end)``: from the firing ``first`` to ``end`` (at the latest the end
-        of its local day), firings are exactly the matching wall times shifted by ``offset``.
-
-        ``None`` when ``first`` is the collapsed end of a gap (its wall time need not match),
-        or the second pass of a repeated hour of a fixed-hour cron (its times don't fire).
-        """
-        local = first.astimezone(zone)
-        offset = local.utcoffset()
-        assert offset is not None
-        wall = local.replace(tzinfo=None)
-        if not self._spec.matches(wall) or (local.fold and not self._spec.wildcard_hour):
-            return None
-        try:
-            day_end = _time.localize(datetime.combine(wall.date() + _ONE_DAY, time()), zone)
-        except OverflowError:  # the last day of year 9999
-            return None
-        if _time.offset_at(zone, day_end - _ONE_MICROSECOND) == offset:
-            return wall, offset, day_end
-        return wall, offset, _time.transition(zone, first, day_end - _ONE_MICROSECOND)
+        if until <= after:
+            return after, 0
+        latest, count = self._timeline().latest_at_or_before(
+            to_naive_utc(after), to_naive_utc(until), limit
+        )
+        return (after, 0) if count == 0 else (latest.replace(tzinfo=_time.UTC), count)
 
     def bind(self, tz: tzinfo | None) -> Cron:
         """Return a copy whose ``timezone`` is filled with ``tz`` (or UTC) if it was ``None``.
@@ -204,72 +172,27 @@ class Cron(Trigger):
 
     # -- the search ---------------------------------------------------------------------------
 
+    def _timeline(self) -> Timeline:
+        return _timeline(self._spec, self.timezone or _time.UTC, self.dst_gap, self.dst_repeat)
+
+    def _bounds(self) -> tuple[datetime | None, datetime | None]:
+        zone = self.timezone or _time.UTC
+        return (
+            _time.resolve_naive(self.start_at, zone, "start_at"),
+            _time.resolve_naive(self.end_at, zone, "end_at"),
+        )
+
     def _fire_from(self, after: datetime) -> datetime | None:
-        zone = _time.UTC if self.timezone is None else self.timezone
-        start_at = _time.resolve_naive(self.start_at, zone, "start_at")
-        end_at = _time.resolve_naive(self.end_at, zone, "end_at")
+        start_at, end_at = self._bounds()
         if start_at is not None and after < start_at:
             after = start_at - _ONE_MICROSECOND
-        try:
-            nxt = self._fire_after(after.astimezone(_time.UTC), zone)
-        except OverflowError:  # within a day of datetime.max: nothing follows
+        nxt = self._timeline().fire_after(to_naive_utc(after))
+        if nxt is None:
             return None
-        if nxt is None or (end_at is not None and nxt > end_at):
+        fire = nxt.replace(tzinfo=_time.UTC)
+        if end_at is not None and fire > end_at:
             return None
-        return nxt
-
-    def _fire_after(self, after: datetime, zone: tzinfo) -> datetime | None:
-        """The first firing strictly after the instant ``after`` (aware UTC), or ``None``.
-
-        Firings are the wall times croniter yields, each mapped by :func:`_time.localize`
-        (first occurrence; gap -> end of the gap), plus, for a wildcard hour, the second
-        occurrence of each repeated time. That mapping keeps wall-clock order everywhere but
-        in a repeated hour, so the only care needed is when ``after`` falls inside one.
-        """
-        local = after.astimezone(zone)
-        wall = local.replace(tzinfo=None)
-        first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
-        off_first, off_second = first.utcoffset(), second.utcoffset()
-        assert off_first is not None
-        assert off_second is not None
-        if off_first <= off_second:  # not in a repeated hour: wall order is instant order
-            return self._localize(self._wall_after(wall), zone)
-        # `after` is in a repeated span of wall times [repeat_start, repeat_end), which is
-        # lived once before the clocks go back at `change` and once after.
-        change = _time.transition(zone, first.astimezone(_time.UTC), second.astimezone(_time.UTC))
-        change_wall = change.replace(tzinfo=None)
-        repeat_start, repeat_end = change_wall + off_second, change_wall + off_first
-        if local.fold == 0:  # first pass: later walls keep their first occurrence
-            candidate = self._localize(self._wall_after(wall), zone)
-        else:  # second pass: the first occurrences of the span are all in the past
-            candidate = self._localize(self._wall_after(repeat_end - _ONE_SECOND), zone)
-        if self._spec.wildcard_hour:
-            # Second occurrences of the span, all after `change` (so after `after` on the
-            # first pass), all before any wall at or past repeat_end.
-            w = self._wall_after(wall if local.fold else repeat_start - _ONE_SECOND)
-            if w is not None and w < repeat_end:
-                again = w.replace(tzinfo=zone, fold=1).astimezone(_time.UTC)
-                if candidate is None or again < candidate:
-                    candidate = again
-        return candidate
-
-    def _wall_after(self, wall: datetime) -> datetime | None:
-        """The first wall-clock time strictly after the naive ``wall`` matching the expression."""
-        it = copy.copy(self._proto)
-        try:
-            return it.get_next(datetime, start_time=wall)
-        except (CroniterBadDateError, ValueError, OverflowError):
-            # No match within croniter's 50-year window, or past datetime.max.
-            return None
-
-    @staticmethod
-    def _localize(wall: datetime | None, zone: tzinfo) -> datetime | None:
-        if wall is None:
-            return None
-        try:
-            return _time.localize(wall, zone)
-        except OverflowError:  # a wall time in year 9999 whose instant is past datetime.max
-            return None
+        return fire
 
     # -- stored form --------------------------------------------------------------------------
 
@@ -288,6 +211,8 @@ class Cron(Trigger):
             "jitter": self.jitter,
             "start_at": _time.dt_to_json(self.start_at),
             "end_at": _time.dt_to_json(self.end_at),
+            "dst_gap": self.dst_gap,
+            "dst_repeat": self.dst_repeat,
         }
 
     @classmethod
@@ -299,9 +224,28 @@ class Cron(Trigger):
             jitter=data.get("jitter"),
             start_at=_time.dt_from_json(data, "start_at"),
             end_at=_time.dt_from_json(data, "end_at"),
+            dst_gap=data.get("dst_gap", "cronie"),
+            dst_repeat=data.get("dst_repeat", "cronie"),
         )
+
+
+def check_policies(dst_gap: object, dst_repeat: object) -> None:
+    """Validate the ``dst_gap``/``dst_repeat`` keywords (shared with ``CalendarInterval``)."""
+    if dst_gap not in GAP_POLICIES:
+        raise InvalidTrigger(f"dst_gap must be one of {', '.join(GAP_POLICIES)}; got {dst_gap!r}")
+    if dst_repeat not in REPEAT_POLICIES:
+        raise InvalidTrigger(
+            f"dst_repeat must be one of {', '.join(REPEAT_POLICIES)}; got {dst_repeat!r}"
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _timeline(spec: CronSpec, zone: tzinfo, gap: GapPolicy, repeat: RepeatPolicy) -> Timeline:
+    return Timeline(spec, zone, gap, repeat)
 
 
 @functools.lru_cache(maxsize=4096)
 def _next_ts(trigger: Cron, prev: float) -> float | None:
-    return Trigger.next_after_ts(trigger, prev)
+    """One computation per (trigger, slot): 1,000 jobs on one expression share it."""
+    nxt = trigger.next_after(_time.ts_to_datetime(prev))
+    return None if nxt is None else _time.datetime_to_ts(nxt)
