@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar
 
+from ._time import datetime_to_ts, ts_to_datetime
+
 __all__ = ("Trigger",)
 
 #: Upper bound on iterations of any generic search over a trigger's firings (count_between,
@@ -64,11 +66,14 @@ class Trigger(ABC):
     def next_after_ts(self, prev: float) -> float | None:
         """:meth:`next_after` on UTC timestamps (the hot path of planning a firing).
 
-        Subclasses may override it with float arithmetic; results must equal
-        ``next_after(prev).timestamp()`` to the microsecond.
+        Subclasses may override it with faster arithmetic; results must equal
+        ``next_after(prev).timestamp()`` to the microsecond, with ``prev`` read exactly (the
+        float's binary value rounded half-even to whole microseconds, as
+        ``datetime.fromtimestamp`` does). A float timestamp holds every microsecond until
+        2242 (2**33 s); past that the engine's float times are the limit, not the trigger.
         """
-        nxt = self.next_after(datetime.fromtimestamp(prev, UTC))
-        return None if nxt is None else nxt.timestamp()
+        nxt = self.next_after(ts_to_datetime(prev))
+        return None if nxt is None else datetime_to_ts(nxt)
 
     def bind(self, tz: tzinfo | None) -> Trigger:
         """Return this trigger resolved against the scheduler's default time zone ``tz``.

@@ -153,10 +153,15 @@ class Every(Trigger):
         return nxt
 
     def next_after_ts(self, prev: float) -> float | None:
-        """``prev + interval`` on timestamps, exact to the microsecond (no float drift)."""
+        """``prev + interval`` on timestamps, exact to the microsecond (no float drift).
+
+        ``prev`` is turned into whole microseconds from its exact binary value (no float
+        product, which loses the microsecond past 2106), the interval added as an integer,
+        and the sum divided once, correctly rounded.
+        """
         if self.end_at is not None:
             return Trigger.next_after_ts(self, prev)
-        return (round(prev * 1e6) + self.interval // _MICROSECOND) / 1e6
+        return (_time.ts_to_us(prev) + self.interval // _MICROSECOND) / 1_000_000
 
     def count_between(self, after: datetime, until: datetime, limit: int = MAX_SEARCH) -> int:
         """Count firings in ``(after, until]`` arithmetically (``after`` is a firing)."""
