@@ -25,6 +25,7 @@ __all__ = (
     "dt_from_json",
     "dt_to_json",
     "format_duration",
+    "format_words",
     "is_number",
     "localize",
     "naive_error",
@@ -291,6 +292,25 @@ def required(data: dict[str, Any], key: str) -> Any:
     if key not in data:
         raise InvalidTrigger(f"stored {data.get('kind')} trigger has no {key!r}: {data!r}")
     return data[key]
+
+
+def format_words(value: timedelta) -> str:
+    """A duration in words: ``5 minutes``, ``1 hour 30 minutes``, ``0.25 seconds``."""
+    micros = value // timedelta(microseconds=1)
+    days, micros = divmod(micros, 86_400_000_000)
+    hours, micros = divmod(micros, 3_600_000_000)
+    minutes, micros = divmod(micros, 60_000_000)
+    seconds, micros = divmod(micros, 1_000_000)
+    parts = [
+        f"{n} {unit}{'' if n == 1 else 's'}"
+        for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
+        if n
+    ]
+    if micros:
+        parts.append(f"{seconds}.{micros:06d}".rstrip("0") + " seconds")
+    elif seconds or not parts:
+        parts.append(f"{seconds} second{'' if seconds == 1 else 's'}")
+    return " ".join(parts)
 
 
 def format_duration(value: timedelta) -> str:

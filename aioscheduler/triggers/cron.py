@@ -20,13 +20,14 @@ from ._cronzone import (
     Timeline,
     to_naive_utc,
 )
+from ._describe import describe_cron
 
 __all__ = ("Cron",)
 
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class Cron(Trigger):
     """Fire at the wall-clock times a cron expression names, in a time zone.
 
@@ -68,7 +69,11 @@ class Cron(Trigger):
 
     Example:
         >>> Cron("0 9 * * mon-fri", timezone="Europe/Berlin").describe()
-        "cron '0 9 * * mon-fri' (Europe/Berlin)"
+        'at 09:00 on Monday through Friday (Europe/Berlin)'
+        >>> Cron("0 0 * * fri#2").describe()
+        'at 00:00 on the second Friday of the month'
+        >>> Cron("*/15 * * * *")
+        Cron('*/15 * * * *')  # every 15 minutes
     """
 
     kind: ClassVar[str] = "cron"
@@ -166,9 +171,32 @@ class Cron(Trigger):
         return replace(self, timezone=_time.UTC_ZONE if tz is None else tz)
 
     def describe(self) -> str:
-        """``cron '0 9 * * mon-fri' (Europe/Berlin)``; the zone is left out until bound."""
-        zone = "" if self.timezone is None else f" ({_time.zone_name(self.timezone)})"
-        return f"cron {self.expression!r}{zone}"
+        """An English sentence: ``at 09:00 on Monday through Friday (Europe/Berlin)``.
+
+        Times are zero-padded wall-clock times in the zone, which is left out until bound;
+        DST policies other than ``"cronie"`` are named at the end.
+        """
+        text = describe_cron(self._spec)
+        if self.timezone is not None:
+            text += f" ({_time.zone_name(self.timezone)})"
+        if self.dst_gap != "cronie":
+            text += f", dst_gap={self.dst_gap}"
+        if self.dst_repeat != "cronie":
+            text += f", dst_repeat={self.dst_repeat}"
+        return text
+
+    def __repr__(self) -> str:
+        parts = [repr(self.expression)]
+        if self.timezone is not None:
+            parts.append(f"timezone={_time.zone_name(self.timezone)!r}")
+        for name in ("jitter", "start_at", "end_at"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value!r}")
+        for name in ("dst_gap", "dst_repeat"):
+            if getattr(self, name) != "cronie":
+                parts.append(f"{name}={getattr(self, name)!r}")
+        return f"Cron({', '.join(parts)})  # {describe_cron(self._spec)}"
 
     # -- the search ---------------------------------------------------------------------------
 

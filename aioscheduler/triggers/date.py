@@ -103,7 +103,7 @@ class After(Trigger):
 
     Example:
         >>> After(90).describe()
-        'after 1m30s'
+        'after 1 minute 30 seconds'
     """
 
     kind: ClassVar[str] = "after"
@@ -132,8 +132,8 @@ class After(Trigger):
         return 0
 
     def describe(self) -> str:
-        """``after 30s``."""
-        return f"after {_time.format_duration(self.delay)}"
+        """``after 30 seconds``."""
+        return f"after {_time.format_words(self.delay)}"
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind": "after", "version": 1, "delay": seconds}``."""

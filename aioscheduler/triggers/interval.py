@@ -54,7 +54,7 @@ class Every(Trigger):
 
     Example:
         >>> Every(minutes=90).describe()
-        'every 1h30m'
+        'every 1 hour 30 minutes'
         >>> Every(0.25).interval
         datetime.timedelta(microseconds=250000)
     """
@@ -197,8 +197,8 @@ class Every(Trigger):
         )
 
     def describe(self) -> str:
-        """``every 5m``, ``every 1h30m``, ``every 0.25s``."""
-        return f"every {_time.format_duration(self.interval)}"
+        """``every 5 minutes``, ``every 1 hour 30 minutes``, ``every 0.25 seconds``."""
+        return f"every {_time.format_words(self.interval)}"
 
     def _bounds(self) -> tuple[datetime | None, datetime | None]:
         start_at, end_at = self.start_at, self.end_at

@@ -28,10 +28,10 @@ def test_lists_declared_jobs_as_a_table() -> None:
     ]  # fmt: skip
     assert set(rule) == {"-", " "}
     cells = {row.split()[0]: re.split(r"\s{2,}", row) for row in rows}
-    assert cells["fast"][1:2] == ["every 0.05s"]
+    assert cells["fast"][1:2] == ["every 0.05 seconds"]
     assert cells["fast"][4:] == ["no", "-"]
     digest = cells["digest"]
-    assert digest[1] == "cron '0 9 * * mon-fri' (Europe/Berlin)"
+    assert digest[1] == "at 09:00 on Monday through Friday (Europe/Berlin)"
     assert digest[2] == "-" and digest[4] == "yes"  # paused: no next run
 
 
@@ -151,7 +151,7 @@ def test_the_installed_script_reads_a_sqlite_store_and_lists_broken_jobs(tmp_pat
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()[2:]}
     assert set(rows) == {"work", "digest"}
-    assert "every 5m" in rows["work"] and rows["digest"].rstrip().endswith("yes     -")
+    assert "every 5 minutes" in rows["work"] and rows["digest"].rstrip().endswith("yes     -")
 
     (tmp_path / "jobsmod.py").unlink()  # the jobs' function can no longer be imported
     listed = jobs()

@@ -443,15 +443,53 @@ def test_count_between_and_latest() -> None:
     [
         pytest.param(
             Cron("0 9 * * mon-fri", timezone="Europe/Berlin"),
-            "cron '0 9 * * mon-fri' (Europe/Berlin)",
+            "at 09:00 on Monday through Friday (Europe/Berlin)",
             id="zone",
         ),
-        pytest.param(Cron("@daily"), "cron '@daily'", id="unbound"),
-        pytest.param(Cron("@daily").bind(None), "cron '@daily' (UTC)", id="bound-utc"),
+        pytest.param(Cron("@daily"), "at 00:00", id="unbound"),
+        pytest.param(Cron("@daily").bind(None), "at 00:00 (UTC)", id="bound-utc"),
         pytest.param(
             Cron("@daily", timezone=timezone(timedelta(hours=2))),
-            "cron '@daily' (UTC+02:00)",
+            "at 00:00 (UTC+02:00)",
             id="fixed-offset",
+        ),
+        pytest.param(
+            Cron("30 2 * * *", dst_gap="shift", dst_repeat="both"),
+            "at 02:30, dst_gap=shift, dst_repeat=both",
+            id="policies",
+        ),
+        pytest.param(Cron("*/15 * * * *"), "every 15 minutes", id="step"),
+        pytest.param(Cron("* * * * *"), "every minute", id="every-minute"),
+        pytest.param(Cron("*/20 * * * * *"), "every 20 seconds", id="seconds"),
+        pytest.param(Cron("0 * * * *"), "at minute 00 of every hour", id="hourly"),
+        pytest.param(Cron("5 4 * * sun"), "at 04:05 on Sunday", id="padded"),
+        pytest.param(Cron("0 30 9 * * *"), "at 09:30", id="seconds-zero"),
+        pytest.param(Cron("7 30 9 * * *"), "at 09:30:07", id="seconds-shown"),
+        pytest.param(Cron("0 9,17 * * *"), "at 09:00 and 17:00", id="two-times"),
+        pytest.param(
+            Cron("*/10 9-17 * * mon-fri"),
+            "every 10 minutes from 09:00 through 17:59 on Monday through Friday",
+            id="office-hours",
+        ),
+        pytest.param(Cron("@yearly"), "at 00:00 on day 1 of January", id="yearly"),
+        pytest.param(Cron("0 0 L * *"), "at 00:00 on the last day of the month", id="L"),
+        pytest.param(
+            Cron("0 0 L-3 * *"), "at 00:00 on 3 days before the last day of the month", id="L-3"
+        ),
+        pytest.param(
+            Cron("0 0 15W * *"), "at 00:00 on the weekday nearest day 15 of the month", id="W"
+        ),
+        pytest.param(Cron("0 0 LW * *"), "at 00:00 on the last weekday of the month", id="LW"),
+        pytest.param(Cron("0 0 * * 5L"), "at 00:00 on the last Friday of the month", id="5L"),
+        pytest.param(Cron("0 0 * * fri#2"), "at 00:00 on the second Friday of the month", id="nth"),
+        pytest.param(Cron("0 0 13 * fri"), "at 00:00 on day 13 of the month or on Friday", id="or"),
+        pytest.param(
+            Cron("0 12 * jan-mar,dec *"),
+            "at 12:00 in January through March and December",
+            id="months",
+        ),
+        pytest.param(
+            Cron("0 0 * * 1,3,5"), "at 00:00 on Monday, Wednesday and Friday", id="weekdays"
         ),
     ],
 )
@@ -465,7 +503,7 @@ def test_equal_crons_compare_and_hash_equal() -> None:
     assert first == second
     assert hash(first) == hash(second)
     assert first != Cron("0 9 * * *", timezone="Europe/Paris")
-    assert "_proto" not in repr(first)
+    assert repr(first) == "Cron('0 9 * * *', timezone='Europe/Berlin')  # at 09:00"
 
 
 def test_preview_in_local_time() -> None:

@@ -153,10 +153,10 @@ def test_after_near_the_end_of_time_is_none() -> None:
 @pytest.mark.parametrize(
     ("delay", "expected"),
     [
-        pytest.param(30, "after 30s", id="seconds"),
-        pytest.param(90, "after 1m30s", id="minutes"),
-        pytest.param(0, "after 0s", id="zero"),
-        pytest.param(timedelta(days=1, hours=2), "after 1d2h", id="days"),
+        pytest.param(30, "after 30 seconds", id="seconds"),
+        pytest.param(90, "after 1 minute 30 seconds", id="minutes"),
+        pytest.param(0, "after 0 seconds", id="zero"),
+        pytest.param(timedelta(days=1, hours=2), "after 1 day 2 hours", id="days"),
     ],
 )
 def test_after_describe(delay: float | timedelta, expected: str) -> None:

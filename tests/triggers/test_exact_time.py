@@ -41,7 +41,9 @@ def test_every_next_after_ts_is_next_after_on_the_exact_instant(ts: float, step:
 @given(ts=st.floats(min_value=8192, max_value=2.5e11, allow_nan=False))
 def test_exact_conversion_agrees_with_fromtimestamp(ts: float) -> None:
     assert ts_to_datetime(ts) == datetime.fromtimestamp(ts, UTC)
-    assert ts_to_us(ts) == (datetime.fromtimestamp(ts, UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // _US
+    assert (
+        ts_to_us(ts) == (datetime.fromtimestamp(ts, UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // _US
+    )
 
 
 @pytest.mark.parametrize("year", [2515, 2600, 3000, 9998])
