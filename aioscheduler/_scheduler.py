@@ -520,7 +520,7 @@ class Scheduler:
             raise InvalidJob(
                 f"trigger must be a Trigger (Every, Cron, At, After, Ticks...), got {trigger!r}"
             )
-        trigger = trigger.bind(self._timezone)
+        trigger = trigger.bind(self._timezone).anchor(self._clock.now())
         job_id = _job_id(func) if id is None else id
         if not isinstance(job_id, str) or not job_id:
             raise InvalidJob(f"id must be a non-empty str, got {job_id!r}")

@@ -5,12 +5,14 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
 
     SchedulerError
     ├── InvalidTrigger (ValueError)         bad trigger arguments or cron expression
+    │   └── NoCommonFiring                  AllOf's members never agree within its search bound
     ├── InvalidJob (ValueError)             bad job options or callable, at add()
     ├── InvalidDelay (ValueError)           a timer callback returned a negative/invalid delay
     ├── JobNotFound (LookupError)           unknown job id
     ├── JobExists (KeyError)                duplicate job id without replace=True
     ├── SchedulerStateError (RuntimeError)  start twice, or a call that needs a running scheduler
     ├── JobTimeout (TimeoutError)           a run exceeded its timeout
+    ├── BackfillTooLarge (ValueError)       backfill() window holds more firings than its limit
     ├── SerializationError (ValueError)     a callable or argument a persistent store cannot keep
     └── StoreError (RuntimeError)           a store failed; the driver error is the __cause__
         └── StoreVersionError               the store was written by a newer aioscheduler
@@ -19,12 +21,14 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
 from __future__ import annotations
 
 __all__ = (
+    "BackfillTooLarge",
     "InvalidDelay",
     "InvalidJob",
     "InvalidTrigger",
     "JobExists",
     "JobNotFound",
     "JobTimeout",
+    "NoCommonFiring",
     "SchedulerError",
     "SchedulerStateError",
     "SerializationError",
@@ -91,3 +95,11 @@ class StoreError(SchedulerError, RuntimeError):
 
 class StoreVersionError(StoreError):
     """The store's schema was written by a newer version of aioscheduler."""
+
+
+class NoCommonFiring(InvalidTrigger):
+    """``AllOf``: its triggers do not agree on any time within the search bound."""
+
+
+class BackfillTooLarge(SchedulerError, ValueError):
+    """``Scheduler.backfill()``: the window holds more firings than ``limit``; nothing ran."""

@@ -11,8 +11,11 @@ import aioscheduler.testing
 
 EXPECTED = {
     "After",
+    "AllOf",
+    "AnyOf",
     "At",
     "Backoff",
+    "CalendarInterval",
     "Cron",
     "EventStream",
     "Every",
@@ -40,7 +43,20 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 
 def test_public_classes_present_themselves_as_top_level() -> None:
-    for name in ("Scheduler", "Every", "Cron", "At", "After", "Ticks", "Timer", "Job", "Run"):
+    for name in (
+        "Scheduler",
+        "Every",
+        "Cron",
+        "At",
+        "After",
+        "Ticks",
+        "Timer",
+        "Job",
+        "Run",
+        "CalendarInterval",
+        "AnyOf",
+        "AllOf",
+    ):
         assert getattr(aioscheduler, name).__module__ == "aioscheduler", name
 
 

@@ -85,6 +85,15 @@ class Trigger(ABC):
         """
         return self
 
+    def anchor(self, now: datetime) -> Trigger:
+        """Return this trigger anchored at ``now``, the time its job is added.
+
+        Called once at registration, after :meth:`bind`. A trigger whose sequence counts from
+        the time it was added (``CalendarInterval`` without ``start_at``) fixes that time
+        here, so the stored trigger keeps it. The default returns ``self``.
+        """
+        return self
+
     @property
     def jitter(self) -> float | None:
         """Maximum random delay in seconds added to each firing (``None``: none)."""
@@ -133,10 +142,11 @@ class Trigger(ABC):
         elif after.tzinfo is None:
             raise ValueError(f"after must be timezone-aware, got naive {after!r}")
         out: list[datetime] = []
-        t = self.first_fire(after.astimezone(UTC))
+        trigger = self.anchor(after.astimezone(UTC))
+        t = trigger.first_fire(after.astimezone(UTC))
         while t is not None and len(out) < k:
             out.append(t)
-            t = self.next_after(t)
+            t = trigger.next_after(t)
         return out
 
     def describe(self) -> str:

@@ -26,7 +26,15 @@ from typing import Final, Literal
 
 from ._cronspec import CronSpec
 
-__all__ = ("GAP_POLICIES", "REPEAT_POLICIES", "GapPolicy", "RepeatPolicy", "Timeline")
+__all__ = (
+    "GAP_POLICIES",
+    "REPEAT_POLICIES",
+    "GapPolicy",
+    "RepeatPolicy",
+    "Timeline",
+    "to_naive_utc",
+    "wall_instants",
+)
 
 GapPolicy = Literal["cronie", "shift", "skip"]
 RepeatPolicy = Literal["cronie", "first", "last", "both"]
@@ -241,6 +249,32 @@ class Timeline:
             last_wall, n = self.spec.walls_between(wall, last, limit - count)
             latest, count = last_wall - o, count + n
         return latest, count
+
+
+def wall_instants(
+    wall: datetime, zone: tzinfo, gap: GapPolicy, repeat: RepeatPolicy
+) -> list[datetime]:
+    """The instants (naive UTC) of one fixed-time wall time under the policies: none (a
+    skipped gap time), one, or two (``"both"`` in a repeat). ``"cronie"`` treats it as
+    cronie treats a fixed-time job."""
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    o0, o1 = first.utcoffset(), second.utcoffset()
+    assert o0 is not None
+    assert o1 is not None
+    i0, i1 = wall - o0, wall - o1
+    if o0 == o1:
+        return [i0]
+    if o0 > o1:  # repeated: i0 is the first occurrence
+        mode = repeat
+        if mode == "cronie":
+            mode = "both" if o0 - o1 > _LARGE_JUMP + timedelta(minutes=1) else "first"
+        return {"first": [i0], "last": [i1]}.get(mode, [i0, i1])
+    if gap == "shift":
+        return [i0]
+    if gap == "skip" or o1 - o0 >= _LARGE_JUMP:
+        return []
+    end = Segment(zone, i1).end  # i1 is just before the jump; its segment ends there
+    return [] if end is None else [end]
 
 
 def to_naive_utc(value: datetime) -> datetime:

@@ -19,6 +19,7 @@ from ..errors import InvalidTrigger, SerializationError
 
 __all__ = (
     "UTC",
+    "MICROSECOND",
     "UTC_ZONE",
     "check_order",
     "datetime_to_ts",
@@ -244,6 +245,8 @@ def resolve_naive(value: datetime | None, tz: tzinfo | None, name: str) -> datet
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+#: One microsecond, the resolution of every time here.
+MICROSECOND = _MICROSECOND
 
 
 def ts_to_us(ts: float) -> int:

@@ -10,11 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aioscheduler.triggers import After, At, Cron, Every, Ticks
+from aioscheduler.triggers import After, AllOf, AnyOf, At, CalendarInterval, Cron, Every, Ticks
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "triggers"
 GLOBALS = {
     "After": After,
+    "AllOf": AllOf,
+    "AnyOf": AnyOf,
+    "CalendarInterval": CalendarInterval,
     "At": At,
     "Cron": Cron,
     "Every": Every,
@@ -43,7 +46,11 @@ def test_doc_page_examples(page: str) -> None:
     assert result.failed == 0
 
 
-@pytest.mark.parametrize("cls", [After, At, Cron, Every, Ticks], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls",
+    [After, At, Cron, Every, Ticks, CalendarInterval, AnyOf, AllOf],
+    ids=lambda c: c.__name__,
+)
 def test_docstring_examples(cls: type) -> None:
     result = _run(cls.__doc__ or "", cls.__name__)
     assert result.attempted > 0

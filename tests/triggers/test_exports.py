@@ -6,7 +6,17 @@ import aioscheduler.triggers
 
 
 def test_all_names_the_trigger_classes() -> None:
-    assert aioscheduler.triggers.__all__ == ("After", "At", "Cron", "Every", "Ticks", "Trigger")
+    assert aioscheduler.triggers.__all__ == (
+        "After",
+        "AllOf",
+        "AnyOf",
+        "At",
+        "CalendarInterval",
+        "Cron",
+        "Every",
+        "Ticks",
+        "Trigger",
+    )
 
 
 def test_every_exported_name_exists() -> None:
