@@ -123,6 +123,7 @@ class Firing:
             result=result,
             error=error,
             timer=self.timer,
+            backfill=self.claim is not None and self.claim.backfill,
         )
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
+from . import _backfill
 from ._clock import Clock, SystemClock
 from ._decorators import JobOptionsKw, declared_jobs
 from ._dispatcher import Dispatcher
@@ -203,6 +204,7 @@ class Scheduler:
         self._releases: list[tuple[Claim, Run | Firing]] = []
         self._flush_pending = False
         self._run_waiters: dict[str, list[asyncio.Future[Run]]] = {}
+        self._backfills: dict[int, asyncio.Future[Run]] = {}  # id(claim) -> its run, see backfill
         self._declared: list[tuple[Callable[..., Any], Trigger, JobOptionsKw]] = []
         self._ticks: dict[str, dict[str, list[Any]]] = {}
         self._local: dict[str, set[Firing]] = {}  # job id -> its firings in the local heap
@@ -661,6 +663,7 @@ class Scheduler:
         self._unregister_ticks(id)
         for firing in self._local.pop(id, ()):  # pending retries, run_now, Ticks firings
             self._heap.discard(firing)
+            _backfill.dropped(self._backfills, firing)  # a backfill() waiting ends: JobNotFound
         self._runner.forget(id)
         if self._hub.active:
             self._emit(JobRemoved(at=self._clock.now(), job_id=id))
@@ -701,12 +704,39 @@ class Scheduler:
         now = self._clock.time()
         self._push_local(now, self._local_firing(job.spec, now, final=False))
 
+    async def backfill(
+        self, id: str, start: datetime, end: datetime, *, limit: int = 1000
+    ) -> list[Run]:
+        """Run the firings ``start <= t < end`` of job ``id``'s trigger, oldest first, one after
+        another, and return their runs (see :func:`aioscheduler._backfill.backfill`).
+
+        Each run has ``Run.backfill`` true and ``scheduled_at`` the past firing time, in its
+        events too; the job's overlap policy applies; its own schedule is untouched.
+
+        Raises:
+            JobNotFound: no job has this id.
+            InvalidBackfill: ``start``/``end`` are not aware datetimes with ``start < end``, or
+                ``limit`` is not an int >= 1.
+            BackfillTooLarge: more than ``limit`` firings; then nothing runs.
+            SchedulerStateError: the scheduler is not running.
+        """
+        return await _backfill.backfill(self, id, start, end, limit)
+
     def _local_firing(self, spec: JobSpec, due: float, *, final: bool, attempt: int = 1) -> Firing:
         claim = Claim(spec, due, due, 0, True, final, claimed=False)
         return Firing(due, claim=claim, attempt=attempt)
 
     def _schedule_retry(self, claim: Claim, attempt: int, due: float) -> None:
-        retry = Claim(claim.spec, claim.scheduled_at, due, 0, True, claim.final, claimed=False)
+        retry = Claim(
+            claim.spec,
+            claim.scheduled_at,
+            due,
+            0,
+            True,
+            claim.final,
+            False,
+            backfill=claim.backfill,
+        )
         self._push_local(due, Firing(due, claim=retry, attempt=attempt))
 
     def _pause_after_failures(self, job_id: str, failures: int) -> None:
@@ -733,6 +763,8 @@ class Scheduler:
         path of runs that are about to start)."""
         if not final and claim.final:
             claim = claim._replace(final=False)
+        if claim.backfill:
+            _backfill.finished(self._backfills, claim, run)
         self._releases.append((claim, run))
         if not self._flush_pending:
             self._schedule_flush()

@@ -226,6 +226,8 @@ class Run(NamedTuple):
     error: BaseException | None = None
     timer: Any = None
     """The :class:`~aioscheduler.Timer` for a timer firing."""
+    backfill: bool = False
+    """A run started by :meth:`Scheduler.backfill` for a past firing (``scheduled_at``)."""
 
     @property
     def lateness(self) -> timedelta | None:

@@ -12,7 +12,8 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
     ├── JobExists (KeyError)                duplicate job id without replace=True
     ├── SchedulerStateError (RuntimeError)  start twice, or a call that needs a running scheduler
     ├── JobTimeout (TimeoutError)           a run exceeded its timeout
-    ├── BackfillTooLarge (ValueError)       backfill() window holds more firings than its limit
+    ├── InvalidBackfill (ValueError)        backfill() called with a bad window or limit
+    │   └── BackfillTooLarge                the window holds more firings than the limit
     ├── SerializationError (ValueError)     a callable or argument a persistent store cannot keep
     └── StoreError (RuntimeError)           a store failed; the driver error is the __cause__
         └── StoreVersionError               the store was written by a newer aioscheduler
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 __all__ = (
     "BackfillTooLarge",
+    "InvalidBackfill",
     "InvalidDelay",
     "InvalidJob",
     "InvalidTrigger",
@@ -101,5 +103,9 @@ class NoCommonFiring(InvalidTrigger):
     """``AllOf``: its triggers do not agree on any time within the search bound."""
 
 
-class BackfillTooLarge(SchedulerError, ValueError):
+class InvalidBackfill(SchedulerError, ValueError):
+    """``Scheduler.backfill()`` was called with a bad window or limit."""
+
+
+class BackfillTooLarge(InvalidBackfill):
     """``Scheduler.backfill()``: the window holds more firings than ``limit``; nothing ran."""

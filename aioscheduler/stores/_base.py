@@ -55,6 +55,7 @@ class Claim(NamedTuple):
     final: bool
     claimed: bool = True
     attempt: int = 1
+    backfill: bool = False
 
 
 class Store(ABC):

@@ -211,6 +211,7 @@ def encode_run(run: Run, attempt: int) -> bytes:
             "m": run.missed,
             "res": safe_repr_value(run.result),
             "err": err,
+            **({"bf": True} if run.backfill else {}),
         }
     )
 
@@ -237,6 +238,7 @@ def decode_run(job_id: str, data: bytes) -> Run:
             missed=int(d["m"]),
             result=decode_value(d["res"], where="stored result"),
             error=None if err is None else RecordedError(str(err[0]), str(err[1])),
+            backfill=bool(d.get("bf", False)),
         )
     except SerializationError:
         raise

@@ -193,7 +193,8 @@ class MemoryStore(Store):
         jobs = self._jobs
         for claim, run in runs:
             entry = jobs.get(claim.spec.id)
-            if entry is None or entry.spec is not claim.spec:
+            # a local firing (run_now, backfill) carries an equal copy of the spec, not the same
+            if entry is None or (entry.spec is not claim.spec and entry.spec != claim.spec):
                 # removed or replaced meanwhile: the old entry still records what happened
                 entry = next((e for e in self._removed if e.spec is claim.spec), None)
                 if entry is None:
