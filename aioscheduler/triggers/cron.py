@@ -100,7 +100,7 @@ class Cron(Trigger):
         dst_gap: GapPolicy = "cronie",
         dst_repeat: RepeatPolicy = "cronie",
     ) -> None:
-        spec = parse(expression)
+        spec = _parse(expression) if isinstance(expression, str) else parse(expression)
         check_policies(dst_gap, dst_repeat)
         zone = None if timezone is None else _time.to_zone(timezone)
         start = _time.to_datetime(start_at, "start_at")
@@ -255,6 +255,10 @@ class Cron(Trigger):
             dst_gap=data.get("dst_gap", "cronie"),
             dst_repeat=data.get("dst_repeat", "cronie"),
         )
+
+
+#: Equal expressions share one parsed spec (and so its cached month masks and timelines).
+_parse = functools.lru_cache(maxsize=1024)(parse)
 
 
 def check_policies(dst_gap: object, dst_repeat: object) -> None:
