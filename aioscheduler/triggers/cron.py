@@ -36,22 +36,20 @@ class Cron(Trigger):
     aliases ``@yearly``, ``@annually``, ``@monthly``, ``@weekly``, ``@daily``, ``@midnight``,
     ``@hourly``. A field is ``*`` or a comma-separated list of values, ranges ``a-b`` and
     steps (``*/n``, ``a-b/n``, ``a/n``). Months and weekdays may be written as names
-    (``jan``-``dec``, ``sun``-``sat``, any case); day-of-week ``7`` is Sunday. When both day
+    (``jan``-``dec``, ``sun``-``sat``, any case); day-of-week ``7`` is Sunday. Day specials:
+    ``L`` (last day), ``L-n``, ``nW`` (nearest weekday), ``LW`` in day-of-month; ``d#n``
+    (``fri#2``) and ``dL`` (``5L``, last Friday) in day-of-week; ``?`` is ``*``. When both day
     fields are restricted (neither starts with ``*``) a day matching either fires, as in
     classic cron; otherwise a day must match both.
 
-    Times are computed in the zone's wall clock, then mapped to UTC:
-
-    * a wall-clock time that happens twice (autumn fall-back) fires once, at its first
-      occurrence, when the hour field is fixed (does not start with ``*``); with an hour field
-      of ``*`` or ``*/n`` (``*/15 * * * *``, ``@hourly``) it fires at both occurrences, since
-      such a job follows elapsed time (what cronie and Vixie cron do);
-    * a wall-clock time inside a spring-forward gap fires at the first instant after the gap
-      (``30 2 * * *`` in Europe/Berlin fires at 03:00 CEST on the last Sunday of March); the
-      times of one gap fire once between them.
-
-    Firings are strictly increasing. The first firing is the first one after the job is
-    added (and at or after ``start_at``); none happens after ``end_at``.
+    Times are computed in the zone's wall clock, then mapped to UTC. At DST changes the
+    default policies (``"cronie"``) do what cronie does: a *wildcard* job (minute or hour field
+    starting with ``*``) has no firing for wall times inside a forward gap and fires in both
+    passes of a repeated hour; a *fixed-time* job due inside a gap runs once at the jump, and
+    a repeated time once, at its first occurrence. ``dst_gap`` / ``dst_repeat`` choose another
+    rule (see the docs' DST tables). Simultaneous firings fold into one, so firings are
+    strictly increasing. The first firing is the first one after the job is added (and at or
+    after ``start_at``); none happens after ``end_at``.
 
     Args:
         expression: The cron expression.
@@ -61,11 +59,16 @@ class Cron(Trigger):
             adds to each firing; ``None`` for none.
         start_at: No firing before this time. A naive datetime is read in the cron's zone.
         end_at: No firing after this time. A naive datetime is read in the cron's zone.
+        dst_gap: A wall time inside a forward gap: ``"cronie"`` (default), ``"shift"`` (fires
+            the gap's length later) or ``"skip"`` (no firing).
+        dst_repeat: A wall time lived twice: ``"cronie"`` (default), ``"first"``, ``"last"``
+            or ``"both"``.
 
     Raises:
         InvalidTrigger: The expression is malformed (the message names the field and the
             value), names days that never exist (``0 0 30 2 *``), the time zone is unknown,
-            the jitter is negative, or ``end_at`` is not after ``start_at``.
+            the jitter is negative, a DST policy is unknown, or ``end_at`` is not after
+            ``start_at``.
 
     Example:
         >>> Cron("0 9 * * mon-fri", timezone="Europe/Berlin").describe()

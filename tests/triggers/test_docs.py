@@ -37,7 +37,9 @@ def _run(text: str, name: str) -> doctest.TestResults:
     return runner.summarize(verbose=False)
 
 
-@pytest.mark.parametrize("page", ["every", "cron", "at-after", "ticks"])
+@pytest.mark.parametrize(
+    "page", ["every", "cron", "at-after", "ticks", "calendar-interval", "combining"]
+)
 def test_doc_page_examples(page: str) -> None:
     # A closing code fence would otherwise be read as part of the expected output.
     text = (DOCS / f"{page}.md").read_text(encoding="utf-8").replace("```", "\n")
