@@ -3,7 +3,7 @@
 Run it with (``pip install "aioscheduler[fastapi]" uvicorn``)::
 
     uvicorn examples.fastapi_app:app       # then, in another shell:
-    curl localhost:8000/jobs               # [{"id": "refresh-prices", "trigger": "every 10 seconds"...
+    curl localhost:8000/jobs               # [{"id": "refresh-prices", "trigger": "every 10 seconds"
     curl localhost:8000/prices             # {"refreshed": 3, "last_refresh": "2026-..."}
     curl -X POST localhost:8000/jobs/refresh-prices/run   # one extra refresh now
 

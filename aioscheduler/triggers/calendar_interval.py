@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, ClassVar
 
@@ -79,6 +79,10 @@ class CalendarInterval(Trigger):
     jitter: float | None
     dst_gap: GapPolicy
     dst_repeat: RepeatPolicy
+    #: When the job was added, the anchor of a sequence without ``start_at`` (set by the
+    #: scheduler through :meth:`anchor`; stored, but not part of equality, so a re-declared
+    #: job equals the stored one and keeps its anchor).
+    anchored_at: datetime | None = field(init=False, compare=False, default=None)
 
     def __init__(
         self,
@@ -123,13 +127,20 @@ class CalendarInterval(Trigger):
         object.__setattr__(self, "jitter", _time.to_jitter(jitter))
         object.__setattr__(self, "dst_gap", dst_gap)
         object.__setattr__(self, "dst_repeat", dst_repeat)
+        object.__setattr__(self, "anchored_at", None)
+
+    def _anchored(self, at: datetime | None) -> CalendarInterval:
+        object.__setattr__(self, "anchored_at", at)  # only on a fresh copy
+        return self
 
     # -- the contract -------------------------------------------------------------------------
 
     def anchor(self, now: datetime) -> CalendarInterval:
         """Anchor the sequence at ``now`` (the time the job is added) unless ``start_at``
-        was given."""
-        return self if self.start_at is not None else replace(self, start_at=now)
+        was given or it is anchored already."""
+        if self.start_at is not None or self.anchored_at is not None:
+            return self
+        return replace(self)._anchored(now)
 
     def first_fire(self, now: datetime) -> datetime | None:
         """The first firing at or after ``start_at`` and strictly after ``now``."""
@@ -149,7 +160,7 @@ class CalendarInterval(Trigger):
             timezone=zone,
             start_at=_time.resolve_naive(self.start_at, zone, "start_at"),
             end_at=_time.resolve_naive(self.end_at, zone, "end_at"),
-        )
+        )._anchored(self.anchored_at)
 
     def describe(self) -> str:
         """``every month at 09:00 (Europe/Berlin)``, ``every 2 weeks at 07:30``."""
@@ -177,6 +188,8 @@ class CalendarInterval(Trigger):
 
     def _start(self, fallback: datetime) -> datetime:
         start = _time.resolve_naive(self.start_at, self._zone(), "start_at")
+        if start is None:
+            start = self.anchored_at
         return fallback if start is None else start
 
     def _element(self, anchor: date, k: int) -> date | None:
@@ -232,6 +245,7 @@ class CalendarInterval(Trigger):
             "jitter": self.jitter,
             "dst_gap": self.dst_gap,
             "dst_repeat": self.dst_repeat,
+            "anchored_at": _time.dt_to_json(self.anchored_at),
         }
 
     @classmethod
@@ -248,4 +262,4 @@ class CalendarInterval(Trigger):
             jitter=data.get("jitter"),
             dst_gap=data.get("dst_gap", "cronie"),
             dst_repeat=data.get("dst_repeat", "cronie"),
-        )
+        )._anchored(_time.dt_from_json(data, "anchored_at"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
@@ -108,7 +108,8 @@ class AnyOf(_Combined):
     kind: ClassVar[str] = "any_of"
 
     triggers: tuple[Trigger, ...]
-    anchored_at: datetime | None
+    #: When the job was added (set by the scheduler; stored; not part of equality).
+    anchored_at: datetime | None = field(compare=False)
 
     def __init__(self, *triggers: Trigger) -> None:
         object.__setattr__(self, "triggers", _members("AnyOf", triggers))
@@ -168,8 +169,9 @@ class AllOf(_Combined):
     kind: ClassVar[str] = "all_of"
 
     triggers: tuple[Trigger, ...]
-    anchored_at: datetime | None
-    max_steps: int
+    #: When the job was added (set by the scheduler; stored; not part of equality).
+    anchored_at: datetime | None = field(compare=False)
+    max_steps: int = 10_000
 
     def __init__(self, *triggers: Trigger, max_steps: int = 10_000) -> None:
         if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:

@@ -65,10 +65,16 @@ def test_the_first_firing_is_not_before_start_at_nor_at_or_before_now() -> None:
 
 
 def test_without_start_at_the_job_is_anchored_when_added() -> None:
-    trigger = CalendarInterval(months=1, hour=6).bind(None).anchor(utc(2026, 1, 31, 12))
-    assert trigger.start_at == utc(2026, 1, 31, 12)
+    declared = CalendarInterval(months=1, hour=6)
+    trigger = declared.anchor(utc(2026, 1, 31, 12)).bind(None)
+    assert trigger.anchored_at == utc(2026, 1, 31, 12) and trigger.start_at is None
     days = [t.date() for t in trigger.preview(3, after=utc(2026, 1, 31, 12))]
     assert days == [date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
+    # the anchor is stored, but a re-declared job still equals the stored one
+    back = Trigger.from_dict(trigger.to_dict())
+    assert isinstance(back, CalendarInterval) and back.anchored_at == trigger.anchored_at
+    assert back == declared.bind(None)
+    assert back.anchor(utc(2027, 1, 1)) is back  # anchored once
 
 
 @pytest.mark.parametrize(
