@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aioscheduler.errors import InvalidTrigger
-from aioscheduler.triggers import CalendarInterval, Trigger
+from aioscheduler.triggers import CalendarInterval, Cron, Trigger
 
 from ._util import BERLIN, NEW_YORK, utc
 
@@ -199,3 +200,18 @@ def test_next_after_from_any_instant_matches_stepping(
                                start_at=start)  # fmt: skip
     x = start + timedelta(days=probe, hours=probe % 24)
     assert trigger.next_after(x) == _brute(trigger, start, x)
+
+
+async def test_the_scheduler_anchors_a_job_when_it_is_added(running: Any, clock: Any) -> None:
+    from aioscheduler import AnyOf, Every
+
+    await clock.advance(3600 * 30)  # 2026-03-03 18:00 UTC
+    job = await running.add(lambda: None, CalendarInterval(days=2, hour=8), id="c")
+    assert job.trigger.anchored_at == clock.now()
+    assert job.next_run_at == utc(2026, 3, 5, 8)  # day 0 is the 3rd: 08:00 has passed
+    mixed = await running.add(lambda: None, AnyOf(Every(7200), Cron("0 20 * * *")), id="m")
+    assert mixed.trigger.anchored_at == clock.now()
+    assert mixed.next_run_at == utc(2026, 3, 3, 20)
+    await clock.advance(7200 * 2)
+    history = (await running.get("m")).history
+    assert [r.scheduled_at for r in history] == [utc(2026, 3, 3, 20), utc(2026, 3, 3, 22)]
