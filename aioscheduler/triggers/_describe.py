@@ -105,10 +105,13 @@ def _time_part(spec: CronSpec) -> str:
         head = f"every second of minute {_numbers(minutes, 2)}"
     elif show_s:
         n = _step(seconds, 0, 59)
-        head = f"every {n} seconds" if n else f"at second {_numbers(seconds, 2)}"
+        word = "second" if len(seconds) == 1 else "seconds"
+        head = f"every {n} seconds" if n else f"at {word} {_numbers(seconds, 2)}"
         if len(minutes) != 60:
             m = _step(minutes, 0, 59)
             head += f" of every {_nth(m)} minute" if m else f" of minute {_numbers(minutes, 2)}"
+        elif not n:
+            head += " of every minute"
     elif len(minutes) == 60:
         head = "every minute"
     else:

@@ -491,6 +491,30 @@ def test_count_between_and_latest() -> None:
         pytest.param(
             Cron("0 0 * * 1,3,5"), "at 00:00 on Monday, Wednesday and Friday", id="weekdays"
         ),
+        pytest.param(
+            Cron("5,35 * 9-17 * * *"),
+            "at seconds 05 and 35 of every minute from 09:00 through 17:59",
+            id="seconds-list",
+        ),
+        pytest.param(Cron("15 */10 * * * *"), "at second 15 of every 10th minute", id="sec-min"),
+        pytest.param(Cron("* 5 * * * *"), "every second of minute 05", id="sec-all"),
+        pytest.param(Cron("* * * * * *"), "every second", id="every-second"),
+        pytest.param(Cron("0 */5 9 * * *"), "every 5 minutes during hour 09", id="one-hour"),
+        pytest.param(
+            Cron("0 9-17/2 * * *"), "at minute 00 during hour 09, 11, 13, 15 and 17", id="hour-list"
+        ),
+        pytest.param(Cron("*/5 */2 * * *"), "every 5 minutes, every 2nd hour", id="min-hour-step"),
+        pytest.param(
+            Cron("0 0 */2 * mon"),
+            "at 00:00 on every 2nd day of the month if it is a Monday",
+            id="and-rule",
+        ),
+        pytest.param(
+            Cron("0 0 1-3,20 * *"), "at 00:00 on days 1-3 and 20 of the month", id="day-ranges"
+        ),
+        pytest.param(Cron("0 0 * * 1-3"), "at 00:00 on Monday through Wednesday", id="dow-range"),
+        pytest.param(Cron("0 0 * * 6,0,1"), "at 00:00 on Monday, Saturday and Sunday", id="wrap"),
+        pytest.param(Cron("0 12 * jan,jul *"), "at 12:00 in January and July", id="two-months"),
     ],
 )
 def test_describe(trigger: Cron, expected: str) -> None:
