@@ -202,7 +202,9 @@ def _parse_field(text: str, name: str, lo: int, hi: int, fail: Fail) -> set[int]
         else:
             start = _value(body, name, lo, hi, fail)
             if slash and name == "day-of-week" and start == 7:
-                start = 0  # 7 is Sunday: ``7/2`` is ``0/2``, not an empty set
+                # ``7/n`` runs from 7 to the end of an open range (6): nothing. Rather than
+                # guess between "Sunday" and "0/n", say so.
+                raise fail(f"step {item!r} starts at 7 (Sunday, past 6): write 0/{step_text}")
             end = top if slash else start
         selected = range(start, end + 1, step)
         if not selected:

@@ -192,6 +192,13 @@ def test_a_matching_now_is_not_the_first_firing() -> None:
         pytest.param("*/0 * * * *", "minute field step '0' out of range 1-60", id="step-0"),
         pytest.param("* */25 * * *", "hour field step '25' out of range 1-24", id="step-big"),
         pytest.param("* * * * */8", "day-of-week field step '8' out of range 1-7", id="dow-step"),
+        pytest.param(
+            "0 0 * * 7/2", "day-of-week field step '7/2' starts at 7 .*: write 0/2", id="7/2"
+        ),
+        pytest.param(
+            "0 0 * * 5,7/1", "day-of-week field step '7/1' starts at 7 .*: write 0/1", id="5,7/1"
+        ),
+        pytest.param("0 0 * * 6-5/1", "day-of-week field range '6-5' is backwards", id="back"),
         pytest.param("*/x * * * *", "minute field step 'x' is not a number", id="step-nan"),
         pytest.param("30-10 * * * *", "minute field range '30-10' is backwards", id="backwards"),
         pytest.param(
