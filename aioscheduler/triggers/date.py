@@ -32,7 +32,7 @@ class At(Trigger):
     Example:
         >>> from datetime import datetime, timezone
         >>> At(datetime(2030, 1, 1, 9, tzinfo=timezone.utc)).describe()
-        'at 2030-01-01T09:00:00+00:00'
+        'once at 2030-01-01 09:00:00 UTC'
     """
 
     kind: ClassVar[str] = "at"
@@ -75,8 +75,12 @@ class At(Trigger):
         return At(resolved)
 
     def describe(self) -> str:
-        """``at 2030-01-01T09:00:00+00:00``."""
-        return f"at {self.when.isoformat()}"
+        """``once at 2030-01-01 09:00:00 UTC`` (a naive time: ``... (local time)``)."""
+        when = self.when
+        shown = when.strftime("%Y-%m-%d %H:%M:%S") + (
+            f".{when.microsecond:06d}".rstrip("0") if when.microsecond else ""
+        )
+        return f"once at {shown} {'UTC' if when.tzinfo is not None else '(local time)'}"
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind": "at", "version": 1, "when": ISO 8601 string}``."""

@@ -100,7 +100,9 @@ def test_at_naive_unbound_cannot_fire() -> None:
 
 
 def test_at_describe() -> None:
-    assert At(utc(2030, 1, 1, 9)).describe() == "at 2030-01-01T09:00:00+00:00"
+    assert At(utc(2030, 1, 1, 9)).describe() == "once at 2030-01-01 09:00:00 UTC"
+    assert At(utc(2030, 1, 1, 9, 0, 0, 250000)).describe() == "once at 2030-01-01 09:00:00.25 UTC"
+    assert At(datetime(2030, 1, 1, 9)).describe() == "once at 2030-01-01 09:00:00 (local time)"
 
 
 # -- After -------------------------------------------------------------------------------------
