@@ -51,6 +51,7 @@ from .events import (
 from .stores._base import Claim, Store, StoreContext
 from .stores.memory import MemoryStore
 from .triggers import At, Cron, Every, Ticks, Trigger
+from .triggers._cronzone import GapPolicy, RepeatPolicy
 
 if TYPE_CHECKING:
     from .integrations.fastapi import Lifespan
@@ -1006,11 +1007,19 @@ class Scheduler:
         jitter: float | timedelta | None = None,
         start_at: datetime | None = None,
         end_at: datetime | None = None,
+        dst_gap: GapPolicy = "cronie",
+        dst_repeat: RepeatPolicy = "cronie",
         **options: Unpack[JobOptionsKw],
     ) -> Callable[[F], F]:
         """Decorator: run the function on a :class:`Cron` schedule (see :meth:`every`)."""
         trigger = Cron(
-            expression, timezone=timezone, jitter=jitter, start_at=start_at, end_at=end_at
+            expression,
+            timezone=timezone,
+            jitter=jitter,
+            start_at=start_at,
+            end_at=end_at,
+            dst_gap=dst_gap,
+            dst_repeat=dst_repeat,
         )
         return self._declare(trigger, options)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -291,3 +292,22 @@ def test_a_24_hour_jump_catches_nothing_up() -> None:
     for expression in ("30 12 * * *", "0 * * * *"):
         expected = simulate_cronie(expression, apia, start, end)
         assert _walk(Cron(expression, timezone=apia), start, end) == expected
+
+
+async def test_the_cron_decorators_take_the_policies(scheduler: Any) -> None:
+    from aioscheduler import cron
+
+    @scheduler.cron("30 2 * * *", timezone=BERLIN, dst_gap="skip", dst_repeat="both", id="a")
+    async def a() -> None: ...
+
+    @cron("30 2 * * *", timezone=BERLIN, dst_gap="shift", id="b")
+    async def b() -> None: ...
+
+    scheduler.include(b)
+    await scheduler.start()
+    try:
+        jobs = {j.id: j.trigger for j in await scheduler.jobs()}
+    finally:
+        await scheduler.stop()
+    assert (jobs["a"].dst_gap, jobs["a"].dst_repeat) == ("skip", "both")
+    assert (jobs["b"].dst_gap, jobs["b"].dst_repeat) == ("shift", "cronie")
