@@ -150,8 +150,26 @@ class Trigger(ABC):
         return out
 
     def describe(self) -> str:
-        """A short human-readable description, for tables and logs."""
-        return repr(self)
+        """An English sentence saying when the trigger fires, for tables, logs and ``repr``."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        """The constructor-like call, then ``# describe()``:
+        ``Every(interval=datetime.timedelta(seconds=300))  # every 5 minutes``."""
+        return f"{self._repr_call()}  # {self.describe()}"
+
+    def _repr_call(self) -> str:
+        """``Name(field=value, ...)`` with the fields that are not ``None``."""
+        import dataclasses
+
+        if not dataclasses.is_dataclass(self):
+            return f"{type(self).__name__}()"
+        shown = ", ".join(
+            f"{f.name}={value!r}"
+            for f in dataclasses.fields(self)
+            if f.repr and (value := getattr(self, f.name)) is not None
+        )
+        return f"{type(self).__name__}({shown})"
 
     # -- stored form --------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ _TIME_FIELDS = (("hour", 23), ("minute", 59), ("second", 59))
 _DAYS_PER_MONTH = 146097 / 4800
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class CalendarInterval(Trigger):
     """Fire every ``years``/``months``/``weeks``/``days`` at a wall-clock time of day.
 

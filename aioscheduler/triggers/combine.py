@@ -62,6 +62,12 @@ class _Combined(Trigger):
             triggers=tuple(t.anchor(now) for t in self.triggers), anchored_at=now
         )
 
+    def _repr_call(self) -> str:
+        members = ", ".join(t._repr_call() for t in self.triggers)
+        steps = getattr(self, "max_steps", 10_000)
+        extra = "" if steps == 10_000 else f", max_steps={steps}"
+        return f"{type(self).__name__}({members}{extra})"
+
     def bind(self, tz: tzinfo | None) -> Trigger:
         """Bind every member to the scheduler's zone."""
         return self._with(triggers=tuple(t.bind(tz) for t in self.triggers))  # type: ignore[no-any-return]
@@ -87,7 +93,7 @@ class _Combined(Trigger):
         return built._with(anchored_at=anchored)  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class AnyOf(_Combined):
     """Fire whenever any of ``triggers`` fires (the union); simultaneous firings fold into one.
 
@@ -143,7 +149,7 @@ class AnyOf(_Combined):
         return ", or ".join(t.describe() for t in self.triggers)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class AllOf(_Combined):
     """Fire at the times at which every one of ``triggers`` fires (the intersection).
 

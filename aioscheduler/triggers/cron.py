@@ -188,7 +188,7 @@ class Cron(Trigger):
             text += f", dst_repeat={self.dst_repeat}"
         return text
 
-    def __repr__(self) -> str:
+    def _repr_call(self) -> str:
         parts = [repr(self.expression)]
         if self.timezone is not None:
             parts.append(f"timezone={_time.zone_name(self.timezone)!r}")
@@ -199,7 +199,7 @@ class Cron(Trigger):
         for name in ("dst_gap", "dst_repeat"):
             if getattr(self, name) != "cronie":
                 parts.append(f"{name}={getattr(self, name)!r}")
-        return f"Cron({', '.join(parts)})  # {describe_cron(self._spec)}"
+        return f"Cron({', '.join(parts)})"
 
     # -- the search ---------------------------------------------------------------------------
 

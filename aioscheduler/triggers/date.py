@@ -13,7 +13,7 @@ from ._base import MAX_SEARCH, Trigger
 __all__ = ("After", "At")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class At(Trigger):
     """Fire once, at ``when``.
 
@@ -95,7 +95,7 @@ class At(Trigger):
         return cls(when)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class After(Trigger):
     """Fire once, ``delay`` after the job is added.
 

@@ -17,7 +17,7 @@ _MICROSECOND = timedelta(microseconds=1)
 _UNITS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds")
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class Every(Trigger):
     """Fire every ``interval`` of elapsed time.
 

@@ -534,7 +534,7 @@ def test_equal_crons_compare_and_hash_equal() -> None:
     assert first == second
     assert hash(first) == hash(second)
     assert first != Cron("0 9 * * *", timezone="Europe/Paris")
-    assert repr(first) == "Cron('0 9 * * *', timezone='Europe/Berlin')  # at 09:00"
+    assert repr(first) == "Cron('0 9 * * *', timezone='Europe/Berlin')  # at 09:00 (Europe/Berlin)"
 
 
 def test_preview_in_local_time() -> None:
