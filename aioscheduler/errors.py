@@ -8,6 +8,7 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
     │   └── NoCommonFiring                  AllOf's members never agree within its search bound
     ├── InvalidJob (ValueError)             bad job options or callable, at add()
     ├── InvalidDelay (ValueError)           a timer callback returned a negative/invalid delay
+    ├── InvalidConfiguration (ValueError)   a bad Scheduler or store setting: time zone, store URL
     ├── JobNotFound (LookupError)           unknown job id
     ├── JobExists (KeyError)                duplicate job id without replace=True
     ├── SchedulerStateError (RuntimeError)  start twice, or a call that needs a running scheduler
@@ -25,6 +26,7 @@ from __future__ import annotations
 __all__ = (
     "BackfillTooLarge",
     "InvalidBackfill",
+    "InvalidConfiguration",
     "InvalidDelay",
     "InvalidJob",
     "InvalidTrigger",
@@ -55,6 +57,12 @@ class InvalidJob(SchedulerError, ValueError):
 
 class InvalidDelay(SchedulerError, ValueError):
     """A timer callback returned a delay that cannot be scheduled (negative, NaN, wrong type)."""
+
+
+class InvalidConfiguration(SchedulerError, ValueError):
+    """A scheduler or a store was set up with an invalid setting: an unknown time zone, a
+    malformed store URL or unknown scheme, options a store does not take (the message names
+    the setting and the value)."""
 
 
 class JobNotFound(SchedulerError, LookupError):

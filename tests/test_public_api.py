@@ -24,6 +24,7 @@ EXPECTED = {
     "Outcome",
     "Run",
     "Scheduler",
+    "SchedulerThread",
     "Subscription",
     "Ticks",
     "Timer",
