@@ -12,6 +12,7 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
     ├── SchedulerStateError (RuntimeError)  start twice, or a call that needs a running scheduler
     ├── JobTimeout (TimeoutError)           a run exceeded its timeout
     ├── SerializationError (ValueError)     a callable or argument a persistent store cannot keep
+    ├── InvalidDashboard (ValueError)       bad Dashboard arguments (a weak token...)
     └── StoreError (RuntimeError)           a store failed; the driver error is the __cause__
         └── StoreVersionError               the store was written by a newer aioscheduler
 """
@@ -19,6 +20,7 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
 from __future__ import annotations
 
 __all__ = (
+    "InvalidDashboard",
     "InvalidDelay",
     "InvalidJob",
     "InvalidTrigger",
@@ -43,6 +45,10 @@ class InvalidTrigger(SchedulerError, ValueError):
 
 class InvalidJob(SchedulerError, ValueError):
     """A job was registered with an invalid callable or invalid options."""
+
+
+class InvalidDashboard(SchedulerError, ValueError):
+    """A dashboard was built with invalid arguments (not a scheduler, a malformed token...)."""
 
 
 class InvalidDelay(SchedulerError, ValueError):

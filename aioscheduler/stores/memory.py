@@ -193,7 +193,8 @@ class MemoryStore(Store):
         jobs = self._jobs
         for claim, run in runs:
             entry = jobs.get(claim.spec.id)
-            if entry is None or entry.spec is not claim.spec:
+            # run_now() and retries carry an equal spec rebuilt from a snapshot, not the same one
+            if entry is None or (entry.spec is not claim.spec and entry.spec != claim.spec):
                 # removed or replaced meanwhile: the old entry still records what happened
                 entry = next((e for e in self._removed if e.spec is claim.spec), None)
                 if entry is None:

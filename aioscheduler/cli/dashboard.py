@@ -1,0 +1,132 @@
+"""``aioscheduler dashboard``: serve the web dashboard of a scheduler or of a store.
+
+``TARGET`` (``module:attr``) on the in-memory store: the scheduler runs in this process, with
+the dashboard next to it. ``TARGET`` on a persistent store, or ``--store URL``: the store is
+read (read-only) while the service that owns the scheduler runs elsewhere; the page polls it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from .._scheduler import Scheduler
+from ..errors import SchedulerError
+from ..stores import store_from_url
+from ._target import UsageError, cwd_importable, load_scheduler
+
+__all__ = ("add_parser", "serve_dashboard")
+
+#: Environment variable read when ``--token`` is not given (a token in argv shows in ``ps``).
+TOKEN_ENV = "AIOSCHEDULER_DASHBOARD_TOKEN"
+
+
+def add_parser(commands: Any) -> None:
+    """Add the ``dashboard`` subcommand to the ``aioscheduler`` parser."""
+    dash = commands.add_parser(
+        "dashboard",
+        help="serve the web dashboard",
+        description="Serve the web dashboard of the scheduler MODULE:ATTR (an in-memory one "
+        "runs here, with its jobs) or of the store at --store (read-only). Binds 127.0.0.1 "
+        f"by default; any other address needs --token (or ${TOKEN_ENV}).",
+    )
+    source = dash.add_mutually_exclusive_group(required=True)
+    source.add_argument("target", nargs="?", metavar="MODULE:ATTR", help="e.g. myapp:scheduler")
+    source.add_argument("--store", metavar="URL", help="a store URL, e.g. sqlite:///jobs.db")
+    dash.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    dash.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0: any)")
+    dash.add_argument(
+        "--token", default=None, help=f"access token (default: ${TOKEN_ENV}); 16+ characters"
+    )
+    dash.add_argument("--read-only", action="store_true", help="hide and refuse the actions")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+async def serve_dashboard(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM; return the exit status."""
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    if not _loopback(args.host) and token is None:
+        raise UsageError(
+            f"--host {args.host} can be reached from other machines: give --token "
+            f"(or set {TOKEN_ENV})"
+        )
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+    try:
+        import uvicorn
+        from starlette.applications import Starlette
+        from starlette.routing import Mount
+
+        from ..dashboard import Dashboard
+    except ImportError as exc:
+        raise UsageError(
+            f"the dashboard needs {exc.name}: pip install 'aioscheduler[dashboard]'"
+        ) from None
+
+    if args.store is not None:
+        cwd_importable()
+        try:
+            scheduler = Scheduler(store=store_from_url(args.store))
+        except SchedulerError as exc:
+            raise UsageError(str(exc)) from None
+    else:
+        scheduler = await load_scheduler(args.target)
+    runs_here = not scheduler.store.persistent and args.store is None
+    try:
+        dashboard = Dashboard(
+            scheduler, token=token, read_only=args.read_only or not runs_here
+        )
+    except SchedulerError as exc:
+        raise UsageError(str(exc)) from None
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        if runs_here:
+            async with scheduler:
+                yield
+        else:
+            try:
+                yield
+            finally:
+                await scheduler.store.close()
+
+    app = Starlette(routes=[Mount("", app=dashboard)], lifespan=lifespan)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.ensure_future(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.05)
+    if server.started:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        mode = "read-only, " if dashboard.read_only else ""
+        what = "store " + args.store if args.store else args.target
+        print(
+            f"aioscheduler dashboard: {what} on http://{host}:{port}/ ({mode}Ctrl-C stops)",
+            flush=True,
+        )
+    await task
+    if not server.started:
+        print("aioscheduler dashboard: error: the server did not start", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,138 @@
+"""What the dashboard shows of a job, computed from snapshots (no HTML here)."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from .._values import Job, Outcome, Run
+from ..triggers import Trigger
+
+__all__ = (
+    "FAILED",
+    "JobView",
+    "callable_name",
+    "describe_trigger",
+    "failure_streak",
+    "format_error",
+    "lateness_ms",
+    "next_firings",
+    "view_of",
+)
+
+#: Outcomes counted as failures (the streak, the red marks).
+FAILED = frozenset({Outcome.ERROR, Outcome.TIMEOUT})
+
+
+def describe_trigger(trigger: Trigger) -> str:
+    """The trigger in words: ``trigger.describe()`` where it exists, else ``repr()``."""
+    describe = getattr(trigger, "describe", None)
+    if callable(describe):
+        try:
+            return str(describe())
+        except Exception:  # a third-party trigger's describe() must not break the page
+            pass
+    return repr(trigger)
+
+
+def callable_name(func: object) -> str:
+    """``module.qualname`` of a job's callable (its ``repr`` for anything else)."""
+    module = getattr(func, "__module__", None)
+    name = getattr(func, "__qualname__", None)
+    if isinstance(module, str) and isinstance(name, str):
+        return f"{module}.{name}"
+    return repr(func)
+
+
+def failure_streak(history: Iterable[Run]) -> int:
+    """How many of the latest runs failed in a row (bounded by the history kept)."""
+    streak = 0
+    for run in reversed(tuple(history)):
+        if run.outcome in FAILED:
+            streak += 1
+        elif run.outcome in (Outcome.SUCCESS, Outcome.CANCELLED):
+            break
+    return streak
+
+
+def lateness_ms(run: Run | None) -> float | None:
+    """A run's lateness in milliseconds, or ``None`` if it never started."""
+    if run is None or run.lateness is None:
+        return None
+    return run.lateness / timedelta(milliseconds=1)
+
+
+def format_error(run: Run) -> str | None:
+    """The traceback of a failed run (type and message only for runs read from a store)."""
+    error = run.error
+    if error is None:
+        if run.outcome is Outcome.TIMEOUT:
+            return "timed out"
+        return None
+    if error.__traceback__ is None:
+        return "".join(traceback.format_exception_only(error)).rstrip()
+    return "".join(traceback.format_exception(error)).rstrip()
+
+
+def next_firings(job: Job, k: int = 10, now: datetime | None = None) -> list[datetime]:
+    """The next ``k`` firings of ``job``: from its next run time when it has one, else (a
+    paused job) what ``trigger.preview`` gives from ``now``, which is what resuming would do."""
+    now = now or datetime.now(UTC)
+    if job.next_run_at is None:
+        return job.trigger.preview(k, after=now) if job.paused else []
+    out = [job.next_run_at]
+    t: datetime | None = job.next_run_at
+    while len(out) < k:
+        assert t is not None
+        t = job.trigger.next_after(t)
+        if t is None:
+            break
+        out.append(t)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """One row of the jobs page."""
+
+    id: str
+    callable: str
+    trigger: str
+    next_run_at: datetime | None
+    paused: bool
+    last_outcome: str | None
+    last_lateness_ms: float | None
+    streak: int
+
+    @property
+    def state(self) -> str:
+        """``paused``, ``failing`` (a failure streak), ``done`` (no next run) or ``active``."""
+        if self.paused:
+            return "paused"
+        if self.streak:
+            return "failing"
+        if self.next_run_at is None:
+            return "idle"
+        return "active"
+
+    @property
+    def search_text(self) -> str:
+        """What the search box matches (lower case)."""
+        return f"{self.id} {self.callable} {self.trigger}".lower()
+
+
+def view_of(job: Job) -> JobView:
+    """Build the row of ``job``."""
+    last = job.last_run
+    return JobView(
+        id=job.id,
+        callable=callable_name(job.func),
+        trigger=describe_trigger(job.trigger),
+        next_run_at=job.next_run_at,
+        paused=job.paused,
+        last_outcome=str(last.outcome) if last is not None and last.outcome else None,
+        last_lateness_ms=lateness_ms(last),
+        streak=failure_streak(job.history),
+    )
