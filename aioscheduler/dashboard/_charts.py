@@ -157,7 +157,7 @@ def lateness_svg(runs: Sequence[Run], limit: int = 200) -> str:
     ]
     if not started:
         out.append(f'<text class="axis" x="{LABEL + 10}" y="70">no runs yet</text>')
-    bar_w = PLOT / max(len(started), 1)
+    bar_w = min(PLOT / max(len(started), 1), 12.0)
     for i, (run, value) in enumerate(zip(started, values, strict=True)):
         h = max(value / peak * (plot_h - 10), 1.0)
         cls = "bar failed" if run.outcome in FAILED else "bar"

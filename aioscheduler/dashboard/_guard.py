@@ -107,7 +107,9 @@ class TokenGuard:
     async def _login(self, scope: Scope, send: Send, rest: list[tuple[str, str]]) -> None:
         assert self.token is not None
         root = scope.get("root_path", "") or ""
-        path = root + scope.get("path", "")
+        path = scope.get("path", "") or "/"
+        if not path.startswith(root):  # servers differ on whether the path includes it
+            path = root + path
         location = path + ("?" + urlencode(rest) if rest else "")
         cookie = (
             f"{COOKIE}={self.token}; Path={root or '/'}; HttpOnly; SameSite=Strict"

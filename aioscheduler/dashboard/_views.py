@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -73,7 +74,21 @@ def format_error(run: Run) -> str | None:
         return None
     if error.__traceback__ is None:
         return "".join(traceback.format_exception_only(error)).rstrip()
-    return "".join(traceback.format_exception(error)).rstrip()
+    report = traceback.TracebackException.from_exception(error)
+    frames = list(report.stack)
+    # Drop the scheduler's own leading frames (runner, thread pool): the job's come first.
+    while len(frames) > 1 and any(part in frames[0].filename for part in _MACHINERY):
+        frames.pop(0)
+    report.stack = traceback.StackSummary.from_list(frames)
+    return "".join(report.format()).rstrip()
+
+
+_MACHINERY = (
+    f"{os.sep}aioscheduler{os.sep}_",
+    f"{os.sep}anyio{os.sep}",
+    f"{os.sep}asyncio{os.sep}",
+    f"{os.sep}concurrent{os.sep}futures{os.sep}",
+)
 
 
 def next_firings(job: Job, k: int = 10, now: datetime | None = None) -> list[datetime]:

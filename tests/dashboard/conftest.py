@@ -124,7 +124,9 @@ async def browser() -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def page(browser: Any) -> AsyncIterator[Any]:
-    context = await browser.new_context(viewport={"width": 1400, "height": 800})
+    context = await browser.new_context(
+        viewport={"width": 1400, "height": 800}, timezone_id="Europe/Berlin", locale="en-GB"
+    )
     pg = await context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -134,9 +134,9 @@
   }
 
   function patchRow(old, fresh) {
-    // An open confirmation (or a focused button) stays: only the other cells change.
+    // An open confirmation stays: only the other cells change.
     const keep = old.querySelector("td.act");
-    if (keep && (keep.querySelector(".confirm-box") || keep.contains(document.activeElement))) {
+    if (keep && keep.querySelector(".confirm-box")) {
       fresh.querySelector("td.act").replaceWith(keep);
     }
     old.replaceWith(fresh);
@@ -244,4 +244,5 @@
   localTimes(document);
   if (tbody) applyFilters();
   if (tbody || jobLive) connect();
+  else status.hidden = true;  // a page without live parts (the timeline)
 })();
