@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ipaddress
 import os
+import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -105,6 +107,11 @@ async def serve_dashboard(args: argparse.Namespace) -> int:
                 await scheduler.store.close()
 
     app = Starlette(routes=[Mount("", app=dashboard)], lifespan=lifespan)
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # ours (below) stop it without re-raising the signal afterwards
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -112,7 +119,10 @@ async def serve_dashboard(args: argparse.Namespace) -> int:
         log_level="warning",
         timeout_graceful_shutdown=2,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a signal is a clean stop: exit status 0
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
     task = asyncio.ensure_future(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.05)
@@ -125,7 +135,11 @@ async def serve_dashboard(args: argparse.Namespace) -> int:
             f"aioscheduler dashboard: {what} on http://{host}:{port}/ ({mode}Ctrl-C stops)",
             flush=True,
         )
-    await task
+    try:
+        await task
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
     if not server.started:
         print("aioscheduler dashboard: error: the server did not start", file=sys.stderr)
         return 1
