@@ -89,9 +89,7 @@ async def serve_dashboard(args: argparse.Namespace) -> int:
         scheduler = await load_scheduler(args.target)
     runs_here = not scheduler.store.persistent and args.store is None
     try:
-        dashboard = Dashboard(
-            scheduler, token=token, read_only=args.read_only or not runs_here
-        )
+        dashboard = Dashboard(scheduler, token=token, read_only=args.read_only or not runs_here)
     except SchedulerError as exc:
         raise UsageError(str(exc)) from None
 
@@ -112,6 +110,7 @@ async def serve_dashboard(args: argparse.Namespace) -> int:
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             yield  # ours (below) stop it without re-raising the signal afterwards
+
     config = uvicorn.Config(
         app,
         host=args.host,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import re
@@ -14,8 +15,13 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.responses import StreamingResponse
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -162,10 +168,8 @@ class Dashboard:
         if ids and len(ids) <= 50:
             jobs = []
             for job_id in ids:
-                try:
+                with contextlib.suppress(JobNotFound):
                     jobs.append(await self.scheduler.get(job_id))
-                except JobNotFound:
-                    pass
         else:
             wanted = set(ids)
             jobs = [j for j in await self.scheduler.jobs() if not wanted or j.id in wanted]
@@ -274,8 +278,9 @@ class Dashboard:
         if action == "remove" and form.get("confirmed") != "yes":
             if scripted:
                 return _refuse(scripted, 409, "removing a job needs confirmed=yes")
-            return self._page(request, "Remove?", _html.confirm_page(job_id, base=base,
-                                                                      csrf=self.csrf_token))
+            return self._page(
+                request, "Remove?", _html.confirm_page(job_id, base=base, csrf=self.csrf_token)
+            )
         try:
             if action == "pause":
                 await self.scheduler.pause(job_id)
@@ -299,10 +304,4 @@ def _refuse(scripted: bool, status: int, message: str) -> Response:
 
 
 async def _store_failed(request: Request, exc: Exception) -> Response:
-    return Response(
-        f"the store cannot be read: {exc}\n", status_code=503, media_type="text/plain"
-    )
-
-
-
-
+    return Response(f"the store cannot be read: {exc}\n", status_code=503, media_type="text/plain")

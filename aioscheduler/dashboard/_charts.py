@@ -129,8 +129,9 @@ def timeline_svg(firings: Firings) -> str:
             f'<text class="lane" x="{LABEL - 8}" y="{y + 12}" text-anchor="end">'
             f"<title>{escape(job_id)}</title>{escape(label)}</text>"
         )
-        out.append(f'<line class="lane-line" x1="{LABEL}" y1="{y + 8}" x2="{LABEL + PLOT}" '
-                   f'y2="{y + 8}"/>')
+        out.append(
+            f'<line class="lane-line" x1="{LABEL}" y1="{y + 8}" x2="{LABEL + PLOT}" y2="{y + 8}"/>'
+        )
         for t in times[:720]:  # one tick per 5 s of width at most; the histogram has the rest
             x = _x(t, start, end)
             out.append(f'<line class="tick" x1="{x:.1f}" y1="{y + 2}" x2="{x:.1f}" y2="{y + 14}"/>')

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 __all__ = ("COOKIE", "SECURITY_HEADERS", "TokenGuard", "same_origin")
 
-Scope = dict[str, Any]
+Scope = MutableMapping[str, Any]
 Receive = Any
 Send = Any
 ASGIApp = Any
@@ -93,8 +94,12 @@ class TokenGuard:
             if given and hmac.compare_digest(given[-1].encode(), self.token.encode()):
                 await self._login(scope, send, [(k, v) for k, v in query if k != "token"])
             else:
-                await self._plain(send, 401, b"A token is required: open the dashboard with "
-                                  b"?token=... or send 'Authorization: Bearer ...'.\n")
+                await self._plain(
+                    send,
+                    401,
+                    b"A token is required: open the dashboard with "
+                    b"?token=... or send 'Authorization: Bearer ...'.\n",
+                )
             return
 
         async def send_with_headers(message: dict[str, Any]) -> None:
@@ -111,9 +116,9 @@ class TokenGuard:
         if not path.startswith(root):  # servers differ on whether the path includes it
             path = root + path
         location = path + ("?" + urlencode(rest) if rest else "")
-        cookie = (
-            f"{COOKIE}={self.token}; Path={root or '/'}; HttpOnly; SameSite=Strict"
-        ).encode("latin-1")
+        cookie = (f"{COOKIE}={self.token}; Path={root or '/'}; HttpOnly; SameSite=Strict").encode(
+            "latin-1"
+        )
         await send(
             {
                 "type": "http.response.start",

@@ -72,7 +72,7 @@ def page(title: str, body: str, *, base: str, csrf: str, active: str) -> str:
         f'<link rel="stylesheet" href="{escape(base)}static/dashboard.css">'
         f'<script src="{escape(base)}static/dashboard.js" defer></script>'
         "</head><body>"
-        f'<header><strong>aioscheduler</strong><nav>{nav}</nav>'
+        f"<header><strong>aioscheduler</strong><nav>{nav}</nav>"
         '<span id="live" class="live off" role="status">offline</span></header>'
         f"<main>{body}</main></body></html>\n"
     )
@@ -204,8 +204,14 @@ def job_live(job: Job, view: JobView, firings: Sequence[datetime], node: str) ->
 
 
 def job_page(
-    job: Job, view: JobView, firings: Sequence[datetime], *, base: str, csrf: str,
-    read_only: bool, node: str,
+    job: Job,
+    view: JobView,
+    firings: Sequence[datetime],
+    *,
+    base: str,
+    csrf: str,
+    read_only: bool,
+    node: str,
 ) -> str:
     """A job's page: its facts, actions, the next ten firings and the run history."""
     actions = "" if read_only else _actions(view, base, csrf)
@@ -218,8 +224,15 @@ def job_page(
     )
 
 
-def timeline_page(timeline: str, lateness: str, *, crowds: Sequence[tuple[datetime, int]],
-                  truncated: bool, jobs_drawn: int, jobs_total: int) -> str:
+def timeline_page(
+    timeline: str,
+    lateness: str,
+    *,
+    crowds: Sequence[tuple[datetime, int]],
+    truncated: bool,
+    jobs_drawn: int,
+    jobs_total: int,
+) -> str:
     """The timeline page around the two (already rendered) SVG charts."""
     crowd_rows = "".join(
         f"<tr><td>{_local(t)}</td><td>{_utc(t)}</td><td class='num'>{n}</td></tr>"
@@ -229,8 +242,10 @@ def timeline_page(timeline: str, lateness: str, *, crowds: Sequence[tuple[dateti
     if truncated:
         notes.append("Very frequent jobs: only part of their firings are drawn.")
     if jobs_drawn < jobs_total:
-        notes.append(f"{jobs_total - jobs_drawn} more jobs fire in the hour (in the histogram "
-                     "and the table, without a lane).")
+        notes.append(
+            f"{jobs_total - jobs_drawn} more jobs fire in the hour (in the histogram "
+            "and the table, without a lane)."
+        )
     note = "".join(f'<p class="note">{n}</p>' for n in notes)
     return (
         "<h1>Timeline</h1><section><h2>The next hour</h2>"

@@ -9,6 +9,7 @@ scheduler that is not running emits nothing): a change there asks the page to re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -69,11 +70,11 @@ class LiveFeed:
             if job_id is None:  # a timer: not on the page
                 return
             self._ids.add(job_id)
-            if isinstance(event, RunFinished) and event.run.outcome in FAILED:
-                if len(self._failures) < 20:
-                    error = event.run.error
-                    text = f"{type(error).__name__}: {error}" if error else str(event.run.outcome)
-                    self._failures.append({"job": job_id, "error": text[:300]})
+            failed = isinstance(event, RunFinished) and event.run.outcome in FAILED
+            if failed and len(self._failures) < 20:
+                error = event.run.error
+                text = f"{type(error).__name__}: {error}" if error else str(event.run.outcome)
+                self._failures.append({"job": job_id, "error": text[:300]})
         elif isinstance(event, JobEvent):
             self._ids.add(event.job_id)
         elif isinstance(event, SchedulerStarted | SchedulerStopped | ClockJumped):
@@ -95,17 +96,13 @@ class LiveFeed:
         next_poll = time.monotonic()
         try:
             # The page re-reads every row on each (re)connection: nothing missed stays stale.
-            yield "retry: 2000\n" + self._message(
-                "hello", {"running": self._scheduler.running}
-            )
+            yield "retry: 2000\n" + self._message("hello", {"running": self._scheduler.running})
             while True:
                 timeout = KEEPALIVE
                 if self._poll is not None:
                     timeout = max(0.0, min(timeout, next_poll - time.monotonic()))
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
-                except TimeoutError:
-                    pass
                 self._wake.clear()
                 if self._poll is not None and time.monotonic() >= next_poll:
                     next_poll = time.monotonic() + self._poll

@@ -15,6 +15,7 @@ bridges the two, streaming responses included (the live updates)::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -68,7 +69,6 @@ class _Bridged:
             body_read = not message.get("more_body", False)
             return message
 
-        try:
+        # the browser left (a closed page ends its live stream this way)
+        with contextlib.suppress(ClientDisconnect, OSError):
             await self.app(scope, receive_body, send)
-        except (ClientDisconnect, OSError):
-            pass  # the browser left (a closed page ends its live stream this way)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +34,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-#: The screenshots docs/dashboard.md shows.
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images" / "dashboard"
+#: The screenshots docs/dashboard.md shows: rewritten with ``UPDATE_SCREENSHOTS=1``; otherwise
+#: saved under the temporary directory (a plain test run leaves the work tree clean).
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images" / "dashboard"
+SCREENSHOTS = (
+    DOCS_SCREENSHOTS
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "aioscheduler-dashboard-screenshots"
+)
 
 
 def _missing_browser() -> str | None:

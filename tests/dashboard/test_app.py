@@ -63,9 +63,7 @@ async def test_every_page_is_served_with_security_headers(scheduler: Scheduler) 
 async def test_the_page_links_no_outside_asset(scheduler: Scheduler) -> None:
     async with client(mounted(scheduler)) as c:
         html = (await c.get("/dash/")).text
-    assert "http://" not in html and "https://" not in html and "//" not in html.replace(
-        "://", ""
-    )
+    assert "http://" not in html and "https://" not in html and "//" not in html.replace("://", "")
 
 
 async def test_a_form_post_with_the_csrf_token_pauses(scheduler: Scheduler) -> None:
@@ -161,7 +159,7 @@ async def test_a_token_is_required_when_set(scheduler: Scheduler) -> None:
 
 
 async def test_hostile_values_are_escaped_everywhere(scheduler: Scheduler) -> None:
-    hostile = '<script>alert(1)</script>"\'&'
+    hostile = "<script>alert(1)</script>\"'&"
     await scheduler.add(tick, Every(minutes=5), id=hostile)
     async with client(mounted(scheduler)) as c:
         pages = [
@@ -180,7 +178,7 @@ async def test_hostile_values_are_escaped_everywhere(scheduler: Scheduler) -> No
     ("kwargs", "needle"),
     [
         pytest.param({"token": "short"}, "16 to 256", id="short-token"),
-        pytest.param({"token": "a" * 20 + ";" }, "16 to 256", id="cookie-breaking-token"),
+        pytest.param({"token": "a" * 20 + ";"}, "16 to 256", id="cookie-breaking-token"),
         pytest.param({"token": 12345678901234567}, "12345678901234567", id="not-a-string"),
         pytest.param({"read_only": "yes"}, "'yes'", id="read-only-not-bool"),
         pytest.param({"live_interval": -1}, "-1", id="negative-interval"),

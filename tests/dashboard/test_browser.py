@@ -14,7 +14,7 @@ from .conftest import SCREENSHOTS, Served, eventually, mounted, start_server, st
 
 pytestmark = pytest.mark.slow
 
-HOSTILE = "<img src=x onerror=\"window.pwned=1\">'&\"<script>window.pwned=2</script>"
+HOSTILE = '<img src=x onerror="window.pwned=1">\'&"<script>window.pwned=2</script>'
 
 
 async def refresh_prices() -> None:
@@ -42,9 +42,7 @@ async def add_demo_jobs(s: Scheduler) -> None:
     await s.add(send_digest, Cron("0 9 * * mon-fri", timezone="Europe/Berlin"), id="send-digest")
     await s.add(sync_accounts, Every(minutes=5), id="sync-accounts")
     await s.add(rebuild_index, Every(hours=1), id="rebuild-index")
-    await s.add(
-        send_digest, At(datetime.now(UTC) + timedelta(days=2)), id="quarterly-report"
-    )
+    await s.add(send_digest, At(datetime.now(UTC) + timedelta(days=2)), id="quarterly-report")
     await s.add(sync_accounts, Cron("*/15 * * * *"), id="cleanup-sessions", paused=True)
 
 

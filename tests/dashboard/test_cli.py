@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -106,7 +107,7 @@ async def test_serves_a_module_scheduler_that_runs_here(command: list[Command]) 
             jobs = (await http.get("/api/jobs")).json()
             if jobs[0]["last_outcome"] == "success" or time.monotonic() > deadline:
                 break
-            time.sleep(0.1)
+            await asyncio.sleep(0.1)
         assert jobs[0]["id"] == "heartbeat" and jobs[0]["last_outcome"] == "success"
         assert "<button" in (await http.get("/")).text
     assert c.stop() == 0
@@ -114,9 +115,20 @@ async def test_serves_a_module_scheduler_that_runs_here(command: list[Command]) 
 
 def test_another_bind_without_a_token_is_refused() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "aioscheduler", "dashboard", "--store", "memory://",
-         "--host", "0.0.0.0"],
-        capture_output=True, text=True, timeout=60, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "aioscheduler",
+            "dashboard",
+            "--store",
+            "memory://",
+            "--host",
+            "0.0.0.0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
         env={k: v for k, v in os.environ.items() if k != "AIOSCHEDULER_DASHBOARD_TOKEN"},
     )
     assert result.returncode == 2
@@ -127,8 +139,15 @@ async def test_another_bind_with_a_token_from_the_environment(
     sqlite_url: str, command: list[Command]
 ) -> None:
     token = "env-token-abcdefghijklmnop"
-    c = Command("--store", sqlite_url, "--host", "0.0.0.0", "--port", "0",
-                extra_env={"AIOSCHEDULER_DASHBOARD_TOKEN": token})
+    c = Command(
+        "--store",
+        sqlite_url,
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "0",
+        extra_env={"AIOSCHEDULER_DASHBOARD_TOKEN": token},
+    )
     command.append(c)
     url = c.url().replace("0.0.0.0", "127.0.0.1")
     async with httpx.AsyncClient(base_url=url) as http:
