@@ -132,7 +132,7 @@ async def browser() -> AsyncIterator[Any]:
 @pytest.fixture
 async def page(browser: Any) -> AsyncIterator[Any]:
     context = await browser.new_context(
-        viewport={"width": 1400, "height": 800}, timezone_id="Europe/Berlin", locale="en-GB"
+        viewport={"width": 1600, "height": 800}, timezone_id="Europe/Berlin", locale="en-GB"
     )
     pg = await context.new_page()
     errors: list[str] = []
