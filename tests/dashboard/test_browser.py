@@ -308,3 +308,41 @@ async def test_measure_a_thousand_jobs_page(served: Served, page: Any) -> None:
         f"\n[dashboard] 1,000 jobs page: response {timing[0]:.0f} ms, DOMContentLoaded "
         f"{timing[1]:.0f} ms, load {timing[2]:.0f} ms; search filter {filtered * 1000:.0f} ms"
     )
+
+
+async def test_measure_the_page_under_a_thousand_firings_a_second(
+    served: Served, page: Any
+) -> None:
+    """Printed, not asserted: how stale the page's rows get while 1,000 jobs fire every
+    second (the oldest "next run" shown, against the browser's clock)."""
+    s = served.scheduler
+    for i in range(1000):
+        await s.add(refresh_prices, Every(seconds=1), id=f"job-{i:04d}")
+    finished = 0
+
+    def count(event: Any) -> None:
+        nonlocal finished
+        finished += 1
+
+    from aioscheduler.events import RunFinished
+
+    s.subscribe(count, RunFinished)
+    await page.goto(served.url)
+    await live(page)
+    loop = asyncio.get_running_loop()
+    start, before = loop.time(), finished
+    stale: list[float] = []
+    while loop.time() - start < 6:
+        await asyncio.sleep(0.5)
+        stale.append(
+            await page.evaluate(
+                "() => Date.now() - Math.min(...Array.from(document.querySelectorAll("
+                "'#jobs time.local'), t => Date.parse(t.getAttribute('datetime'))))"
+            )
+        )
+    rate = (finished - before) / (loop.time() - start)
+    late = sorted(stale)
+    print(
+        f"\n[dashboard] 1,000 jobs x 1/s: {rate:,.0f} firings/s; oldest next-run shown is "
+        f"behind the clock by median {late[len(late) // 2]:.0f} ms, max {late[-1]:.0f} ms"
+    )

@@ -154,6 +154,7 @@
       const id = tr.dataset.jobId;
       seen.add(id);
       const old = current.get(id);
+      if (old && old.dataset.v === tr.dataset.v) continue;  // unchanged
       if (old) patchRow(old, tr);
       else tbody.appendChild(tr);
       localTimes(tr);
