@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 from html import escape
 from pathlib import Path
@@ -61,6 +62,10 @@ class Dashboard:
             batched into one).
         poll: Seconds between two reads of a persistent store for changes made elsewhere
             (default 2.0 for persistent stores, none for the memory store; ``0`` disables).
+        allowed_hosts: Without a token the dashboard answers only requests addressed to
+            this machine (``Host`` is ``localhost``, ``127.x.y.z`` or ``[::1]``), which
+            defeats DNS rebinding. List other host names here (``["*"]``: any) to open it
+            without a token, e.g. behind a proxy that authenticates. Ignored with a token.
 
     Raises:
         InvalidDashboard: ``scheduler`` is not a Scheduler, or a malformed token or interval.
@@ -79,6 +84,7 @@ class Dashboard:
         read_only: bool = False,
         live_interval: float = 0.25,
         poll: float | None = None,
+        allowed_hosts: Iterable[str] | None = None,
     ) -> None:
         if not isinstance(scheduler, Scheduler):
             raise InvalidDashboard(f"Dashboard needs a Scheduler, got {scheduler!r}")
@@ -116,7 +122,16 @@ class Dashboard:
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ]
         starlette = Starlette(routes=routes, exception_handlers={StoreError: _store_failed})
-        self._app = TokenGuard(starlette, token)
+        hosts = None
+        if allowed_hosts is not None:
+            if isinstance(allowed_hosts, str) or not all(
+                isinstance(h, str) and h for h in allowed_hosts
+            ):
+                raise InvalidDashboard(
+                    f"allowed_hosts must be a list of host names, got {allowed_hosts!r}"
+                )
+            hosts = frozenset(h.lower() for h in allowed_hosts)
+        self._app = TokenGuard(starlette, token, hosts)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """The ASGI entry point."""

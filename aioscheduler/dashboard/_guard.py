@@ -15,6 +15,9 @@ Receive = Any
 Send = Any
 ASGIApp = Any
 
+#: Host names a token-less dashboard answers to (plus any 127.x.y.z).
+LOOPBACK_NAMES = frozenset({"localhost", "::1", ""})
+
 #: The cookie that carries the token after a first visit with ``?token=...``.
 COOKIE = "aioscheduler_dashboard"
 
@@ -62,9 +65,25 @@ class TokenGuard:
     and redirects to the same URL without the token.
     """
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str | None, allowed_hosts: frozenset[str] | None = None
+    ) -> None:
         self.app = app
         self.token = token
+        self.allowed_hosts = allowed_hosts
+
+    def _host_allowed(self, scope: Scope) -> bool:
+        """Without a token, answer only requests addressed to this machine (or to the
+        ``allowed_hosts``): a page whose own domain was re-pointed at 127.0.0.1 (DNS
+        rebinding) sends its domain as Host, and is refused."""
+        host = (_header(scope, b"host") or "").lower()
+        if host.startswith("["):
+            name = host[1 : host.find("]")] if "]" in host else host
+        else:
+            name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        if self.allowed_hosts is not None:
+            return name in self.allowed_hosts or "*" in self.allowed_hosts
+        return name in LOOPBACK_NAMES or name.startswith("127.")
 
     def _has_token(self, scope: Scope) -> bool:
         assert self.token is not None
@@ -87,6 +106,14 @@ class TokenGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.token is None and not self._host_allowed(scope):
+            await self._plain(
+                send,
+                403,
+                b"This dashboard has no token, so it only answers requests addressed to "
+                b"localhost: give it a token (or allowed_hosts) to open it from elsewhere.\n",
+            )
             return
         if self.token is not None and not self._has_token(scope):
             query = parse_qsl(bytes(scope.get("query_string", b"")).decode("latin-1"))

@@ -31,7 +31,9 @@ async def scheduler() -> AsyncIterator[Scheduler]:
 
 
 def client(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dash.test")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8765"
+    )
 
 
 def csrf_of(dashboard: Dashboard) -> str:
@@ -182,6 +184,7 @@ async def test_hostile_values_are_escaped_everywhere(scheduler: Scheduler) -> No
         pytest.param({"token": 12345678901234567}, "12345678901234567", id="not-a-string"),
         pytest.param({"read_only": "yes"}, "'yes'", id="read-only-not-bool"),
         pytest.param({"live_interval": -1}, "-1", id="negative-interval"),
+        pytest.param({"allowed_hosts": "example.com"}, "example.com", id="hosts-as-a-string"),
     ],
 )
 def test_bad_arguments_fail_at_construction(kwargs: dict[str, Any], needle: str) -> None:
@@ -192,3 +195,32 @@ def test_bad_arguments_fail_at_construction(kwargs: dict[str, Any], needle: str)
 def test_a_dashboard_needs_a_scheduler() -> None:
     with pytest.raises(InvalidDashboard, match="object"):
         Dashboard(object())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        pytest.param("localhost:8765", 200, id="localhost"),
+        pytest.param("127.0.0.1", 200, id="ipv4-loopback"),
+        pytest.param("[::1]:8765", 200, id="ipv6-loopback"),
+        pytest.param("evil.example", 403, id="rebound-domain"),
+        pytest.param("10.0.0.5:8765", 403, id="lan-address"),
+    ],
+)
+async def test_without_a_token_only_local_host_names_are_answered(
+    scheduler: Scheduler, host: str, status: int
+) -> None:
+    async with client(mounted(scheduler)) as c:
+        response = await c.get("/dash/", headers={"host": host})
+    assert response.status_code == status
+
+
+async def test_allowed_hosts_or_a_token_open_other_host_names(scheduler: Scheduler) -> None:
+    async with client(mounted(scheduler, allowed_hosts=["dash.internal"])) as c:
+        assert (await c.get("/dash/", headers={"host": "dash.internal"})).status_code == 200
+        assert (await c.get("/dash/", headers={"host": "localhost"})).status_code == 403
+    async with client(mounted(scheduler, token=TOKEN)) as c:
+        response = await c.get(
+            "/dash/", headers={"host": "dash.example", "authorization": f"Bearer {TOKEN}"}
+        )
+        assert response.status_code == 200
