@@ -211,7 +211,10 @@ class Dashboard:
         view = view_of(job)
         firings = next_firings(job, 10, self.scheduler.clock.now())
         if request.query_params.get("fragment") == "live":
-            return HTMLResponse(_html.job_live(job, view, firings, self._node()))
+            actions = (
+                "" if self.read_only else _html.actions(view, self._base(request), self.csrf_token)
+            )
+            return HTMLResponse(_html.job_live(job, view, firings, self._node(), actions))
         body = _html.job_page(
             job,
             view,

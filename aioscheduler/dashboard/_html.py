@@ -13,6 +13,7 @@ from ._views import FAILED, JobView, format_error, lateness_ms
 
 __all__ = (
     "STATES",
+    "actions",
     "confirm_page",
     "job_live",
     "job_page",
@@ -79,7 +80,7 @@ def page(title: str, body: str, *, base: str, csrf: str, active: str) -> str:
     )
 
 
-def _actions(view: JobView, base: str, csrf: str) -> str:
+def actions(view: JobView, base: str, csrf: str) -> str:
     toggle = ("resume", "Resume") if view.paused else ("pause", "Pause")
     buttons = "".join(
         f'<button type="submit" name="action" value="{value}">{label}</button>'
@@ -107,7 +108,7 @@ def _row(view: JobView, base: str, csrf: str, read_only: bool) -> str:
         f'<td class="paused">{"paused" if view.paused else ""}</td>',
     ]
     if not read_only:
-        cells.append(f'<td class="act">{_actions(view, base, csrf)}</td>')
+        cells.append(f'<td class="act">{actions(view, base, csrf)}</td>')
     content = "".join(cells)
     # A digest of the row lets the page skip rows that did not change (a full re-read of
     # 1,000 rows then touches only the few that did).
@@ -190,12 +191,14 @@ def _history(runs: Sequence[Run], node: str) -> str:
     )
 
 
-def job_live(job: Job, view: JobView, firings: Sequence[datetime], node: str) -> str:
-    """The parts of a job page that live updates replace."""
+def job_live(job: Job, view: JobView, firings: Sequence[datetime], node: str, actions: str) -> str:
+    """The parts of a job page that live updates replace (the page keeps its action buttons
+    while a Remove confirmation is open)."""
     state = "paused" if job.paused else view.state
     items = "".join(f"<li>{_local(t)} <span class='utc'>{_utc(t)}</span></li>" for t in firings)
     heading = "Next ten firings" + (" (if resumed now)" if job.paused else "")
     return (
+        f'<div class="job-actions">{actions}</div>'
         f'<dl class="facts"><dt>State</dt><dd class="state {state}">{state}</dd>'
         f"<dt>Trigger</dt><dd>{escape(view.trigger)}</dd>"
         f"<dt>Callable</dt><dd><code>{escape(view.callable)}</code></dd>"
@@ -219,13 +222,12 @@ def job_page(
     node: str,
 ) -> str:
     """A job's page: its facts, actions, the next ten firings and the run history."""
-    actions = "" if read_only else _actions(view, base, csrf)
+    buttons = "" if read_only else actions(view, base, csrf)
     return (
         f'<p><a href="{escape(base)}">← all jobs</a></p>'
         f'<h1 class="job-title" data-job-id="{escape(job.id)}">{escape(job.id)}</h1>'
-        f'<div class="job-actions">{actions}</div>'
         f'<div id="job-live" data-job-id="{escape(job.id)}">'
-        f"{job_live(job, view, firings, node)}</div>"
+        f"{job_live(job, view, firings, node, buttons)}</div>"
     )
 
 

@@ -346,3 +346,21 @@ async def test_measure_the_page_under_a_thousand_firings_a_second(
         f"\n[dashboard] 1,000 jobs x 1/s: {rate:,.0f} firings/s; oldest next-run shown is "
         f"behind the clock by median {late[len(late) // 2]:.0f} ms, max {late[-1]:.0f} ms"
     )
+
+
+async def test_the_job_page_buttons_follow_the_job(served: Served, page: Any) -> None:
+    s = served.scheduler
+    await add_demo_jobs(s)
+    await page.goto(served.url + "jobs/sync-accounts")
+    await live(page)
+    await page.get_by_role("button", name="Pause").click()
+    await page.locator("dd.state", has_text="paused").wait_for()
+    assert (await s.get("sync-accounts")).paused
+    await page.get_by_role("button", name="Remove").click()
+    await page.locator(".confirm-box").wait_for()
+    await s.run_now("sync-accounts")  # a live update while the question is open
+    await s.wait_run("sync-accounts", timeout=10)
+    await page.locator("td.outcome", has_text="success").wait_for()
+    await page.locator(".confirm-box").get_by_role("button", name="Confirm").click()
+    await page.wait_for_url(served.url)
+    assert "sync-accounts" not in [j.id for j in await s.jobs()]

@@ -182,7 +182,12 @@
       return;
     }
     if (!response.ok) throw new Error("job: " + response.status);
-    jobLive.innerHTML = await response.text();
+    const tpl = document.createElement("template");
+    tpl.innerHTML = await response.text();
+    const keep = jobLive.querySelector(".job-actions");
+    const fresh = tpl.content.querySelector(".job-actions");
+    if (keep && fresh && keep.querySelector(".confirm-box")) fresh.replaceWith(keep);
+    jobLive.replaceChildren(tpl.content);
     localTimes(jobLive);
   }
 
