@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from .._decorators import inline
 from .._scheduler import Scheduler
 from ..events import (
     ClockJumped,
@@ -90,7 +91,11 @@ class LiveFeed:
 
     async def stream(self) -> AsyncIterator[str]:
         """Yield SSE text until the client goes away (the caller cancels the iteration)."""
-        sub = self._scheduler.subscribe(self._on_event)
+        def on_event(event: Event) -> None:
+            self._on_event(event)
+
+        # on the loop, not a worker thread: it touches an asyncio.Event and takes microseconds
+        sub = self._scheduler.subscribe(inline(on_event))
         dropped = 0
         last_print = ""
         next_poll = time.monotonic()
