@@ -20,7 +20,7 @@ from typing import Any
 
 from .._scheduler import Scheduler
 from ..errors import SchedulerError
-from ..stores import store_from_url
+from ..stores import Store, store_from_url
 from ._target import UsageError, cwd_importable, load_scheduler
 
 __all__ = ("add_parser", "serve_dashboard")
@@ -49,6 +49,16 @@ def add_parser(commands: Any) -> None:
     dash.add_argument("--read-only", action="store_true", help="hide and refuse the actions")
 
 
+def _store(url: str) -> Store:
+    """The store to show: a SQLite file is read read-only (beside the scheduler that holds its
+    lock); any other URL goes to ``store_from_url`` (PostgreSQL and Redis share by design)."""
+    if url.startswith("sqlite:"):
+        from ..dashboard._readonly import SQLiteReader
+
+        return SQLiteReader.from_url(url)
+    return store_from_url(url)
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -74,19 +84,25 @@ async def serve_dashboard(args: argparse.Namespace) -> int:
         from starlette.routing import Mount
 
         from ..dashboard import Dashboard
+        from ..dashboard._readonly import SQLiteReader
+        from ..stores.sqlite import SQLiteStore
     except ImportError as exc:
         raise UsageError(
             f"the dashboard needs {exc.name}: pip install 'aioscheduler[dashboard]'"
         ) from None
 
-    if args.store is not None:
-        cwd_importable()
-        try:
-            scheduler = Scheduler(store=store_from_url(args.store))
-        except SchedulerError as exc:
-            raise UsageError(str(exc)) from None
-    else:
-        scheduler = await load_scheduler(args.target)
+    try:
+        if args.store is not None:
+            cwd_importable()
+            scheduler = Scheduler(store=_store(args.store))
+        else:
+            scheduler = await load_scheduler(args.target)
+            if isinstance(scheduler.store, SQLiteStore):
+                # the service holds the file's one-writer lock: read it beside it instead
+                codec = getattr(scheduler.store, "_codec", None)
+                scheduler = Scheduler(store=SQLiteReader(scheduler.store.path, codec))
+    except SchedulerError as exc:
+        raise UsageError(str(exc)) from None
     runs_here = not scheduler.store.persistent and args.store is None
     try:
         dashboard = Dashboard(scheduler, token=token, read_only=args.read_only or not runs_here)

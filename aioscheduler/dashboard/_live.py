@@ -91,6 +91,7 @@ class LiveFeed:
 
     async def stream(self) -> AsyncIterator[str]:
         """Yield SSE text until the client goes away (the caller cancels the iteration)."""
+
         def on_event(event: Event) -> None:
             self._on_event(event)
 

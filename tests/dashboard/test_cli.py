@@ -81,6 +81,8 @@ async def sqlite_url(tmp_path: Path) -> str:
 
 
 async def test_serves_a_store_read_only(sqlite_url: str, command: list[Command]) -> None:
+    service = Scheduler(store=sqlite_url)
+    await service.start()  # the service runs next to the dashboard, holding the writer lock
     c = Command("--store", sqlite_url, "--port", "0")
     command.append(c)
     url = c.url()
@@ -94,7 +96,10 @@ async def test_serves_a_store_read_only(sqlite_url: str, command: list[Command])
         assert "<button" not in page.text.replace("<noscript><button", "")
         refused = await http.post("/action", data={"action": "pause", "job_id": "x"})
         assert refused.status_code == 403
+        job_page = await http.get("/jobs/nightly-%3Cb%3Eexport%3C%2Fb%3E")
+        assert "tests.dashboard.cli_app.stored_job" in job_page.text
     assert c.stop() == 0
+    await service.stop()
 
 
 async def test_serves_a_module_scheduler_that_runs_here(command: list[Command]) -> None:
