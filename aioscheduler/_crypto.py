@@ -251,6 +251,14 @@ class PayloadCodec:
             return self._verify(keys, header, body)
         return self._decrypt(keys, header, body)
 
+    def authenticated(self, sealed: bytes) -> bool:
+        """Whether ``sealed`` is signed or encrypted, rather than plain.
+
+        Meaningful after :meth:`open` accepted the same bytes: then ``True`` means a holder of
+        the key (current or old) wrote them, so the names they hold may be followed.
+        """
+        return bytes(sealed[:_PREFIX_LEN]) in (_SIGNED, _ENCRYPTED) and self._current is not None
+
     def needs_reseal(self, sealed: bytes) -> bool:
         """Whether sealing this row again would change it: another mode or an old key.
 

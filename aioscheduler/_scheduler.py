@@ -7,7 +7,7 @@ import inspect
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, Unpack
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
+from ._admission import Admission
 from ._clock import Clock, SystemClock
 from ._decorators import JobOptionsKw, declared_jobs
 from ._dispatcher import Dispatcher
@@ -131,6 +132,10 @@ class Scheduler:
         secret_key: With a store URL: sign stored jobs so that rows changed without the key
             are refused (see ``docs/persistence.md``). ``old_keys``: earlier secrets still
             accepted for reading. ``encrypt``: encrypt stored jobs as well.
+        allow: Module names or package prefixes (``["myapp.jobs"]``) whose functions and
+            classes an unsigned stored job may name. Without it (and without a key), a stored
+            job loads only if its callable was declared or added in this process; any other
+            is refused before import and reported broken (see ``docs/persistence.md``).
         event_buffer: Undelivered events a subscriber may hold before new ones are dropped.
 
     Example::
@@ -159,6 +164,7 @@ class Scheduler:
         old_keys: tuple[str | bytes, ...] | list[str | bytes] = (),
         encrypt: bool = False,
         event_buffer: int = DEFAULT_BUFFER,
+        allow: Sequence[str] | None = None,
     ) -> None:
         for name, value in (
             ("max_concurrency", max_concurrency),
@@ -179,6 +185,7 @@ class Scheduler:
             raise ValueError(f"event_buffer must be an int >= 1, got {event_buffer!r}")
         keys = {"secret_key": secret_key, "old_keys": old_keys, "encrypt": encrypt}
         self._store = _resolve_store(store, **{k: v for k, v in keys.items() if v})
+        self._admission = Admission(allow)  # what stored rows may name (_admission.py)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._timezone = _resolve_timezone(timezone)
         self._max_threads = max_threads
@@ -229,9 +236,14 @@ class Scheduler:
 
     async def _ensure_store(self) -> None:
         if not self._store_open:
+            self._admission.announce(self._store)  # once: what an unsigned store will refuse
             await self._store.open(
                 StoreContext(
-                    self._node_id, self._store_wakeup, self._history_limit, self._job_broken
+                    self._node_id,
+                    self._store_wakeup,
+                    self._history_limit,
+                    self._job_broken,
+                    admission=self._admission,
                 )
             )
             self._store_open = True
@@ -542,6 +554,8 @@ class Scheduler:
         if options.executor == "process":
             self._check_process_callable(func, tuple(args), dict(kwargs), job_id)
         spec = JobSpec(job_id, func, trigger, tuple(args), dict(kwargs), options)
+        if self._store.persistent:  # this process chose this code: its rows may name it
+            self._admission.register_spec(spec)
         check = getattr(self._store, "check_spec", None)
         if check is not None:
             check(spec)
@@ -881,6 +895,13 @@ class Scheduler:
     def _declare_func(
         self, func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw
     ) -> None:
+        # Registered at declaration, before any store opens: its stored rows may name it.
+        self._admission.register(
+            func,
+            args=options.get("args", ()),
+            kwargs=options.get("kwargs"),
+            retry_on=options.get("retry_on", ()),
+        )
         spec = self._spec_from_kw(func, trigger, options)  # fail at the door
         self._declared.append((func, trigger, options))
         if self._state == "running":

@@ -3,10 +3,11 @@
 Three things leave the process when a job is stored, and each has its own rule:
 
 * **The callable** becomes an import path, ``"package.module:qualname"``, of a *function*
-  (:func:`callable_ref`). Loading it (:func:`resolve_ref`) imports the module, walks the qualname
-  and accepts only a function or a method of a class: never a class, because calling a class
-  named by stored data is constructing arbitrary objects from that data (APScheduler 4's
-  CVE-2026-31072).
+  (:func:`callable_ref`, in ``_refs.py``). Loading it (:func:`resolve_ref`) imports the module,
+  walks the qualname and accepts only a function or a method of a class: never a class, because
+  calling a class named by stored data is constructing arbitrary objects from that data
+  (APScheduler 4's CVE-2026-31072). Before any of that, the scheduler's admission policy
+  (``_admission.py``) decides whether a stored reference may be followed at all.
 * **The arguments** become JSON (:func:`encode_args`). Besides JSON's own types, a closed
   registry of value types is written as tagged objects ``{"__aiosched__": tag, "v": ...}``.
   The only class ever looked up from stored data is an :class:`~enum.Enum`, and its member is
@@ -21,25 +22,32 @@ from __future__ import annotations
 
 import base64
 import enum
-import importlib
 import inspect
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from functools import partial
-from types import ModuleType
 from typing import Any, TypeAlias, cast
 from zoneinfo import ZoneInfo
 
 from ._crypto import PayloadCodec as PayloadCodec
 from ._crypto import PayloadError as PayloadError
-from .errors import SerializationError
+
+# The callable-reference half lives in _refs.py; these names stay importable from here.
+from ._refs import _lookup as _lookup
+from ._refs import _module_allowed as _module_allowed
+from ._refs import _split_ref as _split_ref
+from ._refs import callable_ref as callable_ref
+from ._refs import class_ref as class_ref
+from ._refs import resolve_ref as resolve_ref
+from .errors import RefusedReference, SerializationError
 
 __all__ = (
     "TAG",
+    "ClassGate",
     "JSONValue",
     "PayloadCodec",
     "PayloadError",
@@ -58,217 +66,12 @@ JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, J
 #: ``"dict"`` tag, so stored user data can never be read back as a tag.
 TAG = "__aiosched__"
 
+#: Called with each class reference stored data names, before anything is imported; raises
+#: :class:`~aioscheduler.errors.RefusedReference` to refuse it (see ``_admission.py``).
+ClassGate: TypeAlias = "Callable[[str], None]"
+
 #: Version of the argument document written by :func:`encode_args`.
 _ARGS_VERSION = 1
-
-# -- callable references ------------------------------------------------------------------------
-
-
-def _split_ref(ref: str) -> tuple[str, list[str]]:
-    """Validate ``"module:qualname"`` and return the module name and the qualname's parts."""
-    module, sep, qualname = ref.partition(":") if isinstance(ref, str) else ("", "", "")
-    parts = qualname.split(".")
-    if (
-        not sep
-        or not all(p.isidentifier() for p in module.split("."))
-        or not all(p.isidentifier() for p in parts)
-    ):
-        raise SerializationError(
-            f"malformed reference {ref!r}: expected 'package.module:qualname' made of "
-            "dotted identifiers"
-        )
-    if any(p.startswith("__") for p in parts):
-        # Walking dunders (__class__, __globals__, __init__...) reaches objects that are not
-        # module-level functions; a reference never needs them.
-        raise SerializationError(
-            f"reference {ref!r} walks a dunder attribute; refer to a module-level function instead"
-        )
-    return module, parts
-
-
-def _module_allowed(module: str, allowed_modules: Collection[str] | None) -> bool:
-    return allowed_modules is None or any(
-        module == allowed or module.startswith(allowed + ".") for allowed in allowed_modules
-    )
-
-
-def _lookup(ref: str, allowed_modules: Collection[str] | None) -> object:
-    """Import the module of ``ref`` (if allowed) and walk its qualname with ``getattr``."""
-    module_name, parts = _split_ref(ref)
-    if not _module_allowed(module_name, allowed_modules):
-        # Checked before importing: importing a module runs its code.
-        raise SerializationError(
-            f"reference {ref!r} is outside the allowed modules "
-            f"{sorted(allowed_modules or ())}; add its package to allowed_modules"
-        )
-    try:
-        obj: object = importlib.import_module(module_name)
-    except Exception as exc:  # importing runs user code, which may raise anything
-        raise SerializationError(f"cannot import {module_name!r} for {ref!r}: {exc}") from exc
-    for i, part in enumerate(parts):
-        if i and not inspect.isclass(obj):
-            # A qualname nests through classes only; walking into other objects would run
-            # their properties and reach bound methods of arbitrary instances.
-            raise SerializationError(
-                f"cannot resolve {ref!r}: {'.'.join(parts[:i])!r} is a {type(obj).__name__}, "
-                "not a class"
-            )
-        try:
-            obj = getattr(obj, part)
-        except Exception as exc:  # AttributeError, or whatever a module __getattr__ raises
-            raise SerializationError(
-                f"cannot resolve {ref!r}: {module_name!r} has no attribute path {'.'.join(parts)!r}"
-            ) from exc
-    return obj
-
-
-def _is_storable_function(obj: object) -> bool:
-    """Whether ``obj`` is a kind of callable that references may name (never a class)."""
-    if inspect.isfunction(obj):
-        return True
-    if inspect.ismethod(obj):  # a classmethod, bound to its class
-        return inspect.isclass(obj.__self__)
-    if inspect.isbuiltin(obj):  # C function; its __self__ is its module (or a class)
-        owner = obj.__self__
-        return owner is None or isinstance(owner, ModuleType) or inspect.isclass(owner)
-    return False
-
-
-def _same_callable(a: object, b: object) -> bool:
-    if inspect.ismethod(a) or inspect.isbuiltin(a):
-        # Class methods bind anew on each attribute access; bound methods compare equal when
-        # their __self__ is the same object and their function the same.
-        return type(a) is type(b) and a == b
-    return a is b
-
-
-def _describe(func: object) -> str:
-    """``module.qualname`` of a function or class for messages; ``repr()`` for the rest."""
-    qualname = getattr(func, "__qualname__", None)
-    if not isinstance(qualname, str):
-        return repr(func)
-    module = getattr(func, "__module__", None)
-    return f"{module}.{qualname}" if module else qualname
-
-
-def callable_ref(func: Callable[..., Any]) -> str:
-    """Return the import path ``"package.module:qualname"`` under which a store keeps ``func``.
-
-    Accepted: module-level functions (sync or async), built-in functions of a module, and static
-    and class methods reachable through their class's qualname. The reference is checked by
-    importing it back: it must give the very same object.
-
-    Args:
-        func: The callable a persistent job will run.
-
-    Returns:
-        The reference; :func:`resolve_ref` turns it back into ``func``.
-
-    Raises:
-        SerializationError: ``func`` cannot be found again by import path: a lambda, a nested
-            function or closure, a function of ``__main__``, a method bound to an instance, a
-            ``functools.partial``, a class, a callable instance, or a name that now refers to
-            another object (a decorator without ``functools.wraps``, a redefinition). The
-            message says what to do instead.
-
-    Example:
-        >>> import math
-        >>> callable_ref(math.sqrt)
-        'math:sqrt'
-    """
-    name = _describe(func)
-    if isinstance(func, partial):
-        raise SerializationError(
-            f"{name} is a functools.partial, which cannot be stored; pass the function and "
-            "its arguments separately: add(func, trigger, args=..., kwargs=...)"
-        )
-    if inspect.isclass(func):
-        raise SerializationError(
-            f"{name} is a class; a stored job never constructs a class named by stored data. "
-            "Wrap the construction in a module-level function and store that"
-        )
-    owner = getattr(func, "__self__", None)
-    if inspect.ismethod(func) and not inspect.isclass(owner):
-        raise SerializationError(
-            f"{name} is a method bound to a {type(owner).__name__} instance, which cannot be "
-            f"stored; use a module-level function and pass what it needs as arguments "
-            "(store an id and look it up in the job)"
-        )
-    if inspect.isbuiltin(func) and not _is_storable_function(func):
-        raise SerializationError(
-            f"{name} is a built-in method bound to a {type(owner).__name__} object, which "
-            "cannot be stored; wrap the call in a module-level function"
-        )
-    if not _is_storable_function(func):
-        raise SerializationError(
-            f"{name} (a {type(func).__name__} instance) is not a function; store a "
-            "module-level function that creates or looks up the object and calls it"
-        )
-    # A C class method (dict.fromkeys) has no __module__ of its own: its class has.
-    module = getattr(func, "__module__", None) or getattr(owner, "__module__", None)
-    qualname: str = getattr(func, "__qualname__", "")
-    if "<lambda>" in qualname:
-        raise SerializationError(
-            f"{name} is a lambda, which cannot be stored; define a module-level function instead"
-        )
-    if "<locals>" in qualname:
-        raise SerializationError(
-            f"{name} is defined inside another function, which cannot be stored; move it to "
-            "module level and pass what it closed over as arguments"
-        )
-    if not module:
-        raise SerializationError(
-            f"{name} has no __module__, so no import path; wrap it in a module-level function"
-        )
-    if module == "__main__":
-        raise SerializationError(
-            f"{name} is defined in __main__, which another process cannot import; "
-            "move it into an importable module"
-        )
-    ref = f"{module}:{qualname}"
-    if not _same_callable(_lookup(ref, None), func):
-        raise SerializationError(
-            f"{ref!r} imports another object than the {name} given: was it decorated without "
-            "functools.wraps, or redefined? Pass the object the module exposes under that name"
-        )
-    return ref
-
-
-def resolve_ref(ref: str, allowed_modules: Collection[str] | None = None) -> Callable[..., Any]:
-    """Import the function named by a stored reference.
-
-    The reference is validated (``module:qualname``, dotted identifiers, no dunder attributes)
-    before anything is imported, and what the walk finds must be a function, a built-in
-    function or a class method. A class is refused: calling it would construct an object of a
-    type chosen by the stored data.
-
-    Args:
-        ref: A reference made by :func:`callable_ref`.
-        allowed_modules: If given, only modules equal to one of these names or inside one of
-            these packages may be imported (``"myapp"`` allows ``"myapp.jobs"`` but not
-            ``"myapp_evil"``). Checked before importing.
-
-    Returns:
-        The function.
-
-    Raises:
-        SerializationError: The reference is malformed, outside ``allowed_modules``, cannot be
-            imported (the import error is the ``__cause__``), or names something that is not
-            a function.
-    """
-    obj = _lookup(ref, allowed_modules)
-    if inspect.isclass(obj):
-        raise SerializationError(
-            f"{ref!r} names a class; stored references may only name functions, never classes "
-            "to construct"
-        )
-    if not _is_storable_function(obj):
-        raise SerializationError(
-            f"{ref!r} names a {type(obj).__name__} object, not a function; stored references "
-            "may only name functions"
-        )
-    return cast("Callable[..., Any]", obj)
-
 
 # -- values -------------------------------------------------------------------------------------
 
@@ -280,13 +83,14 @@ class _Unstorable(Exception):
     formats a position; the public functions turn it into a :class:`SerializationError`.
     """
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, error: type[SerializationError] = SerializationError) -> None:
         super().__init__(problem)
         self.problem = problem
+        self.error = error
         self.path: list[str] = []
 
     def at(self, where: str) -> SerializationError:
-        return SerializationError(f"{where}{''.join(reversed(self.path))} {self.problem}")
+        return self.error(f"{where}{''.join(reversed(self.path))} {self.problem}")
 
 
 def _each_item(values: Iterable[Any], convert: Callable[[Any], Any]) -> list[Any]:
@@ -309,23 +113,6 @@ def _each_value(mapping: dict[str, Any], convert: Callable[[Any], Any]) -> dict[
             problem.path.append(f"[{key!r}]")
             raise
     return out
-
-
-def class_ref(cls: type) -> tuple[str, str | None]:
-    """``("module:Qualname", problem)`` for a class that stored data may name.
-
-    ``problem`` is ``None`` when the reference resolves back to the very same class,
-    ``"unimportable"`` for a class in ``__main__`` or inside a function, and ``"not found"``
-    when importing the reference gives something else. Callers word the error.
-    """
-    ref = f"{cls.__module__}:{cls.__qualname__}"
-    if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
-        return ref, "unimportable"
-    try:
-        found = _lookup(ref, None)
-    except SerializationError:
-        found = None
-    return ref, None if found is cls else "not found"
 
 
 def _encode_enum(member: enum.Enum) -> JSONValue:
@@ -352,10 +139,41 @@ def _encode_enum(member: enum.Enum) -> JSONValue:
     return [ref, *names]
 
 
-def _decode_enum(v: Any, allowed_modules: Collection[str] | None) -> enum.Enum:
+def _modules_gate(allowed_modules: Collection[str]) -> ClassGate:
+    """The gate of an ``allowed_modules`` list (the older, module-only form of a policy)."""
+
+    def gate(ref: str) -> None:
+        module, _ = _split_ref(ref)
+        if not _module_allowed(module, allowed_modules):
+            raise RefusedReference(
+                f"reference {ref!r} is outside the allowed modules "
+                f"{sorted(allowed_modules)}; add its package to allowed_modules"
+            )
+
+    return gate
+
+
+def _both(first: ClassGate, second: ClassGate | None) -> ClassGate:
+    if second is None:
+        return first
+
+    def gate(ref: str) -> None:
+        first(ref)
+        second(ref)
+
+    return gate
+
+
+def _decode_enum(v: Any, gate: ClassGate | None) -> enum.Enum:
     if not (isinstance(v, list) and len(v) >= 2 and all(isinstance(x, str) for x in v)):
         raise ValueError("expected [enum reference, member name, ...]")
-    cls = _lookup(v[0], allowed_modules)
+    if gate is not None:
+        _split_ref(v[0])  # a malformed reference is damage, not a policy question
+        gate(v[0])  # before importing: importing a module runs its code
+    cls = _lookup(v[0], None)
+    defined = f"{getattr(cls, '__module__', '')}:{getattr(cls, '__qualname__', '')}"
+    if gate is not None and defined != v[0]:
+        gate(defined)  # re-exported from elsewhere: where it is defined must be admitted too
     if not (inspect.isclass(cls) and issubclass(cls, enum.Enum)):
         raise ValueError(f"{v[0]!r} is not an Enum class")
     members = [cls[name] for name in v[1:]]  # by name: no constructor sees stored data
@@ -382,10 +200,19 @@ def _encode_clock(obj: datetime | time) -> JSONValue:
     return out
 
 
+_FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):(\d\d):(\d\d)\.(\d{6})$")
+
+
 def _decode_clock(v: Any, cls: type[datetime] | type[time]) -> datetime | time:
     if not (isinstance(v, dict) and isinstance(v.get("t"), str)):
         raise ValueError("expected {'t': isoformat, ...}")
     value = cls.fromisoformat(v["t"])
+    fraction = _FRACTIONAL_OFFSET.search(v["t"])
+    if fraction is not None and value.tzinfo is not None:
+        # CPython 3.11's fromisoformat drops the microseconds of an offset (+HH:MM:SS.ffffff)
+        sign, hh, mm, ss, us = fraction.groups()
+        offset = timedelta(hours=int(hh), minutes=int(mm), seconds=int(ss), microseconds=int(us))
+        value = value.replace(tzinfo=timezone(-offset if sign == "-" else offset))
     if "tz" in v:
         value = value.replace(tzinfo=ZoneInfo(v["tz"]))
     return value.replace(fold=1) if v.get("fold") == 1 else value
@@ -486,25 +313,27 @@ def _encode(obj: object, seen: set[int]) -> JSONValue:
         seen.discard(id(obj))
 
 
-def _decode(obj: Any, allowed_modules: Collection[str] | None) -> Any:
+def _decode(obj: Any, gate: ClassGate | None) -> Any:
     if isinstance(obj, list):
-        return _each_item(obj, lambda x: _decode(x, allowed_modules))
+        return _each_item(obj, lambda x: _decode(x, gate))
     if not isinstance(obj, dict):
         return obj
     if TAG not in obj:
-        return _each_value(obj, lambda x: _decode(x, allowed_modules))
+        return _each_value(obj, lambda x: _decode(x, gate))
     tag, v = obj[TAG], obj.get("v")
     if obj.keys() != {TAG, "v"}:
         raise _Unstorable("is a malformed tagged object")
     try:
         if tag == "dict" and isinstance(v, dict):
-            return _each_value(v, lambda x: _decode(x, allowed_modules))
+            return _each_value(v, lambda x: _decode(x, gate))
         if tag in _COLLECTION_TYPES and isinstance(v, list):
-            return _COLLECTION_TYPES[tag](_each_item(v, lambda x: _decode(x, allowed_modules)))
+            return _COLLECTION_TYPES[tag](_each_item(v, lambda x: _decode(x, gate)))
         if tag == "enum":
-            return _decode_enum(v, allowed_modules)
+            return _decode_enum(v, gate)
         if tag in _SCALAR_DECODERS:
             return _SCALAR_DECODERS[tag](v)
+    except RefusedReference as exc:  # a policy refusal, kept apart from damage
+        raise _Unstorable(f"(tag {tag!r}) is refused: {exc}", RefusedReference) from exc
     except (ValueError, TypeError, LookupError, ArithmeticError) as exc:  # forged or damaged
         raise _Unstorable(f"(tag {tag!r}) is invalid: {exc}") from exc
     raise _Unstorable(
@@ -544,7 +373,11 @@ def encode_value(obj: object, where: str = "value") -> JSONValue:
 
 
 def decode_value(
-    obj: Any, *, allowed_modules: Collection[str] | None = None, where: str = "stored value"
+    obj: Any,
+    *,
+    allowed_modules: Collection[str] | None = None,
+    where: str = "stored value",
+    gate: ClassGate | None = None,
 ) -> Any:
     """Decode a tree made by :func:`encode_value`.
 
@@ -553,12 +386,18 @@ def decode_value(
         allowed_modules: If given, the modules an ``Enum`` class may be imported from (as in
             :func:`resolve_ref`).
         where: How error messages name the value.
+        gate: Called with each ``Enum`` class reference before it is imported; raises
+            :class:`~aioscheduler.errors.RefusedReference` to refuse it. Stores pass
+            :meth:`Admission.class_gate <aioscheduler._admission.Admission.class_gate>`.
 
     Raises:
+        RefusedReference: ``gate`` or ``allowed_modules`` refused a class (nothing imported).
         SerializationError: The tree holds an unknown or malformed tag, or is nested too deeply.
     """
+    if allowed_modules is not None:
+        gate = _both(_modules_gate(allowed_modules), gate)
     try:
-        return _decode(obj, allowed_modules)
+        return _decode(obj, gate)
     except _Unstorable as problem:
         raise problem.at(where) from problem.__cause__
     except RecursionError:

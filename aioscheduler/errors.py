@@ -12,6 +12,7 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
     ├── SchedulerStateError (RuntimeError)  start twice, or a call that needs a running scheduler
     ├── JobTimeout (TimeoutError)           a run exceeded its timeout
     ├── SerializationError (ValueError)     a callable or argument a persistent store cannot keep
+    │   └── RefusedReference                stored data names code this process did not allow
     ├── InvalidDashboard (ValueError)       bad Dashboard arguments (a weak token...)
     └── StoreError (RuntimeError)           a store failed; the driver error is the __cause__
         └── StoreVersionError               the store was written by a newer aioscheduler
@@ -27,6 +28,7 @@ __all__ = (
     "JobExists",
     "JobNotFound",
     "JobTimeout",
+    "RefusedReference",
     "SchedulerError",
     "SchedulerStateError",
     "SerializationError",
@@ -89,6 +91,15 @@ class JobTimeout(SchedulerError, TimeoutError):
 
 class SerializationError(SchedulerError, ValueError):
     """A callable or an argument cannot be stored safely by a persistent store."""
+
+
+class RefusedReference(SerializationError):
+    """Stored data names a callable or class that this process did not allow.
+
+    Raised before anything is imported; the store reports the job as broken. A row may name
+    code only if it is signed with the store's ``secret_key``, or the name was registered in
+    this process (declared or added), or its module is in ``Scheduler(allow=[...])``.
+    """
 
 
 class StoreError(SchedulerError, RuntimeError):

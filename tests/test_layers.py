@@ -23,8 +23,11 @@ FORBIDDEN = {
     "_clock.py": {"_scheduler", "_dispatcher", "_runner", "stores"},
     "errors.py": {"_scheduler", "_dispatcher", "_runner", "stores", "triggers"},
     "_serialization.py": {"_scheduler", "_dispatcher", "_runner", "stores"},
+    "_refs.py": {"_scheduler", "_dispatcher", "_runner", "stores", "_admission"},
+    "_admission.py": {"_scheduler", "_dispatcher", "_runner", "stores"},
     "_crypto.py": {"_scheduler", "_dispatcher", "_runner", "stores"},
     "testing/conformance.py": {"_scheduler", "_dispatcher", "_runner"},
+    "testing/tampering.py": {"_scheduler", "_dispatcher", "_runner"},
 }
 
 

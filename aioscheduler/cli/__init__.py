@@ -111,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("target", nargs="?", metavar="MODULE:ATTR", help="e.g. myapp:scheduler")
     source.add_argument("--store", metavar="URL", help="a store URL, e.g. sqlite:///jobs.db")
     jobs.add_argument(
+        "--allow",
+        metavar="MODULE",
+        action="append",
+        default=None,
+        help="with --store: a module or package whose functions the stored jobs may name "
+        "(repeatable; like Scheduler(allow=...)); others are listed as broken, never imported",
+    )
+    jobs.add_argument(
         "--timezone", type=_zone, default=None, help="zone of the local column (default: system)"
     )
 
@@ -185,7 +193,7 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "jobs":
         from .jobs import list_jobs
 
-        print(_run_loop(lambda: list_jobs(args.target, args.store, args.timezone)))
+        print(_run_loop(lambda: list_jobs(args.target, args.store, args.timezone, args.allow)))
         return 0
     if args.command == "dashboard":
         from .dashboard import serve_dashboard

@@ -17,17 +17,23 @@ __all__ = ("list_jobs",)
 HEADER = ("ID", "TRIGGER", "NEXT RUN (LOCAL)", "NEXT RUN (UTC)", "PAUSED", "LAST OUTCOME")
 
 
-async def list_jobs(target: str | None, store_url: str | None, tz: tzinfo | None) -> str:
+async def list_jobs(
+    target: str | None,
+    store_url: str | None,
+    tz: tzinfo | None,
+    allow: list[str] | None = None,
+) -> str:
     """Return the jobs table of the scheduler ``target`` or of the store at ``store_url``.
 
     A scheduler on the in-memory store lists the jobs its decorators declare, with the next
     run they would have if it started now. A persistent store is only read. Jobs a store
-    cannot load (``broken_jobs()``) are listed after the table.
+    cannot load (``broken_jobs()``), refused ones included (a callable outside ``allow``), are
+    listed after the table.
     """
     if store_url is not None:
         cwd_importable()
         try:
-            scheduler = Scheduler(store=store_url)
+            scheduler = Scheduler(store=store_url, allow=allow)
         except SchedulerError as exc:
             raise UsageError(str(exc)) from None
     else:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .._admission import Admission
 from .._values import Job, JobSpec, Run
 
 __all__ = ("Claim", "Store", "StoreContext")
@@ -34,6 +35,11 @@ class StoreContext:
     """Call with ``(job_id, reason)`` for each stored job that cannot be loaded (tampered,
     unreadable, callable gone). The store skips such a job and keeps running the others. Must
     be called on the event loop thread."""
+    admission: Admission = field(default_factory=Admission)
+    """Which callables and classes stored rows may name (checked before anything is imported).
+    Pass it to :func:`~aioscheduler.stores._codec.decode_spec` and
+    :func:`~aioscheduler.stores._codec.open_run` for every row read. The default admits nothing
+    but signed rows (and builtin exception classes)."""
 
 
 class Claim(NamedTuple):
@@ -75,6 +81,12 @@ class Store(ABC):
 
     #: True for stores that can only hold callables by import path and serializable arguments.
     persistent: bool = False
+
+    @property
+    def signs_payloads(self) -> bool:
+        """Whether the rows this store writes are signed with a ``secret_key`` (so a signed row
+        may name any callable). Persistent stores with a key override this."""
+        return False
 
     async def open(self, context: StoreContext) -> None:  # noqa: B027 - optional hook
         """Connect and prepare (schema, listeners). Called before any other method; may be

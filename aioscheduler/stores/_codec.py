@@ -8,19 +8,29 @@ moved to another row. A job's *state* (paused, next time) lives in plain columns
 A finished run becomes a small sealed JSON record. Its exception cannot be stored as an object
 (that would mean constructing a class named by stored data), so it comes back as a
 :class:`RecordedError` holding the original type's name and message.
+
+Every name a row holds (the callable, ``retry_on`` classes, enum classes in arguments and
+results) passes the scheduler's :class:`~aioscheduler._admission.Admission` before anything is
+imported: stores decode rows only with :func:`decode_spec` and :func:`open_run`, passing
+``StoreContext.admission``, and so every store refuses the same rows.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+from collections.abc import Iterator
 from typing import Any
 
+from .._admission import Admission, ref_of
 from .._clock import to_datetime
 from .._serialization import (
+    TAG,
+    ClassGate,
     JSONValue,
     PayloadCodec,
     _lookup,  # the same guarded import walk, for exception classes in retry_on
+    _split_ref,
     callable_ref,
     class_ref,
     decode_value,
@@ -29,15 +39,17 @@ from .._serialization import (
     safe_repr_value,
 )
 from .._values import Backoff, JobOptions, JobSpec, Outcome, Run
-from ..errors import SchedulerError, SerializationError
+from ..errors import RefusedReference, SchedulerError, SerializationError
 from ..triggers import Trigger
 
 __all__ = (
     "RecordedError",
+    "check_names",
     "decode_run",
     "decode_spec",
     "encode_run",
     "encode_spec",
+    "open_run",
 )
 
 #: Version of the job document; a newer one is reported as a broken job, never deleted.
@@ -80,10 +92,15 @@ def _class_ref(cls: type[BaseException]) -> str:
     return ref
 
 
-def _exception_class(ref: object) -> type[BaseException]:
+def _exception_class(ref: object, gate: ClassGate) -> type[BaseException]:
     if not isinstance(ref, str):
         raise SerializationError(f"stored retry_on entry {ref!r} is not a reference")
+    _split_ref(ref)  # malformed: damage, reported as such
+    gate(ref)  # before importing: importing a module runs its code
     cls = _lookup(ref, None)
+    defined = f"{getattr(cls, '__module__', '')}:{getattr(cls, '__qualname__', '')}"
+    if defined != ref:
+        gate(defined)  # re-exported from elsewhere: where it is defined must be admitted too
     # Only looked up for isinstance() checks: never called, never constructed.
     if not (inspect.isclass(cls) and issubclass(cls, BaseException)):
         raise SerializationError(f"stored retry_on entry {ref!r} is not an exception class")
@@ -106,12 +123,12 @@ def _encode_options(options: JobOptions) -> dict[str, JSONValue]:
     }
 
 
-def _decode_options(data: Any) -> JobOptions:
+def _decode_options(data: Any, gate: ClassGate) -> JobOptions:
     if not isinstance(data, dict):
         raise SerializationError("stored options are not a mapping")
     fields = dict(data)
     initial, factor, maximum, jitter = fields.pop("backoff")
-    retry_on = tuple(_exception_class(ref) for ref in fields.pop("retry_on"))
+    retry_on = tuple(_exception_class(ref, gate) for ref in fields.pop("retry_on"))
     return JobOptions(
         **fields, backoff=Backoff(initial, factor, maximum, jitter), retry_on=retry_on
     )
@@ -140,17 +157,33 @@ def encode_spec(spec: JobSpec) -> bytes:
         raise SerializationError(f"job {spec.id!r} cannot be stored: {exc}") from exc
 
 
-def decode_spec(job_id: str, payload: bytes, codec: PayloadCodec) -> JobSpec:
+def decode_spec(
+    job_id: str, payload: bytes, codec: PayloadCodec, admission: Admission | None = None
+) -> JobSpec:
     """Open and decode a stored job definition.
 
+    Args:
+        job_id: The row's id (the sealed document must name the same).
+        payload: The sealed bytes as read.
+        codec: The store's codec.
+        admission: The scheduler's policy (``StoreContext.admission``). ``None``: the strict
+            default, under which an unsigned row may name no callable and no class but
+            builtin exception classes.
+
     Raises:
+        RefusedReference: the row names a callable or class that ``admission`` does not admit
+            (unsigned, not registered, not under ``allow=``). Nothing was imported.
         SchedulerError: the row cannot be trusted or loaded: the seal fails
             (:class:`~aioscheduler._serialization.PayloadError`), the document is malformed or
             of a newer version, the callable no longer imports, or the trigger is unknown.
             The store reports the job as broken.
     """
+    if admission is None:
+        admission = _STRICT
     try:
-        document = json.loads(codec.open(payload))
+        opened = codec.open(payload)
+        signed = codec.authenticated(payload)  # only a key holder can have written it
+        document = json.loads(opened)
     except ValueError as exc:
         raise SerializationError(f"stored job is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
@@ -167,22 +200,86 @@ def decode_spec(job_id: str, payload: bytes, codec: PayloadCodec) -> JobSpec:
             "payload was moved from another row"
         )
     try:
-        args = decode_value(document["args"], where="stored args")
-        kwargs = decode_value(document["kwargs"], where="stored kwargs")
+        # Every name the row holds is checked before the first import (the callable's module
+        # included); the decoders below check each one again as they reach it.
+        check_names(job_id, document, signed=signed, admission=admission)
+        ref = document["func"]
+        gate = admission.class_gate(signed=signed, what="class")
+        options = _decode_options(document["options"], gate)
+        args = decode_value(document["args"], where="stored args", gate=gate)
+        kwargs = decode_value(document["kwargs"], where="stored kwargs", gate=gate)
         if type(args) is not list or type(kwargs) is not dict:
             raise SerializationError("stored arguments are malformed")
+        trigger = Trigger.from_dict(document["trigger"])  # a closed registry: imports nothing
+        func = resolve_ref(ref)
+        defined = ref_of(func)
+        if defined != ref:  # re-exported (``from os import system``): check where it is defined
+            admission.check_callable(defined or repr(func), signed=signed, job_id=job_id)
         return JobSpec(
             id=job_id,
-            func=resolve_ref(document["func"]),
-            trigger=Trigger.from_dict(document["trigger"]),
+            func=func,
+            trigger=trigger,
             args=tuple(args),
             kwargs=kwargs,
-            options=_decode_options(document["options"]),
+            options=options,
         )
     except SchedulerError:
         raise
     except (KeyError, TypeError, ValueError) as exc:  # missing or mistyped fields
         raise SerializationError(f"stored job is malformed: {exc!r}") from exc
+
+
+def check_names(
+    job_id: str, document: dict[str, Any], *, signed: bool, admission: Admission
+) -> None:
+    """Check every name an opened job document holds against ``admission``, importing nothing.
+
+    The callable, each ``retry_on`` class and each enum class tagged anywhere in the arguments.
+    :func:`decode_spec` calls it first; a listing that shows rows without loading them (the
+    CLI) calls it to mark refused rows as broken.
+
+    Args:
+        job_id: For messages.
+        document: The JSON document inside the envelope.
+        signed: ``codec.authenticated(sealed)`` of the row.
+        admission: The policy.
+
+    Raises:
+        RefusedReference: a name is not admitted.
+        SerializationError: a name is not a well-formed reference.
+    """
+    ref = document.get("func")
+    if not isinstance(ref, str):
+        raise SerializationError(f"stored callable {ref!r} is not a reference")
+    _split_ref(ref)  # malformed: damage, reported as such
+    admission.check_callable(ref, signed=signed, job_id=job_id)
+    options = document.get("options")
+    retry_on = options.get("retry_on") if isinstance(options, dict) else None
+    for cls in retry_on if isinstance(retry_on, list) else ():
+        if isinstance(cls, str):
+            _split_ref(cls)
+            admission.check_class(cls, signed=signed, what="retry_on class")
+    for where in ("args", "kwargs"):
+        for cls in _tagged_enums(document.get(where), 0):
+            _split_ref(cls)
+            admission.check_class(cls, signed=signed, what=f"enum class in {where}")
+
+
+def _tagged_enums(value: Any, depth: int) -> Iterator[str]:
+    """The class references of the enum tags inside an encoded value (bounded depth: a
+    deeper document is refused as malformed by the decoder anyway)."""
+    if depth > 200:
+        return
+    if isinstance(value, list):
+        for item in value:
+            yield from _tagged_enums(item, depth + 1)
+    elif isinstance(value, dict):
+        if value.get(TAG) == "enum" and isinstance(value.get("v"), list) and value["v"]:
+            if isinstance(value["v"][0], str):
+                yield value["v"][0]
+            return
+        for item in value.values():
+            yield from _tagged_enums(item, depth + 1)
 
 
 def _ts(value: Any) -> float | None:
@@ -215,12 +312,31 @@ def encode_run(run: Run, attempt: int) -> bytes:
     )
 
 
-def decode_run(job_id: str, data: bytes) -> Run:
+def open_run(
+    job_id: str, record: bytes, codec: PayloadCodec, admission: Admission | None = None
+) -> Run:
+    """Open a sealed history record and decode it (what stores call for each record).
+
+    Raises:
+        SerializationError: the seal fails, or the record is malformed or of a newer version.
+    """
+    data = codec.open(record)
+    return decode_run(job_id, data, admission=admission, signed=codec.authenticated(record))
+
+
+def decode_run(
+    job_id: str, data: bytes, *, admission: Admission | None = None, signed: bool = False
+) -> Run:
     """Decode a history record written by :func:`encode_run` (already opened).
+
+    A result naming an enum class that ``admission`` does not admit (unsigned record, class
+    not registered, module outside ``allow=``) is not imported: the run keeps a text in its
+    place, ``"<refused: ...>"``.
 
     Raises:
         SerializationError: the record is malformed or of a newer version.
     """
+    gate = (admission or _STRICT).class_gate(signed=signed, what="result enum")
     try:
         d = json.loads(data)
         if d["v"] != RUN_VERSION:
@@ -235,10 +351,22 @@ def decode_run(job_id: str, data: bytes) -> Run:
             outcome=None if d["o"] is None else Outcome(d["o"]),
             reason=d["r"],
             missed=int(d["m"]),
-            result=decode_value(d["res"], where="stored result"),
+            result=_result(d["res"], gate),
             error=None if err is None else RecordedError(str(err[0]), str(err[1])),
         )
     except SerializationError:
         raise
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise SerializationError(f"run record is malformed: {exc!r}") from exc
+
+
+def _result(value: Any, gate: ClassGate) -> Any:
+    # A result is only informational: a refused class costs the value, never the run.
+    try:
+        return decode_value(value, where="stored result", gate=gate)
+    except RefusedReference as exc:
+        return f"<refused: {exc}>"
+
+
+#: The policy of a store opened without one: nothing registered, nothing allowed.
+_STRICT = Admission()

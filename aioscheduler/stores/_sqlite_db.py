@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
+from .._admission import Admission
 from .._serialization import PayloadCodec
 from .._values import JobSpec
 from ._codec import decode_spec, encode_spec
@@ -84,17 +85,17 @@ class SQLiteFile:
 
     # -- open and close ------------------------------------------------------------------------
 
-    def open(self, node_id: str) -> Loaded:
+    def open(self, node_id: str, admission: Admission) -> Loaded:
         if self._lock is not None:
             self._lock.acquire(node_id)
         try:
             self._conn = connect(self._path)
-            return self._load()
+            return self._load(admission)
         except BaseException:
             self.abandon()
             raise
 
-    def _load(self) -> Loaded:
+    def _load(self, admission: Admission) -> Loaded:
         jobs: list[LoadedJob] = []
         broken: list[tuple[str, str]] = []
         reseal: list[tuple[bytes, str]] = []
@@ -104,7 +105,7 @@ class SQLiteFile:
                 # A row edited by hand may hold TEXT where a BLOB was written.
                 payload = value.encode() if isinstance(value, str) else bytes(value)
                 try:
-                    spec = decode_spec(job_id, payload, self._codec)
+                    spec = decode_spec(job_id, payload, self._codec, admission)
                 except Exception as exc:  # tampered, unimportable, malformed: report, keep the row
                     broken.append((job_id, f"{type(exc).__name__}: {exc}"))
                     continue

@@ -27,7 +27,7 @@ from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
 from ..errors import InvalidJob, JobExists, JobNotFound, SchedulerStateError, StoreError
 from ._base import Claim, Store, StoreContext
-from ._codec import decode_run, encode_run, encode_spec
+from ._codec import encode_run, encode_spec, open_run
 from ._local import Entry, LocalJobs
 from ._planning import MAX_BACKLOG_PER_ACQUIRE, plan
 from ._sqlite_db import Firing, SQLiteFile
@@ -136,6 +136,15 @@ class SQLiteStore(LocalJobs, Store):
         """The database file."""
         return self._path
 
+    @property
+    def signs_payloads(self) -> bool:
+        """Whether rows are signed (or encrypted) with a ``secret_key``."""
+        return self._codec.key_id is not None
+
+    def _open_run(self, job_id: str, record: bytes) -> Run:
+        admission = None if self._context is None else self._context.admission
+        return open_run(job_id, record, self._codec, admission)
+
     # -- plumbing ------------------------------------------------------------------------------
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -166,7 +175,7 @@ class SQLiteStore(LocalJobs, Store):
         out: dict[str, list[Run]] = {}
         for job_id, record in rows:
             try:
-                run = decode_run(job_id, self._codec.open(record))
+                run = self._open_run(job_id, record)
             except Exception as exc:  # a damaged record hides one run, never the job
                 logger.warning("skipping unreadable run record of job %r: %s", job_id, exc)
                 continue
@@ -184,7 +193,7 @@ class SQLiteStore(LocalJobs, Store):
             return
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="aioscheduler-sqlite")
         try:
-            loaded = await self._call(self._file.open, context.node_id)
+            loaded = await self._call(self._file.open, context.node_id, context.admission)
         except BaseException:
             self._thread.shutdown(wait=False)
             self._thread = None
@@ -283,7 +292,7 @@ class SQLiteStore(LocalJobs, Store):
         runs = []
         for record in records:
             try:
-                runs.append(decode_run(job_id, self._codec.open(record)))
+                runs.append(self._open_run(job_id, record))
             except Exception as exc:
                 logger.warning("skipping unreadable run record of job %r: %s", job_id, exc)
         return runs

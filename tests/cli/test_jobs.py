@@ -141,20 +141,25 @@ def test_the_installed_script_reads_a_sqlite_store_and_lists_broken_jobs(tmp_pat
     setup = [sys.executable, "-c", f"import asyncio, jobsmod; asyncio.run(jobsmod.main({url!r}))"]
     subprocess.run(setup, cwd=tmp_path, check=True, timeout=60)
 
-    def jobs() -> subprocess.CompletedProcess[str]:
+    def jobs(*allow: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(script), "jobs", "--store", url, "--timezone", "UTC"],
+            [str(script), "jobs", "--store", url, "--timezone", "UTC", *allow],
             cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env(),
         )  # fmt: skip
 
-    listed = jobs()
+    refused = jobs()  # no key, no --allow: listed as refused, and jobsmod is never imported
+    assert refused.returncode == 0, refused.stderr
+    assert "2 broken jobs (cannot be loaded):" in refused.stdout
+    assert "RefusedReference" in refused.stdout and "'jobsmod:" in refused.stdout
+
+    listed = jobs("--allow", "jobsmod")
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()[2:]}
     assert set(rows) == {"work", "digest"}
     assert "every 5m" in rows["work"] and rows["digest"].rstrip().endswith("yes     -")
 
     (tmp_path / "jobsmod.py").unlink()  # the jobs' function can no longer be imported
-    listed = jobs()
+    listed = jobs("--allow", "jobsmod")
     assert listed.returncode == 0, listed.stderr
     out = listed.stdout.splitlines()
     assert out[0] == "no jobs"

@@ -28,7 +28,7 @@ async def main(mode: str, db: str, marker: str = "") -> None:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
         await store.close()
         return
-    scheduler = Scheduler(store=SQLiteStore(db))
+    scheduler = Scheduler(store=SQLiteStore(db), allow=["tests.stores"])
     if mode == "crash":
         start = datetime.now(UTC) + timedelta(seconds=0.2)
         await scheduler.add(crash_once, Every(hours=1, start_at=start), id="crash", args=(marker,))

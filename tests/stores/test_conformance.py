@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +31,24 @@ class TestSQLiteStore(StoreConformance):
     async def crash(self, store: Store) -> None:
         assert isinstance(store, SQLiteStore)
         await store._abandon()
+
+    async def overwrite_job(self, store: Store, job_id: str, payload: bytes) -> None:
+        assert isinstance(store, SQLiteStore)
+        _raw(store, "UPDATE jobs SET payload = ? WHERE id = ?", payload, job_id)
+
+    async def append_run(self, store: Store, job_id: str, record: bytes) -> None:
+        assert isinstance(store, SQLiteStore)
+        _raw(store, "INSERT INTO runs (job_id, finished_at, record) VALUES (?, 0, ?)", job_id,
+             record)  # fmt: skip
+
+
+def _raw(store: SQLiteStore, sql: str, *params: object) -> None:
+    """Write the file directly, as anyone with write access to it can."""
+    conn = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        assert conn.execute(sql, params).rowcount == 1
+    finally:
+        conn.close()
 
 
 class TestSignedSQLiteStore(TestSQLiteStore):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from aioscheduler import Every, Outcome, Scheduler
+from aioscheduler._admission import Admission
 from aioscheduler.errors import (
     InvalidJob,
     JobNotFound,
@@ -27,9 +28,10 @@ KEY, OLD_KEY = "new-secret-key-0123456789", "old-secret-key-0123456789"
 
 async def opened(store: SQLiteStore, broken: list[tuple[str, str]] | None = None) -> SQLiteStore:
     on_broken = (lambda i, r: broken.append((i, r))) if broken is not None else None
-    context = StoreContext("node", lambda due: None, 10)
+    admission = Admission(allow=["aioscheduler.testing.conformance", "tests"])
+    context = StoreContext("node", lambda due: None, 10, admission=admission)
     if on_broken is not None:
-        context = StoreContext("node", lambda due: None, 10, on_broken)
+        context = StoreContext("node", lambda due: None, 10, on_broken, admission=admission)
     await store.open(context)
     return store
 

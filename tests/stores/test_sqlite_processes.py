@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from aioscheduler._admission import Admission
 from aioscheduler.errors import StoreError
 from aioscheduler.stores import StoreContext
 from aioscheduler.stores.sqlite import SQLiteStore
@@ -54,7 +55,8 @@ async def test_a_firing_killed_mid_run_runs_again_after_restart(tmp_path: Path) 
     assert marker.read_text() == "started\nrerun\n"
 
     store = SQLiteStore(db)
-    await store.open(StoreContext("check", lambda due: None))
+    allow = Admission(allow=["tests.stores"])  # as the scheduler of _child.py does
+    await store.open(StoreContext("check", lambda due: None, admission=allow))
     try:
         job = await store.get_job("crash")
         [run] = job.history

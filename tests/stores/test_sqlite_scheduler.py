@@ -28,6 +28,8 @@ def calls() -> Iterator[list[tuple[str, float]]]:
 
 
 def make(db: Path, clock: FakeClock, **kwargs: object) -> Scheduler:
+    # A restarted scheduler loads the stored jobs of these tests' modules: allow them.
+    kwargs.setdefault("allow", ["tests.stores"])
     return Scheduler(store=SQLiteStore(db), clock=clock, **kwargs)  # type: ignore[arg-type]
 
 
