@@ -47,15 +47,24 @@ def add_parser(commands: Any) -> None:
         "--token", default=None, help=f"access token (default: ${TOKEN_ENV}); 16+ characters"
     )
     dash.add_argument("--read-only", action="store_true", help="hide and refuse the actions")
+    dash.add_argument(
+        "--allow",
+        action="append",
+        default=None,
+        metavar="MODULE",
+        help="with --store sqlite://: show only jobs whose code is in MODULE (repeatable); "
+        "others are listed as broken. Nothing is imported either way",
+    )
 
 
-def _store(url: str) -> Store:
+def _store(url: str, allow: list[str] | None) -> Store:
     """The store to show: a SQLite file is read read-only (beside the scheduler that holds its
     lock); any other URL goes to ``store_from_url`` (PostgreSQL and Redis share by design)."""
     if url.startswith("sqlite:"):
+        from .._admission import Admission
         from ..dashboard._readonly import SQLiteReader
 
-        return SQLiteReader.from_url(url)
+        return SQLiteReader.from_url(url, Admission(allow) if allow else None)
     return store_from_url(url)
 
 
@@ -94,13 +103,15 @@ async def serve_dashboard(args: argparse.Namespace) -> int:
     try:
         if args.store is not None:
             cwd_importable()
-            scheduler = Scheduler(store=_store(args.store))
+            scheduler = Scheduler(store=_store(args.store, args.allow))
         else:
             scheduler = await load_scheduler(args.target)
             if isinstance(scheduler.store, SQLiteStore):
                 # the service holds the file's one-writer lock: read it beside it instead
                 codec = getattr(scheduler.store, "_codec", None)
-                scheduler = Scheduler(store=SQLiteReader(scheduler.store.path, codec))
+                admission = getattr(scheduler, "_admission", None)
+                reader = SQLiteReader(scheduler.store.path, codec, admission)
+                scheduler = Scheduler(store=reader)
     except SchedulerError as exc:
         raise UsageError(str(exc)) from None
     runs_here = not scheduler.store.persistent and args.store is None

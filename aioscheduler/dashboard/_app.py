@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import inspect
 import re
 import secrets
 from collections.abc import Iterable
@@ -163,6 +164,7 @@ class Dashboard:
         query = request.query_params.get("q", "")
         state = request.query_params.get("state", "all")
         views = [view_of(job) for job in await self.scheduler.jobs()]
+        broken = await _broken(self.scheduler.store)
         # The script filters as one types; without it the server filters (the same rules).
         if state != "all":
             views = [v for v in views if v.state == state]
@@ -176,7 +178,7 @@ class Dashboard:
             query=query,
             state=state,
         )
-        return self._page(request, "Jobs", body, "jobs")
+        return self._page(request, "Jobs", body + _html.broken_list(broken), "jobs")
 
     async def _rows(self, request: Request) -> Response:
         ids = request.query_params.getlist("id")
@@ -313,6 +315,17 @@ class Dashboard:
         if scripted:
             return JSONResponse({"ok": True, "action": action, "job_id": job_id})
         return RedirectResponse(base, status_code=303)
+
+
+async def _broken(store: Any) -> list[tuple[str, str]]:
+    """``store.broken_jobs()`` (sync or async) where the store has it: jobs it cannot load."""
+    method = getattr(store, "broken_jobs", None)
+    if method is None:
+        return []
+    result = method()
+    if inspect.isawaitable(result):
+        result = await result
+    return [(str(item[0]), str(item[1])) for item in result or ()]
 
 
 def _refuse(scripted: bool, status: int, message: str) -> Response:

@@ -14,6 +14,7 @@ from ._views import FAILED, JobView, format_error, lateness_ms
 __all__ = (
     "STATES",
     "actions",
+    "broken_list",
     "confirm_page",
     "job_live",
     "job_page",
@@ -266,6 +267,19 @@ def timeline_page(
         )
         + "</section><section><h2>Lateness of the last runs</h2>"
         f'<div class="chart-box">{lateness}</div></section>'
+    )
+
+
+def broken_list(broken: Sequence[tuple[str, str]]) -> str:
+    """The jobs a store cannot load (tampered, refused, unreadable): listed, never run."""
+    if not broken:
+        return ""
+    items = "".join(
+        f"<li><code>{escape(job_id)}</code>: {escape(reason)}</li>" for job_id, reason in broken
+    )
+    return (
+        f'<section id="broken"><h2>Broken jobs ({len(broken)}): cannot be loaded, not run</h2>'
+        f"<ul>{items}</ul></section>"
     )
 
 

@@ -20,12 +20,13 @@ from urllib.parse import quote
 
 import anyio.to_thread
 
+from .._admission import Admission
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import Job, JobOptions, JobSpec, Run
 from ..errors import JobNotFound, StoreError
 from ..stores import Claim, Store, StoreContext
-from ..stores._codec import decode_run
+from ..stores._codec import check_names, decode_run
 from ..stores._sqlite_schema import APPLICATION_ID, SCHEMA_VERSION
 from ..triggers import Trigger
 
@@ -56,23 +57,33 @@ class StoredCallable:
 class SQLiteReader(Store):
     """Reads the jobs of the SQLite store file at ``path``; every write raises StoreError.
 
-    ``codec`` opens signed or encrypted rows (without it only unprotected rows are read; the
-    others are skipped and logged).
+    ``codec`` opens signed or encrypted rows (without it only unprotected rows are read).
+    With ``admission``, rows naming code it does not admit are listed as broken rather than
+    shown (nothing is imported either way). Unreadable rows are in :meth:`broken_jobs`.
     """
 
     persistent = True
 
-    def __init__(self, path: str, codec: PayloadCodec | None = None) -> None:
+    def __init__(
+        self, path: str, codec: PayloadCodec | None = None, admission: Admission | None = None
+    ) -> None:
         self.path = path
         self._codec = codec or PayloadCodec()
+        self._admission = admission
         self._history_limit = 10
+        self._broken: dict[str, str] = {}
+
+    def broken_jobs(self) -> list[tuple[str, str]]:
+        """The rows of the last full read that cannot be shown, as ``(id, reason)``: damaged,
+        sealed with a key this reader lacks, or (with an ``admission``) naming code it refuses."""
+        return sorted(self._broken.items())
 
     @classmethod
-    def from_url(cls, url: str) -> SQLiteReader:
+    def from_url(cls, url: str, admission: Admission | None = None) -> SQLiteReader:
         """The reader of a ``sqlite:///...`` URL (the same paths as the SQLite store's)."""
         from ..stores.sqlite import SQLiteStore
 
-        return cls(SQLiteStore.from_url(url).path)
+        return cls(SQLiteStore.from_url(url).path, admission=admission)
 
     def __repr__(self) -> str:
         return f"SQLiteReader({self.path!r})"
@@ -133,12 +144,17 @@ class SQLiteReader(Store):
         finally:
             conn.close()
         jobs = []
+        broken: dict[str, str] = {}
         for row_id, func, payload, paused, run_at in rows:
             try:
-                document = json.loads(self._codec.open(bytes(payload)))
+                sealed = bytes(payload)
+                document = json.loads(self._codec.open(sealed))
+                if self._admission is not None:
+                    signed = self._codec.authenticated(sealed)
+                    check_names(row_id, document, signed=signed, admission=self._admission)
                 trigger = Trigger.from_dict(document["trigger"])
-            except Exception as exc:
-                logger.warning("skipping unreadable job %r: %s", row_id, exc)
+            except Exception as exc:  # damaged, sealed with another key, refused, unknown kind
+                broken[row_id] = f"{type(exc).__name__}: {exc}"
                 continue
             # Arguments and options are not shown, and decoding them could import classes.
             spec = JobSpec(row_id, StoredCallable(str(func)), trigger, (), {}, JobOptions())
@@ -151,6 +167,8 @@ class SQLiteReader(Store):
                     history=tuple(history.get(row_id, ())),
                 )
             )
+        if job_id is None:
+            self._broken = broken
         jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
         return jobs
 

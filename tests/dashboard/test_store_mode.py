@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from aioscheduler import Cron, Scheduler
+from aioscheduler._admission import Admission
 from aioscheduler.dashboard import Dashboard
 from aioscheduler.dashboard._readonly import SQLiteReader
 from aioscheduler.errors import JobNotFound, StoreError
@@ -66,3 +67,21 @@ async def test_the_reader_refuses_writes_and_a_missing_file(tmp_path: Path) -> N
     with pytest.raises(JobNotFound):
         await reader.get("other")
     await reader.store.close()
+
+
+async def test_rows_naming_code_outside_allow_are_listed_as_broken(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    writer = Scheduler(store=url)
+    await writer.add(stored_job, Cron("0 4 * * *"), id="<i>nightly</i>")
+    await writer.stop()
+    reader = Scheduler(store=SQLiteReader.from_url(url, Admission(["somewhere.else"])))
+    server, port, task = await start_server(Dashboard(reader, read_only=True))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            page = (await http.get("/")).text
+    finally:
+        await stop_server(server, task)
+        await reader.store.close()
+    assert "data-job-id=" not in page
+    assert "Broken jobs (1)" in page
+    assert "<code>&lt;i&gt;nightly&lt;/i&gt;</code>: RefusedReference" in page
