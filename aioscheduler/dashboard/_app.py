@@ -33,7 +33,7 @@ from . import _html
 from ._charts import MAX_LANES, collect_firings, lateness_svg, timeline_svg
 from ._guard import TokenGuard, same_origin
 from ._live import LiveFeed
-from ._views import next_firings, view_of
+from ._views import next_firings, running_by_job, view_of
 
 __all__ = ("Dashboard",)
 
@@ -163,7 +163,9 @@ class Dashboard:
     async def _jobs_page(self, request: Request) -> Response:
         query = request.query_params.get("q", "")
         state = request.query_params.get("state", "all")
-        views = [view_of(job) for job in await self.scheduler.jobs()]
+        jobs = await self.scheduler.jobs()
+        running = await running_by_job(self.scheduler.store)
+        views = [view_of(job, running) for job in jobs]
         broken = await _broken(self.scheduler.store)
         # The script filters as one types; without it the server filters (the same rules).
         if state != "all":
@@ -190,8 +192,12 @@ class Dashboard:
         else:
             wanted = set(ids)
             jobs = [j for j in await self.scheduler.jobs() if not wanted or j.id in wanted]
+        running = await running_by_job(self.scheduler.store)
         rows = _html.rows_html(
-            (view_of(j) for j in jobs), self._base(request), self.csrf_token, self.read_only
+            (view_of(j, running) for j in jobs),
+            self._base(request),
+            self.csrf_token,
+            self.read_only,
         )
         return HTMLResponse(f"<table><tbody>{rows}</tbody></table>")
 
@@ -210,7 +216,7 @@ class Dashboard:
                 ),
                 status_code=404,
             )
-        view = view_of(job)
+        view = view_of(job, await running_by_job(self.scheduler.store))
         firings = next_firings(job, 10, self.scheduler.clock.now())
         if request.query_params.get("fragment") == "live":
             actions = (

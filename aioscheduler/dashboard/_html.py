@@ -108,6 +108,8 @@ def _row(view: JobView, base: str, csrf: str, read_only: bool) -> str:
         f'<td class="streak num">{streak}</td>',
         f'<td class="paused">{"paused" if view.paused else ""}</td>',
     ]
+    if view.running is not None:
+        cells.append(f'<td class="running">{"<br>".join(escape(r) for r in view.running)}</td>')
     if not read_only:
         cells.append(f'<td class="act">{actions(view, base, csrf)}</td>')
     content = "".join(cells)
@@ -145,6 +147,8 @@ def jobs_page(
         "Failure streak",
         "Paused",
     ]
+    if views and views[0].running is not None:
+        head.append("Running on")
     if not read_only:
         head.append("Actions")
     mode = '<p class="note">Read-only: actions are disabled.</p>' if read_only else ""
@@ -205,7 +209,13 @@ def job_live(job: Job, view: JobView, firings: Sequence[datetime], node: str, ac
         f"<dt>Callable</dt><dd><code>{escape(view.callable)}</code></dd>"
         f"<dt>Next run</dt><dd>{_local(job.next_run_at)} "
         f"<span class='utc'>{_utc(job.next_run_at)}</span></dd>"
-        f"<dt>Failure streak</dt><dd>{view.streak}</dd></dl>"
+        f"<dt>Failure streak</dt><dd>{view.streak}</dd>"
+        + (
+            f"<dt>Running on</dt><dd>{escape(', '.join(view.running)) or '-'}</dd>"
+            if view.running is not None
+            else ""
+        )
+        + "</dl>"
         f'<section><h2>{heading}</h2><ol class="firings">'
         f"{items or '<li>none</li>'}</ol></section>"
         f"<section><h2>Run history</h2>{_history(job.history, node)}</section>"

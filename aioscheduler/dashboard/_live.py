@@ -27,7 +27,7 @@ from ..events import (
     SchedulerStarted,
     SchedulerStopped,
 )
-from ._views import FAILED
+from ._views import FAILED, running_by_job
 
 __all__ = ("LiveFeed", "fingerprint")
 
@@ -46,6 +46,8 @@ async def fingerprint(scheduler: Scheduler) -> str:
             f"{job.id}\0{job.next_run_at}\0{job.paused}\0"
             f"{last.finished_at if last else None}\0".encode()
         )
+    running = await running_by_job(scheduler.store)  # leases come and go on other nodes
+    digest.update(repr(sorted((running or {}).keys())).encode())
     return digest.hexdigest()
 
 

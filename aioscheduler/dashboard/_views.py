@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 import os
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,8 +22,11 @@ __all__ = (
     "format_error",
     "lateness_ms",
     "next_firings",
+    "running_by_job",
     "view_of",
 )
+
+logger = logging.getLogger("aioscheduler.dashboard")
 
 #: Outcomes counted as failures (the streak, the red marks).
 FAILED = frozenset({Outcome.ERROR, Outcome.TIMEOUT})
@@ -120,6 +125,9 @@ class JobView:
     last_outcome: str | None
     last_lateness_ms: float | None
     streak: int
+    running: tuple[str, ...] | None = None
+    """Where its firings run right now (``node (attempt, lease left)``), for stores that lease
+    firings (PostgreSQL, Redis); ``None`` when the store cannot tell."""
 
     @property
     def state(self) -> str:
@@ -138,8 +146,8 @@ class JobView:
         return f"{self.id} {self.callable} {self.trigger}".lower()
 
 
-def view_of(job: Job) -> JobView:
-    """Build the row of ``job``."""
+def view_of(job: Job, running: Mapping[str, tuple[str, ...]] | None = None) -> JobView:
+    """Build the row of ``job`` (``running``: what :func:`running_by_job` gave, if anything)."""
     last = job.last_run
     return JobView(
         id=job.id,
@@ -150,4 +158,29 @@ def view_of(job: Job) -> JobView:
         last_outcome=str(last.outcome) if last is not None and last.outcome else None,
         last_lateness_ms=lateness_ms(last),
         streak=failure_streak(job.history),
+        running=None if running is None else running.get(job.id, ()),
     )
+
+
+async def running_by_job(store: object) -> dict[str, tuple[str, ...]] | None:
+    """The firings a store has leased right now, by job, as ``node (attempt N, lease S s)``,
+    from ``store.leases()`` where the store has it (PostgreSQL, Redis); else ``None``."""
+    method = getattr(store, "leases", None)
+    if not callable(method):
+        return None
+    try:
+        result = method()
+        if inspect.isawaitable(result):
+            result = await result
+    except Exception as exc:  # the page shows what it can; the jobs are still listed
+        logger.warning("reading the leases of %r failed: %s", store, exc)
+        return None
+    out: dict[str, list[str]] = {}
+    for lease in result or ():
+        job_id = str(getattr(lease, "job_id", "?"))
+        node = getattr(lease, "node", "?")
+        attempt = getattr(lease, "attempt", "?")
+        left = getattr(lease, "expires_in", None)
+        left_text = f", lease {left:.0f} s" if isinstance(left, int | float) else ""
+        out.setdefault(job_id, []).append(f"{node} (attempt {attempt}{left_text})")
+    return {job_id: tuple(items) for job_id, items in out.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from aioscheduler import Every, Scheduler
 from aioscheduler.dashboard import Dashboard
 from aioscheduler.errors import InvalidDashboard
+from aioscheduler.stores import MemoryStore
 
 from .conftest import mounted
 
@@ -224,3 +226,39 @@ async def test_allowed_hosts_or_a_token_open_other_host_names(scheduler: Schedul
             "/dash/", headers={"host": "dash.example", "authorization": f"Bearer {TOKEN}"}
         )
         assert response.status_code == 200
+
+
+class LeasingStore(MemoryStore):
+    """A memory store that reports leases the way the PostgreSQL and Redis stores do."""
+
+    async def leases(self) -> list[Any]:
+        lease = SimpleNamespace(
+            job_id="tick",
+            scheduled_at=0.0,
+            node="<node-7>",
+            owner="o",
+            attempt=2,
+            expires_in=12.4,
+        )
+        return [lease]
+
+
+async def test_stores_with_leases_show_where_firings_run() -> None:
+    s = Scheduler(store=LeasingStore())
+    await s.add(tick, Every(minutes=5), id="tick")
+    await s.add(tick, Every(minutes=7), id="other")
+    async with client(mounted(s)) as c:
+        page = (await c.get("/dash/")).text
+        job = (await c.get("/dash/jobs/tick")).text
+        rows = (await c.get("/dash/rows", params={"id": "other"})).text
+    await s.stop()
+    assert "<th>Running on</th>" in page
+    assert "&lt;node-7&gt; (attempt 2, lease 12 s)" in page
+    assert "&lt;node-7&gt; (attempt 2, lease 12 s)" in job
+    assert '<td class="running"></td>' in rows
+
+
+async def test_stores_without_leases_have_no_running_column(scheduler: Scheduler) -> None:
+    async with client(mounted(scheduler)) as c:
+        page = (await c.get("/dash/")).text
+    assert "Running on" not in page
