@@ -162,7 +162,7 @@ def lateness_svg(runs: Sequence[Run], limit: int = 200) -> str:
     for i, (run, value) in enumerate(zip(started, values, strict=True)):
         h = max(value / peak * (plot_h - 10), 1.0)
         cls = "bar failed" if run.outcome in FAILED else "bar"
-        x = LABEL + i * bar_w
+        x = LABEL + PLOT - (len(started) - i) * bar_w  # the newest at the right edge
         when = _clock(run.scheduled_at)
         out.append(
             f'<rect class="{cls}" x="{x:.1f}" y="{plot_h + 10 - h:.1f}" '

@@ -364,3 +364,17 @@ async def test_the_job_page_buttons_follow_the_job(served: Served, page: Any) ->
     await page.locator(".confirm-box").get_by_role("button", name="Confirm").click()
     await page.wait_for_url(served.url)
     assert "sync-accounts" not in [j.id for j in await s.jobs()]
+
+
+async def test_the_jobs_page_lists_failures_as_they_happen(served: Served, page: Any) -> None:
+    s = served.scheduler
+    await add_demo_jobs(s)
+    await page.goto(served.url)
+    await live(page)
+    assert await page.locator("#failures").is_hidden()
+    await s.run_now("rebuild-index")
+    item = page.locator("#failures li", has_text="ZeroDivisionError: index shard 3 is empty")
+    await item.wait_for()
+    assert await item.locator("a").get_attribute("href") == "/dash/jobs/rebuild-index"
+    await row(page, "rebuild-index").locator("td.outcome", has_text="error").wait_for()
+    assert await row(page, "rebuild-index").get_attribute("data-state") == "failing"
