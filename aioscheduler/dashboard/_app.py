@@ -125,13 +125,12 @@ class Dashboard:
         starlette = Starlette(routes=routes, exception_handlers={StoreError: _store_failed})
         hosts = None
         if allowed_hosts is not None:
-            if isinstance(allowed_hosts, str) or not all(
-                isinstance(h, str) and h for h in allowed_hosts
-            ):
+            names = () if isinstance(allowed_hosts, str) else tuple(allowed_hosts)
+            if isinstance(allowed_hosts, str) or not all(isinstance(h, str) and h for h in names):
                 raise InvalidDashboard(
                     f"allowed_hosts must be a list of host names, got {allowed_hosts!r}"
                 )
-            hosts = frozenset(h.lower() for h in allowed_hosts)
+            hosts = frozenset(h.lower() for h in names)
         self._app = TokenGuard(starlette, token, hosts)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
