@@ -240,7 +240,7 @@ class Dashboard:
         crowds = [(t, n) for t, n in firings.per_second().most_common(10) if n > 0]
         runs = [run for job in jobs for run in job.history]
         body = _html.timeline_page(
-            timeline_svg(firings),
+            timeline_svg(firings, lambda job_id: _html.job_url(self._base(request), job_id)),
             lateness_svg(runs),
             crowds=crowds,
             truncated=firings.truncated,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -75,9 +75,10 @@ def _clock(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%H:%M:%S")
 
 
-def timeline_svg(firings: Firings) -> str:
+def timeline_svg(firings: Firings, job_url: Callable[[str], str] | None = None) -> str:
     """The next hour: a histogram of firings per 30 seconds on top (so a crowd on one second
-    stands out), then one lane per job with a tick per firing."""
+    stands out), then one lane per job with a tick per firing (its label links to
+    ``job_url(id)`` when given)."""
     start, end = firings.start, firings.end
     bins = [0] * BINS
     span = (end - start).total_seconds()
@@ -126,8 +127,9 @@ def timeline_svg(firings: Firings) -> str:
         y = top + row * lane_h
         label = job_id if len(job_id) <= 28 else job_id[:27] + "…"
         out.append(
-            f'<text class="lane" x="{LABEL - 8}" y="{y + 12}" text-anchor="end">'
-            f"<title>{escape(job_id)}</title>{escape(label)}</text>"
+            (f'<a href="{escape(job_url(job_id))}">' if job_url else "")
+            + f'<text class="lane" x="{LABEL - 8}" y="{y + 12}" text-anchor="end">'
+            f"<title>{escape(job_id)}</title>{escape(label)}</text>" + ("</a>" if job_url else "")
         )
         out.append(
             f'<line class="lane-line" x1="{LABEL}" y1="{y + 8}" x2="{LABEL + PLOT}" y2="{y + 8}"/>'

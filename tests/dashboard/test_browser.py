@@ -249,6 +249,8 @@ async def test_the_timeline_draws_the_next_hour(served: Served, page: Any) -> No
     assert int(top) >= 12
     assert await page.locator("svg.lateness rect.bar.failed").count() == 1
     await page.screenshot(path=str(SCREENSHOTS / "timeline.png"), full_page=True)
+    await page.locator("svg.timeline a", has_text="report-03").click()
+    assert await page.locator("h1.job-title").inner_text() == "report-03"
 
 
 async def test_read_only_shows_no_buttons(scheduler: Scheduler, page: Any) -> None:
