@@ -193,8 +193,15 @@ class MemoryStore(Store):
         jobs = self._jobs
         for claim, run in runs:
             entry = jobs.get(claim.spec.id)
-            # run_now() and retries carry an equal spec rebuilt from a snapshot, not the same one
-            if entry is None or (entry.spec is not claim.spec and entry.spec != claim.spec):
+            if entry is not None and not claim.claimed and entry.spec is not claim.spec:
+                # a local firing (run_now, a retry of one) carries a copy of the definition
+                # taken from a snapshot: it is this job's run if the definition is the same
+                if entry.spec != claim.spec:
+                    entry = None
+                else:
+                    entry.record(run)
+                    continue
+            if entry is None or entry.spec is not claim.spec:
                 # removed or replaced meanwhile: the old entry still records what happened
                 entry = next((e for e in self._removed if e.spec is claim.spec), None)
                 if entry is None:
