@@ -52,8 +52,9 @@ def add_parser(commands: Any) -> None:
         action="append",
         default=None,
         metavar="MODULE",
-        help="with --store sqlite://: show only jobs whose code is in MODULE (repeatable); "
-        "others are listed as broken. Nothing is imported either way",
+        help="with --store: show jobs whose code is in MODULE (repeatable); others are listed "
+        "as broken. A SQLite file is read without importing anything; a PostgreSQL or Redis "
+        "store loads (imports) the admitted jobs, like any scheduler with allow=",
     )
 
 
@@ -103,7 +104,11 @@ async def serve_dashboard(args: argparse.Namespace) -> int:
     try:
         if args.store is not None:
             cwd_importable()
-            scheduler = Scheduler(store=_store(args.store, args.allow))
+            store = _store(args.store, args.allow)
+            if isinstance(store, SQLiteReader):  # it checks names itself, importing nothing
+                scheduler = Scheduler(store=store)
+            else:  # a shared store loads its jobs: only what --allow admits (sec's policy)
+                scheduler = Scheduler(store=store, allow=args.allow)
         else:
             scheduler = await load_scheduler(args.target)
             if isinstance(scheduler.store, SQLiteStore):
