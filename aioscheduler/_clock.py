@@ -15,7 +15,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ("Clock", "SystemClock", "WakeHandle", "to_datetime", "to_timestamp")
+__all__ = (
+    "Clock",
+    "SystemClock",
+    "WakeHandle",
+    "real_monotonic",
+    "to_datetime",
+    "to_timestamp",
+)
 
 #: Shortest wake-up the system clock arms, in seconds (see SystemClock.call_at).
 MIN_WAKE = 0.001
@@ -24,6 +31,12 @@ MIN_WAKE = 0.001
 def to_datetime(ts: float) -> datetime:
     """Convert a wall-clock timestamp to an aware UTC datetime."""
     return datetime.fromtimestamp(ts, UTC)
+
+
+def real_monotonic() -> float:
+    """The host's monotonic clock, whatever clock the scheduler uses: the loop-lag watchdog
+    measures real stalls of the event loop, also under a ``FakeClock``."""
+    return time.monotonic()
 
 
 def to_timestamp(dt: datetime) -> float:

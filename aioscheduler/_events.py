@@ -1,4 +1,15 @@
-"""Event fan-out: bounded, non-blocking delivery to subscribers and async iterators."""
+"""Event fan-out: bounded, non-blocking delivery to subscribers and async iterators.
+
+Emitting an event only appends it to each matching subscriber's bounded buffer: the firing path
+never waits for a subscriber. A coroutine-function subscriber is served by a task on the loop;
+a plain (sync) function on a worker thread, one event after the other, so that a slow or
+blocking subscriber never blocks the loop (mark a trivially fast one with
+:func:`aioscheduler.inline` to call it on the loop instead; a bound method of an asyncio
+object, such as ``asyncio.Queue().put_nowait``, is called on the loop, as it must be). A
+subscriber that falls more than its buffer behind loses the newest events: they are counted
+(``dropped``) and reported with a WARNING (at the first drop, then at 10, 100, 1,000... and at
+stop).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +17,16 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+
+from ._stopping import CANCEL_GRACE, Abandoned, retrieve
 from .events import Event
 
 __all__ = ("EventHub", "EventStream", "Subscription")
@@ -22,8 +39,39 @@ E = TypeVar("E", bound=Event)
 DEFAULT_BUFFER = 10_000
 
 
+#: Top-level modules whose objects belong to the event loop: their bound methods (an
+#: ``asyncio.Queue``'s ``put_nowait``, an ``asyncio.Event``'s ``set``, a future's
+#: ``set_result``) are not thread-safe, so such a subscriber is called on the loop.
+_LOOP_MODULES = frozenset({"asyncio", "_asyncio", "uvloop"})
+
+
+def _runs_on_thread(callback: Callable[[Any], object]) -> bool:
+    if getattr(callback, "__aioscheduler_inline__", False):
+        return False
+    owner = getattr(callback, "__self__", None)
+    if owner is not None and type(owner).__module__.partition(".")[0] in _LOOP_MODULES:
+        return False
+    return not (
+        inspect.iscoroutinefunction(callback)
+        or inspect.iscoroutinefunction(getattr(callback, "__call__", None))  # noqa: B004
+    )
+
+
+async def _await(awaitable: Awaitable[Any]) -> None:
+    await awaitable
+
+
 class _Sink:
-    __slots__ = ("_hub", "_queue", "_queue_max", "_waiter", "closed", "dropped", "types")
+    __slots__ = (
+        "_hub",
+        "_queue",
+        "_queue_max",
+        "_waiter",
+        "_warn_at",
+        "closed",
+        "dropped",
+        "types",
+    )
 
     def __init__(self, hub: EventHub, types: tuple[type[Event], ...], buffer: int) -> None:
         self._hub = hub
@@ -33,10 +81,19 @@ class _Sink:
         self.closed = False
         self.dropped = 0
         self._queue_max = buffer
+        self._warn_at = 1
 
     def _put(self, event: Event) -> None:
         if len(self._queue) >= self._queue_max:
             self.dropped += 1
+            if self.dropped >= self._warn_at:
+                self._warn_at *= 10
+                logger.warning(
+                    "%s fell %d events behind; %d newer events dropped so far",
+                    self._name(),
+                    self._queue_max,
+                    self.dropped,
+                )
             return
         self._queue.append(event)
         waiter = self._waiter
@@ -54,6 +111,9 @@ class _Sink:
                 self._waiter = None
         return self._queue.popleft()
 
+    def _name(self) -> str:
+        return "an events() iterator"
+
     def _close(self) -> None:
         self.closed = True
         waiter = self._waiter
@@ -68,7 +128,7 @@ class Subscription(_Sink):
     ``failures`` counts exceptions the callback raised (each is logged, none stops delivery).
     """
 
-    __slots__ = ("_callback", "_task", "failures")
+    __slots__ = ("_callback", "_task", "failures", "on_thread")
 
     def __init__(
         self,
@@ -81,6 +141,9 @@ class Subscription(_Sink):
         self._callback = callback
         self._task: asyncio.Task[None] | None = None
         self.failures = 0
+        #: Whether the callback runs on a worker thread (a plain function not marked
+        #: ``inline``) rather than on the loop.
+        self.on_thread = _runs_on_thread(callback)
 
     @property
     def active(self) -> bool:
@@ -88,12 +151,24 @@ class Subscription(_Sink):
         return not self.closed
 
     def cancel(self) -> None:
-        """Stop delivering; events already buffered are discarded."""
+        """Stop delivering; events already buffered are discarded. Safe to call from any
+        thread (also from the subscriber itself, on its worker thread)."""
         self._queue.clear()
+        loop = self._hub._loop
+        if loop is not None and threading.get_ident() != self._hub._loop_thread:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nothing to wake
+                loop.call_soon_threadsafe(self.cancel)
+            return
         self._hub._remove(self)
         self._close()
 
+    def _name(self) -> str:
+        return f"event subscriber {self._callback!r}"
+
     async def _deliver_forever(self) -> None:
+        if self.on_thread:
+            await self._deliver_on_thread()
+            return
         callback = self._callback
         while True:
             event = await self._get()
@@ -106,6 +181,43 @@ class Subscription(_Sink):
             except Exception:
                 self.failures += 1
                 logger.exception("event subscriber %r failed on %s", callback, type(event).__name__)
+
+    async def _deliver_on_thread(self) -> None:
+        """Hand batches of buffered events to a worker thread (one batch at a time: this
+        subscription's own limiter of one token, apart from the jobs' ``max_threads``)."""
+        limiter = anyio.CapacityLimiter(1)
+        hub = self._hub
+        while True:
+            event = await self._get()
+            if event is None:
+                return
+            hub.threads_busy += 1
+            try:
+                await anyio.to_thread.run_sync(
+                    self._call_batch, event, limiter=limiter, abandon_on_cancel=True
+                )
+            finally:
+                hub.threads_busy -= 1
+                hub.delivered += 1
+                if hub._thread_done is not None:
+                    hub._thread_done.set()
+
+    def _call_batch(self, event: Event) -> None:
+        """On the worker thread: deliver ``event``, then whatever was buffered meanwhile."""
+        callback = self._callback
+        queue = self._queue
+        while True:
+            try:
+                result = callback(event)
+                if inspect.isawaitable(result):  # a plain function returning a coroutine
+                    anyio.from_thread.run(_await, result)
+            except Exception:
+                self.failures += 1
+                logger.exception("event subscriber %r failed on %s", callback, type(event).__name__)
+            try:
+                event = queue.popleft()  # appends come from the loop thread: deque is safe
+            except IndexError:
+                return
 
 
 class EventStream(_Sink, Generic[E]):
@@ -141,12 +253,43 @@ class EventHub:
     """Fans events out to sinks. ``active`` is false without sinks, so emitters can skip
     building events nobody reads."""
 
-    __slots__ = ("_sinks", "_spawn", "active")
+    __slots__ = (
+        "_abandoned",
+        "_loop",
+        "_loop_thread",
+        "_sinks",
+        "_spawn",
+        "_thread_done",
+        "active",
+        "delivered",
+        "threads_busy",
+    )
 
     def __init__(self) -> None:
         self._sinks: list[_Sink] = []
         self._spawn: Callable[[Coroutine[Any, Any, None]], Awaitable[None]] | None = None
         self.active = False
+        self.threads_busy = 0  # subscriber worker threads delivering now
+        self.delivered = 0  # batches delivered on threads (progress, for FakeClock)
+        self._thread_done: asyncio.Event | None = None
+        self._abandoned = Abandoned()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
+
+    @property
+    def thread_work(self) -> bool:
+        """Whether a subscriber thread delivers, or has events waiting to be delivered."""
+        return bool(self.threads_busy) or any(
+            isinstance(s, Subscription) and s.on_thread and s._queue and s._task is not None
+            for s in self._sinks
+        )
+
+    async def wait_thread(self) -> None:
+        """Wait until some subscriber thread finishes a batch."""
+        if self._thread_done is None:
+            self._thread_done = asyncio.Event()
+        self._thread_done.clear()
+        await self._thread_done.wait()
 
     def subscribe(
         self, callback: Callable[[Any], object], types: tuple[type[Event], ...], buffer: int
@@ -179,13 +322,16 @@ class EventHub:
     def start(self, spawn: Callable[[Coroutine[Any, Any, None]], Any]) -> None:
         """Begin delivery to callbacks with ``spawn`` (the scheduler's task starter)."""
         self._spawn = spawn
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         for sink in self._sinks:
             if isinstance(sink, Subscription) and sink._task is None:
                 self._start(sink)
 
     async def stop(self, timeout: float) -> None:
         """Flush what callbacks have buffered (up to ``timeout``), then end delivery tasks and
-        close streams (they end after their buffered events)."""
+        close streams (they end after their buffered events). A delivery that does not end
+        within ``CANCEL_GRACE`` of its cancellation is abandoned (reported)."""
         self._spawn = None
         tasks = []
         subs = []
@@ -201,10 +347,21 @@ class EventHub:
         tasks = [t for t in tasks if t is not asyncio.current_task()]  # a subscriber stopping us
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for sub in subs:  # undelivered events are given up, counted as dropped
+                if sub._queue:
+                    sub.dropped += len(sub._queue)
+                    sub._queue.clear()
             for task in pending:
                 task.cancel()
             if pending:
-                await asyncio.wait(pending)
+                _, pending = await asyncio.wait(pending, timeout=CANCEL_GRACE)
+            retrieve(tasks)
+            for task in pending:  # an async subscriber that swallows cancellation
+                self._abandoned.keep(task)
+                logger.warning("an event subscriber did not end when cancelled at stop")
+        for sub in subs:
+            if sub.dropped:
+                logger.warning("%s dropped %d events in all", sub._name(), sub.dropped)
         for sub in subs:
             if sub in self._sinks:
                 sub.closed = False  # a subscription survives a restart of the scheduler

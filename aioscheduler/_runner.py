@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
+from ._backlog import Backlog
 from ._clock import to_datetime
+from ._stopping import CANCEL_GRACE
 from ._timers import Timer, parse_delay
 from ._values import JobSpec, Outcome, Run
 from .errors import InvalidDelay, JobTimeout
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ("Firing", "Runner", "current_run")
 
 logger = logging.getLogger("aioscheduler.runner")
+
+#: ``Run.reason`` of a thread run cancelled by ``stop()``: its thread cannot be interrupted.
+THREAD_ABANDONED = "abandoned at stop: a worker thread cannot be interrupted; it runs on"
 
 _current: contextvars.ContextVar[Firing] = contextvars.ContextVar("aioscheduler_current_run")
 
@@ -148,7 +153,9 @@ class Runner:
         self._active = 0
         self._waiting: deque[Firing] = deque()
         self._jobs: dict[str, _JobState] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._backlog = Backlog()  # coalesce=False catch-up: one at a time, in order
+        self._threads_left: list[str] = []  # jobs whose thread ran on after stop() cancelled it
+        self._tasks: dict[asyncio.Task[None], Firing] = {}  # running firings by task
         self._finished: list[Firing] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._threads = 0
@@ -201,6 +208,12 @@ class Runner:
         state = self._jobs.get(spec.id)
         if state is None:
             state = self._jobs[spec.id] = _JobState()
+        if (
+            not spec.options.coalesce
+            and claim.claimed
+            and self._backlog.hold(firing, self._clock.time(), bool(state.running))
+        ):
+            return  # a backlog firing: it starts when the job's previous run has finished
         if state.running:
             overlap = spec.options.overlap
             if overlap == "skip":
@@ -243,7 +256,7 @@ class Runner:
         loop = self._loop
         task = loop.create_task(coro) if loop is not None else asyncio.ensure_future(coro)
         firing.task = task
-        self._tasks.add(task)
+        self._tasks[task] = firing
 
     def _cancel(self, firing: Firing, reason: str) -> None:
         firing.cancel_reason = reason
@@ -316,6 +329,8 @@ class Runner:
             logger.error("timer %r failed", timer, exc_info=exc)
         finally:
             _current.reset(token)
+        if firing.finished is not None:  # abandoned at stop() and reported then
+            return
         timer._running = False
         now = clock.time()
         if (
@@ -369,12 +384,17 @@ class Runner:
                 )
             else:
                 outcome = Outcome.CANCELLED
+                if executor == "thread" and self._scheduler._stopping:
+                    firing.cancel_reason = THREAD_ABANDONED  # reported by stop()
+                    self._threads_left.append(spec.id)
         except Exception as exc:
             outcome, error = Outcome.ERROR, exc
         finally:
             _current.reset(token)
             if deadline is not None:
                 deadline.cancel()
+        if firing.finished is not None:  # abandoned at stop() and reported then
+            return
         # Bookkeeping of finished runs is batched into one loop callback: cheaper per run, and
         # runs that started together are not delayed by each other's bookkeeping.
         firing.outcome, firing.result, firing.error = outcome, result, error
@@ -406,7 +426,7 @@ class Runner:
             firing.task.cancel()
 
     def _done(self, firing: Firing) -> None:
-        self._tasks.discard(firing.task)
+        self._tasks.pop(firing.task, None)  # type: ignore[arg-type]
         self._active -= 1
         self.progress += 1
         if self._waiting and (self._max is None or self._active < self._max):
@@ -504,8 +524,26 @@ class Runner:
                 else:
                     state.running.add(queued)
                     self._admit(queued)
+            if not state.running and self._backlog.active(spec.id):
+                self._next_in_backlog(spec.id, state)
             if not state.running and state.queued is None and not state.failures:
                 del self._jobs[spec.id]
+
+    def _next_in_backlog(self, job_id: str, state: _JobState) -> None:
+        """Start the job's next backlog firing (see ``_backlog.py``); one that waited past its
+        misfire grace is reported missed instead."""
+        if self._scheduler._stopping:
+            return  # drop_pending() reports the waiting ones cancelled
+        while (nxt := self._backlog.pop(job_id)) is not None:
+            assert nxt.spec is not None
+            grace = nxt.spec.options.misfire_grace
+            if grace is not None and self._clock.time() - nxt.due > grace:
+                nxt.missed = 1
+                self._report_not_run(nxt, Outcome.MISSED, "waited past its misfire grace")
+                continue
+            state.running.add(nxt)
+            self._admit(nxt)
+            return
 
     @staticmethod
     def _log_extra(firing: Firing) -> dict[str, Any]:
@@ -517,6 +555,8 @@ class Runner:
 
     def forget(self, job_id: str) -> None:
         """The job was removed: drop its queued firing; its state goes once nothing runs."""
+        for waiting in self._backlog.drop(job_id):
+            self._finish_job(waiting, Outcome.SKIPPED, None, None, "job removed")
         state = self._jobs.get(job_id)
         if state is None:
             return
@@ -531,6 +571,8 @@ class Runner:
 
     def drop_pending(self) -> None:
         """Report queued and waiting firings as cancelled (the scheduler is stopping)."""
+        for firing in self._backlog.drop_all():
+            self._finish_job(firing, Outcome.CANCELLED, None, None, "scheduler stopped")
         for state in list(self._jobs.values()):
             queued, state.queued = state.queued, None
             if queued is not None:
@@ -543,26 +585,78 @@ class Runner:
             else:
                 self._finish_job(firing, Outcome.CANCELLED, None, None, "scheduler stopped")
 
-    async def stop(self, timeout: float | None) -> None:
+    async def stop(self, timeout: float | None) -> list[str]:
         """Wait for running work (``timeout`` seconds; ``None``: all of it), then cancel the
-        rest and wait until every task has ended."""
+        rest; what does not end within ``CANCEL_GRACE`` of its cancellation is abandoned:
+        recorded cancelled now, its task left to end on its own. Returns a description of each
+        abandoned run."""
         self.drop_pending()
         me = asyncio.current_task()  # stop() called from inside a run: that run goes on
         tasks = set(self._tasks) - {me}
         if tasks and (timeout is None or timeout > 0):
             await asyncio.wait(tasks, timeout=timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CANCEL_GRACE
         for _ in range(100):  # cancelled runs may start queued ones; bounded in practice
             self._drain_finished()
             self.drop_pending()
             tasks = {t for t in self._tasks if not t.done() and t is not me}
-            if not tasks:
+            remaining = deadline - loop.time()
+            if not tasks or remaining <= 0:
                 break
             for task in tasks:
                 for firing in self._firings_of(task):
                     firing.cancel_reason = firing.cancel_reason or "scheduler stopped"
                 task.cancel()
-            await asyncio.wait(tasks)
+            await asyncio.wait(tasks, timeout=remaining)
         self._drain_finished()
+        for task in [t for t in self._tasks if t.done()]:  # ended by Ctrl-C (KeyboardInterrupt)
+            self._interrupted(task)
+        abandoned = [self._abandon(t) for t in list(self._tasks) if not t.done() and t is not me]
+        left, self._threads_left = self._threads_left, []
+        for job_id in left:
+            logger.warning(
+                "job %r still runs on a worker thread after stop(): a thread cannot be "
+                "interrupted; it ends when the function returns",
+                job_id,
+                extra={"job_id": job_id},
+            )
+        return abandoned + [f"job {job_id!r} (on a worker thread)" for job_id in left]
+
+    def _interrupted(self, task: asyncio.Task[None]) -> None:
+        """A run's task died of a ``BaseException`` its wrapper does not turn into an outcome
+        (``KeyboardInterrupt``, ``SystemExit``): record the run cancelled, retrieve the error."""
+        firing = self._tasks[task]
+        error = None if task.cancelled() else task.exception()
+        reason = f"interrupted ({type(error).__name__})" if error is not None else None
+        if firing.timer is not None:
+            firing.timer._running = False
+            firing.timer._end()
+        elif firing.finished is None:
+            self._finish_job(firing, Outcome.CANCELLED, None, None, reason)
+        self._done(firing)
+
+    def _abandon(self, task: asyncio.Task[None]) -> str:
+        """Give up on a run that did not end when cancelled: report it now (its task goes on,
+        kept referenced by the scheduler until it ends)."""
+        firing = self._tasks[task]
+        reason = "abandoned at stop: still running after cancellation"
+        what = "a timer" if firing.timer is not None else f"job {firing.job_id!r}"
+        logger.warning(
+            "%s did not end within %.1f s of being cancelled at stop(); it is abandoned and "
+            "keeps running on the loop until it returns",
+            what,
+            CANCEL_GRACE,
+            extra={"job_id": firing.job_id},
+        )
+        if firing.timer is not None:
+            firing.finished = self._clock.time()
+            firing.timer._running = False
+            firing.timer._end()
+        else:
+            self._finish_job(firing, Outcome.CANCELLED, None, None, reason)
+        self._done(firing)
+        return what
 
     def _firings_of(self, task: asyncio.Task[None]) -> list[Firing]:
         return [f for s in self._jobs.values() for f in s.running if f.task is task]

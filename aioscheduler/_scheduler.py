@@ -22,6 +22,7 @@ from ._dispatcher import Dispatcher
 from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
 from ._heap import DueHeap
 from ._runner import Firing, Runner
+from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, within
 from ._timers import Timer, parse_delay
 from ._values import (
     Backoff,
@@ -35,6 +36,7 @@ from ._values import (
     make_options,
     with_executor,
 )
+from ._watchdog import DEFAULT_THRESHOLD, LoopWatchdog, check_threshold
 from .errors import InvalidJob, InvalidTrigger, JobNotFound, SchedulerStateError
 from .events import (
     Event,
@@ -137,6 +139,9 @@ class Scheduler:
             job loads only if its callable was declared or added in this process; any other
             is refused before import and reported broken (see ``docs/persistence.md``).
         event_buffer: Undelivered events a subscriber may hold before new ones are dropped.
+        loop_lag_threshold: Seconds the event loop may be blocked (by a job calling
+            ``time.sleep``, blocking I/O, a long computation...) before a WARNING names what
+            was running and a ``LoopStalled`` event is emitted. ``None``: no watchdog.
 
     Example::
 
@@ -164,6 +169,7 @@ class Scheduler:
         old_keys: tuple[str | bytes, ...] | list[str | bytes] = (),
         encrypt: bool = False,
         event_buffer: int = DEFAULT_BUFFER,
+        loop_lag_threshold: float | None = DEFAULT_THRESHOLD,
         allow: Sequence[str] | None = None,
     ) -> None:
         for name, value in (
@@ -183,6 +189,8 @@ class Scheduler:
             raise ValueError(f"history_limit must be an int >= 0, got {history_limit!r}")
         if isinstance(event_buffer, bool) or not isinstance(event_buffer, int) or event_buffer < 1:
             raise ValueError(f"event_buffer must be an int >= 1, got {event_buffer!r}")
+        self._lag_threshold = check_threshold(loop_lag_threshold)
+        self._watchdog: LoopWatchdog | None = None
         keys = {"secret_key": secret_key, "old_keys": old_keys, "encrypt": encrypt}
         self._store = _resolve_store(store, **{k: v for k, v in keys.items() if v})
         self._admission = Admission(allow)  # what stored rows may name (_admission.py)
@@ -206,6 +214,7 @@ class Scheduler:
         self._store_open = False
         self._dispatch_task: asyncio.Task[None] | None = None
         self._internal: set[asyncio.Task[Any]] = set()
+        self._abandoned = Abandoned()  # tasks given up on at stop(), kept until they end
         self._stopped_event: asyncio.Event | None = None
         self._releases: list[tuple[Claim, Run | Firing]] = []
         self._flush_pending = False
@@ -278,6 +287,11 @@ class Scheduler:
             await self._load_tick_jobs()
             self._dispatcher = Dispatcher(self, self._heap, self._runner)
             self._hub.start(loop.create_task)
+            if self._lag_threshold is not None:
+                self._watchdog = LoopWatchdog(
+                    self._lag_threshold, self._runner._tasks, self._emit, self._clock.now
+                )
+                self._watchdog.start()
             self._dispatch_task = loop.create_task(self._dispatcher.run())
         except BaseException:
             self._state = "stopped"
@@ -294,12 +308,16 @@ class Scheduler:
 
         Waits up to ``timeout`` seconds for running callbacks (``None``: as long as they take),
         then cancels the rest; pending retries, queued firings and timers are ended and
-        reported as cancelled. Returns only when no task of the scheduler is left. A callback
-        running on a worker thread cannot be interrupted: if it outlives the timeout it is
-        reported cancelled and its thread finishes on its own; a callback running in a worker
-        process is killed. Stopping a stopped scheduler is a no-op for scheduling; it closes
-        the store (releasing e.g. a SQLite file's lock) and the worker processes that
-        :meth:`add`, :meth:`jobs` or :meth:`run_pending` opened without :meth:`start`.
+        reported as cancelled. Returns within ``timeout`` plus a small grace (see
+        ``docs/policies.md``), whatever the callbacks do: a coroutine that does not end within
+        0.5 s of its cancellation (it swallows ``CancelledError``, or cleans up too long) is
+        abandoned, reported with a WARNING and in ``SchedulerStopped.abandoned``, and left to
+        end on its own. A callback running on a worker thread cannot be interrupted: if it
+        outlives the timeout it is reported cancelled and its thread finishes on its own; a
+        callback running in a worker process is killed. Stopping a stopped scheduler is a
+        no-op for scheduling; it closes the store (releasing e.g. a SQLite file's lock) and the
+        worker processes that :meth:`add`, :meth:`jobs` or :meth:`run_pending` opened without
+        :meth:`start`.
         """
         if self._state in ("stopped", "stopping"):
             if self._state == "stopping" and self._stopped_event is not None:
@@ -317,16 +335,22 @@ class Scheduler:
             raise ValueError(f"timeout must be seconds >= 0 or None, got {timeout!r}")
         self._state = "stopping"
         self._stopping = True
+        loop = asyncio.get_running_loop()
         try:
             self._dispatcher.stop()
             if self._dispatch_task is not None:
-                await asyncio.gather(self._dispatch_task, return_exceptions=True)
+                await finish_tasks(
+                    {self._dispatch_task}, loop.time() + CANCEL_GRACE, self._abandoned
+                )
                 self._dispatch_task = None
             self._end_local_entries()
-            await self._runner.stop(timeout)
-            await self._drain_internal()
-            self._emit(SchedulerStopped(at=self._clock.now()))
-            await self._hub.stop(timeout=1.0 if timeout is None else max(0.1, timeout))
+            abandoned = await self._runner.stop(timeout)
+            # what follows the runs (records, events) is bounded too, unless no timeout was set
+            grace = None if timeout is None else loop.time() + STOP_GRACE
+            await self._drain_internal(grace)
+            self._emit(SchedulerStopped(at=self._clock.now(), abandoned=tuple(abandoned)))
+            flush = 1.0 if grace is None else max(0.0, min(grace - loop.time(), timeout or 1.0))
+            await self._hub.stop(timeout=flush)
             if self._store_open:
                 self._store_open = False
                 await self._store.close()
@@ -339,6 +363,9 @@ class Scheduler:
                     if not fut.done():
                         fut.cancel()
             self._run_waiters.clear()
+            if self._watchdog is not None:
+                self._watchdog.stop()
+                self._watchdog = None
             with self._lock:
                 self._loop = None
                 self._loop_thread = None
@@ -349,18 +376,30 @@ class Scheduler:
         logger.debug("scheduler %s stopped", self._node_id)
 
     async def serve(self) -> None:
-        """Start (if needed) and block until :meth:`stop` is called (from elsewhere)."""
-        if self._state == "stopped":
+        """Start (if needed) and block until :meth:`stop` is called (from elsewhere).
+
+        If ``serve()`` started the scheduler and is cancelled (Ctrl-C under ``asyncio.run``),
+        it stops the scheduler, cancelling running work at once, before it returns.
+        """
+        started = self._state == "stopped"
+        if started:
             await self.start()
         assert self._stopped_event is not None
-        await self._stopped_event.wait()
+        try:
+            await self._stopped_event.wait()
+        except BaseException:
+            if started and self._state == "running":
+                await self.stop(timeout=0)
+            raise
 
     async def __aenter__(self) -> Scheduler:
         await self.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+        # Leaving on an exception, a cancellation or Ctrl-C: cancel running work at once
+        # (like a task group), rather than wait for it.
+        await self.stop(timeout=None if exc_info[0] is None else 0)
 
     # -- web framework integrations (imported lazily: their frameworks stay optional) ----------
 
@@ -396,22 +435,34 @@ class Scheduler:
                 self._runner._finish_job(entry, Outcome.CANCELLED, None, None, "scheduler stopped")
         self._local.clear()
 
-    async def _drain_internal(self) -> None:
+    async def _drain_internal(self, deadline: float | None = None) -> None:
+        """Wait for internal tasks, then record finished runs in this task (starting no new
+        task: the loop may be closing). Past ``deadline`` (loop time) what is left is cancelled,
+        and abandoned if it does not end (see ``_stopping.py``)."""
         for _ in range(10):
-            if self._releases and not self._flush_pending:
-                self._schedule_flush()
             tasks = {t for t in self._internal if not t.done()}
-            if not tasks:
+            for task in await finish_tasks(tasks, deadline, self._abandoned):
+                self._internal.discard(task)
+            if self._releases and not self._flush_pending:
+                count = len(self._releases)
+                if not await within(deadline, self._flush_releases()):
+                    logger.error("recording %d finished runs did not finish at stop()", count)
+            if not self._releases and not any(not t.done() for t in self._internal):
                 return
-            await asyncio.wait(tasks)
 
     # -- internal task spawning ----------------------------------------------------------------
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._internal.add(task)
-        task.add_done_callback(self._internal.discard)
+        task.add_done_callback(self._internal_done)
         return task
+
+    def _internal_done(self, task: asyncio.Task[Any]) -> None:
+        self._internal.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if isinstance(error, Exception):  # KeyboardInterrupt/SystemExit: already raised
+            logger.error("an internal task of the scheduler failed", exc_info=error)
 
     def _emit(self, event: Event) -> None:
         if self._hub.active:
@@ -748,7 +799,7 @@ class Scheduler:
         if not final and claim.final:
             claim = claim._replace(final=False)
         self._releases.append((claim, run))
-        if not self._flush_pending:
+        if not self._flush_pending and not self._stopping:  # stop() records them itself
             self._schedule_flush()
 
     def _schedule_flush(self) -> None:
@@ -1074,8 +1125,10 @@ class Scheduler:
             and (self._state != "running" or self._dispatcher.sleeping)
             and not self._releases
             and not any(not t.done() for t in self._internal)
+            and not self._hub.thread_work
         )
         progress = self._runner.progress + self._dispatcher.rounds + len(self._heap)
+        progress += self._hub.delivered
         return idle, progress
 
     def _clock_changed(self) -> None:

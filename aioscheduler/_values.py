@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
+from ._limits import capped_delay, misfire_grace_zero
 from .errors import InvalidJob
 from .triggers import Trigger
 
@@ -102,8 +103,12 @@ class Backoff:
             raise InvalidJob(f"Backoff.factor must be a finite number >= 1, got {self.factor!r}")
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1 = the first retry)."""
-        delay = min(self.max, self.initial * self.factor ** max(0, attempt - 1))
+        """Seconds to wait before retry number ``attempt`` (1 = the first retry).
+
+        Never overflows: past the attempt where the delay reaches ``max`` it stays ``max``,
+        for any attempt number.
+        """
+        delay = capped_delay(self.initial, self.factor, self.max, attempt)
         if self.jitter and delay > 0:
             delay = (rng or random).uniform(delay / 2, delay)
         return delay
@@ -137,9 +142,10 @@ class JobOptions:
                     f"max_instances={self.max_instances} only applies to overlap='allow', "
                     f"not overlap={self.overlap!r}"
                 )
-        object.__setattr__(
-            self, "misfire_grace", _seconds(self.misfire_grace, "misfire_grace", allow_zero=True)
-        )
+        grace = _seconds(self.misfire_grace, "misfire_grace", allow_zero=True)
+        if grace == 0:
+            raise InvalidJob(misfire_grace_zero(self.misfire_grace))
+        object.__setattr__(self, "misfire_grace", grace)
         object.__setattr__(self, "timeout", _seconds(self.timeout, "timeout"))
         if not isinstance(self.coalesce, bool):
             raise InvalidJob(f"coalesce must be True or False, got {self.coalesce!r}")

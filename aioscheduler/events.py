@@ -24,6 +24,7 @@ __all__ = (
     "JobRemoved",
     "JobResumed",
     "JobUpdated",
+    "LoopStalled",
     "RunEvent",
     "RunFinished",
     "RunMissed",
@@ -52,7 +53,10 @@ class SchedulerStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SchedulerStopped(Event):
-    """The scheduler stopped; nothing of it runs any more."""
+    """The scheduler stopped. ``abandoned`` names each run that did not end when cancelled
+    at ``stop()`` (it swallowed the cancellation): it is left to end on its own."""
+
+    abandoned: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,3 +142,15 @@ class ClockJumped(Event):
     suspend): ``delta`` is wall time elapsed minus monotonic time elapsed."""
 
     delta: timedelta
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoopStalled(Event):
+    """The event loop was blocked for ``duration`` (more than the scheduler's
+    ``loop_lag_threshold``): every firing due meanwhile is that late. ``job_id`` names the
+    job whose run was running on the loop when it was sampled, if any; ``culprit`` describes
+    what was running (a job, a timer, another task) and where (``file:line in function``)."""
+
+    duration: timedelta
+    job_id: str | None = None
+    culprit: str = "unknown"

@@ -116,7 +116,9 @@ class SchedulerTracing:
         span.end(end_time=_ns(run.finished_at))
 
     def _end_all(self, end_time: int | None) -> None:
-        for spans in self._open.values():
+        # a copy: the subscriber's worker thread may still be adding a span (close() runs on
+        # the loop thread)
+        for spans in list(self._open.values()):
             for span in spans:
                 span.set_attribute("aioscheduler.run.outcome", "unknown")
                 span.end(end_time=end_time)

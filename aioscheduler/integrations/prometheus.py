@@ -33,6 +33,7 @@ from ..events import (
     JobRemoved,
     JobResumed,
     JobUpdated,
+    LoopStalled,
     RunEvent,
     RunFinished,
     RunMissed,
@@ -183,6 +184,20 @@ class SchedulerMetrics:
             namespace=ns,
             registry=None,
         )
+        self.loop_stalls = Counter(
+            "loop_stalls",
+            "Times the event loop was blocked past loop_lag_threshold, by the job running "
+            "then ('' when it was not a job).",
+            ["job_id"],
+            namespace=ns,
+            registry=None,
+        )
+        self.loop_stalled = Counter(
+            "loop_stalled_seconds",
+            "Seconds the event loop spent blocked past loop_lag_threshold, in all.",
+            namespace=ns,
+            registry=None,
+        )
         self._collectors: list[Collector] = [
             self.runs,
             self.lateness,
@@ -194,6 +209,8 @@ class SchedulerMetrics:
             self.skipped,
             self.paused_after_failures,
             self.clock_jumps,
+            self.loop_stalls,
+            self.loop_stalled,
             _DroppedEvents(
                 f"{ns}_metrics_events_dropped" if ns else "metrics_events_dropped", self
             ),
@@ -219,6 +236,9 @@ class SchedulerMetrics:
             await self.refresh()
         elif isinstance(event, ClockJumped):
             self.clock_jumps.inc()
+        elif isinstance(event, LoopStalled):
+            self.loop_stalls.labels(event.job_id or "").inc()
+            self.loop_stalled.inc(event.duration.total_seconds())
 
     def _on_run(self, event: RunEvent) -> None:
         run = event.run

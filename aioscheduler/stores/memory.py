@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from .._clock import to_datetime
 from .._heap import DueHeap
+from .._tracebacks import release_locals
 from .._values import Job, JobSpec, Run
 from ..errors import JobExists, JobNotFound, SchedulerStateError
 from ._base import Claim, Store, StoreContext
@@ -45,6 +46,8 @@ class _Entry:
         self.history_limit = history_limit
 
     def record(self, run: Run) -> None:
+        if run.error is not None:
+            release_locals(run.error)  # keep the traceback, not its frames' locals
         if self.history is None:
             if not self.history_limit:
                 return

@@ -6,7 +6,7 @@ import asyncio
 import heapq
 import itertools
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -148,18 +148,20 @@ class FakeClock(Clock):
             await asyncio.sleep(0)
             all_idle = True
             progress = 0
-            threads = None
+            threads: Callable[[], Awaitable[None]] | None = None
             for scheduler in list(self._schedulers):
                 idle, p = scheduler._idle_state()
                 all_idle = all_idle and idle
                 progress += p
                 if scheduler._runner.threads_in_flight:
-                    threads = scheduler
+                    threads = scheduler._runner.wait_thread
+                elif scheduler._hub.thread_work:  # a sync event subscriber's thread
+                    threads = scheduler._hub.wait_thread
             if all_idle:
                 return
             if threads is not None and not stuck:
                 try:
-                    await asyncio.wait_for(threads._runner.wait_thread(), THREAD_WAIT)
+                    await asyncio.wait_for(threads(), THREAD_WAIT)
                 except TimeoutError:
                     stuck = True  # a thread run that hangs waits on something outside
                 idle_rounds = 0

@@ -242,3 +242,24 @@ async def test_the_default_registry_is_used_without_one(clock: FakeClock) -> Non
         assert REGISTRY.get_sample_value("aioscheduler_default_test_clock_jumps_total") == 0
     finally:
         metrics.close()
+
+
+async def test_loop_stalls_are_counted_by_the_job_that_blocked(
+    clock: FakeClock, registry: CollectorRegistry
+) -> None:
+    import time
+
+    s = Scheduler(clock=clock, loop_lag_threshold=0.2)
+    instrument(s, registry)
+
+    def blocker() -> None:
+        time.sleep(0.8)  # blocks the loop: an inline callable
+
+    await s.add(blocker, Every(seconds=10), id="b", executor="inline")
+    async with s:
+        await clock.advance(10)
+        deadline = time.monotonic() + 10  # real time: the stall is real (generous bound)
+        while not value(registry, "aioscheduler_loop_stalls_total", job_id="b"):
+            assert time.monotonic() < deadline, "no loop stall counted"
+            await asyncio.sleep(0.01)
+    assert value(registry, "aioscheduler_loop_stalled_seconds_total") >= 0.5
