@@ -198,12 +198,10 @@ class MemoryStore(Store):
             entry = jobs.get(claim.spec.id)
             if entry is not None and not claim.claimed and entry.spec is not claim.spec:
                 # a local firing (run_now, a retry of one) carries a copy of the definition
-                # taken from a snapshot: it is this job's run if the definition is the same
-                if entry.spec != claim.spec:
-                    entry = None
-                else:
-                    entry.record(run)
-                    continue
+                # taken from a snapshot, maybe of an older definition: it is a run of the job
+                # with this id (as in the SQLite store), and it holds no claim to release
+                entry.record(run)
+                continue
             if entry is None or entry.spec is not claim.spec:
                 # removed or replaced meanwhile: the old entry still records what happened
                 entry = next((e for e in self._removed if e.spec is claim.spec), None)
