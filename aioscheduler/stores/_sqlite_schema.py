@@ -101,7 +101,17 @@ class FileLock:
         self._file: IO[str] | None = None
 
     def acquire(self, node_id: str) -> None:
-        file = open(self.path, "a+")  # noqa: SIM115 - held open until release()
+        try:
+            file = open(self.path, "a+")  # noqa: SIM115 - held open until release()
+        except OSError as exc:  # a missing directory, no permission: the store cannot open
+            database = self.path[:-5]
+            folder = os.path.dirname(database) or "."
+            why = (
+                f"directory {folder!r} does not exist"
+                if not os.path.isdir(folder)
+                else exc.strerror or str(exc)
+            )
+            raise StoreError(f"cannot open the SQLite store {database!r}: {why}") from exc
         if fcntl is not None:
             try:
                 fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
