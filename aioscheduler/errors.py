@@ -17,6 +17,7 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
     │   └── BackfillTooLarge                the window holds more firings than the limit
     ├── SerializationError (ValueError)     a callable or argument a persistent store cannot keep
     │   └── RefusedReference                stored data names code this process did not allow
+    ├── InvalidDashboard (ValueError)       bad Dashboard arguments (a weak token...)
     └── StoreError (RuntimeError)           a store failed; the driver error is the __cause__
         └── StoreVersionError               the store was written by a newer aioscheduler
 """
@@ -27,6 +28,7 @@ __all__ = (
     "BackfillTooLarge",
     "InvalidBackfill",
     "InvalidConfiguration",
+    "InvalidDashboard",
     "InvalidDelay",
     "InvalidJob",
     "InvalidTrigger",
@@ -53,6 +55,10 @@ class InvalidTrigger(SchedulerError, ValueError):
 
 class InvalidJob(SchedulerError, ValueError):
     """A job was registered with an invalid callable or invalid options."""
+
+
+class InvalidDashboard(SchedulerError, ValueError):
+    """A dashboard was built with invalid arguments (not a scheduler, a malformed token...)."""
 
 
 class InvalidDelay(SchedulerError, ValueError):

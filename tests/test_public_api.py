@@ -84,6 +84,7 @@ def test_private_modules_are_underscored_and_public_ones_have_all() -> None:
         "aioscheduler.testing",
         "aioscheduler.triggers",
         "aioscheduler.stores",
+        "aioscheduler.dashboard",
     ):
         module = importlib.import_module(mod)
         assert isinstance(module.__all__, tuple), mod

@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     nxt.add_argument(
         "--after", type=_instant, default=None, help="start from this ISO time (default: now)"
     )
+    from .dashboard import add_parser as add_dashboard_parser
+
+    add_dashboard_parser(commands)
     return parser
 
 
@@ -207,6 +210,10 @@ def _command(args: argparse.Namespace) -> int:
             )
         )
         return 0
+    if args.command == "dashboard":
+        from .dashboard import serve_dashboard
+
+        return _run_loop(lambda: serve_dashboard(args))
     from .run import serve
 
     loop = _choose_loop(args.loop)
