@@ -27,6 +27,7 @@ __all__ = (
     "LoopStalled",
     "RunEvent",
     "RunFinished",
+    "RunLost",
     "RunMissed",
     "RunSkipped",
     "RunStarted",
@@ -134,6 +135,13 @@ class RunSkipped(RunEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunMissed(RunEvent):
     """A firing came later than its misfire grace; ``run.missed`` firings were not run."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunLost(RunMissed):
+    """A firing whose last allowed attempt was interrupted by a crash (the process died
+    mid-run) is not run again: ``run.attempt`` is the attempt that was lost, ``run.reason``
+    says why. A :class:`RunMissed` too (outcome ``missed``), so missed-firing handlers see it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

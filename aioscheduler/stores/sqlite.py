@@ -339,7 +339,13 @@ class SQLiteStore(LocalJobs, Store):
             node, lease_until = self._context.node_id, now + self._lease
             claims: list[Claim] = []
             rows: list[Firing] = []
-            for (job_id, slot), old in self._orphans(now)[:limit]:
+            # Healthy due jobs first: firings a crash interrupted (a job that may kill the
+            # process again) are handed out only by a call that found nothing else due.
+            heap = self._heap
+            while heap and not self._live(heap[0]):
+                heapq.heappop(heap)
+            orphans = [] if heap and heap[0][0] <= now else self._orphans(now)[:limit]
+            for (job_id, slot), old in orphans:
                 spec = self._entries[job_id].spec
                 run, missed = old.run, old.missed
                 grace = spec.options.misfire_grace
