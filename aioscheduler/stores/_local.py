@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 from collections.abc import Iterable
 
 from .._clock import to_datetime
@@ -20,6 +21,8 @@ from ._planning import jitter_offset
 from ._sqlite_db import Firing
 
 __all__ = ("Entry", "LocalJobs")
+
+logger = logging.getLogger("aioscheduler.stores.sqlite")
 
 
 class Entry:
@@ -67,6 +70,16 @@ class LocalJobs:
         if len(self._heap) > 2 * len(self._entries) + 64:  # mostly stale: rebuild
             self._heap = [item for item in self._heap if self._live(item)]
             heapq.heapify(self._heap)
+
+    def _poisoned(self, entry: Entry, exc: Exception) -> None:
+        """Make a loaded job broken: planning its firing failed on its stored data."""
+        job_id = entry.spec.id
+        reason = f"planning its next firing failed: {type(exc).__name__}: {exc}"
+        logger.error("job %r is broken and skipped: %s", job_id, reason, extra={"job_id": job_id})
+        self._entries.pop(job_id, None)
+        self._broken[job_id] = reason
+        if self._context is not None:
+            self._context.on_broken(job_id, reason)
 
     def _live(self, item: tuple[float, int, str, int]) -> bool:
         entry = self._entries.get(item[2])

@@ -369,9 +369,14 @@ class SQLiteStore(LocalJobs, Store):
                 for _ in range(MAX_BACKLOG_PER_ACQUIRE):
                     assert nominal is not None
                     jitter = run_at - nominal if run_at is not None else 0.0
-                    p = plan(
-                        spec.trigger, nominal, now, options.misfire_grace, options.coalesce, jitter
-                    )
+                    try:
+                        p = plan(
+                            spec.trigger, nominal, now, options.misfire_grace, options.coalesce,
+                            jitter,
+                        )  # fmt: skip
+                    except Exception as exc:  # a trigger that fails on its data: that job only
+                        self._poisoned(entry, exc)
+                        break
                     nominal = p.next_nominal
                     claim_at = run_at if run_at is not None else p.scheduled_at
                     claims.append(
@@ -385,7 +390,8 @@ class SQLiteStore(LocalJobs, Store):
                     run_at = self._run_at(spec, nominal)
                     if run_at is None or run_at > now:
                         break
-                updates.append((entry, nominal, run_at, count))
+                if count:
+                    updates.append((entry, nominal, run_at, count))
             if not claims:
                 return claims
             try:
