@@ -21,6 +21,7 @@ from ._decorators import JobOptionsKw, declared_jobs
 from ._dispatcher import Dispatcher
 from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
 from ._heap import DueHeap
+from ._recording import Recorder
 from ._runner import Firing, Runner
 from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, within
 from ._timers import Timer, parse_delay
@@ -218,6 +219,7 @@ class Scheduler:
         self._stopped_event: asyncio.Event | None = None
         self._releases: list[tuple[Claim, Run | Firing]] = []
         self._flush_pending = False
+        self._recorder = Recorder(self)
         self._run_waiters: dict[str, list[asyncio.Future[Run]]] = {}
         self._declared: list[tuple[Callable[..., Any], Trigger, JobOptionsKw]] = []
         self._ticks: dict[str, dict[str, list[Any]]] = {}
@@ -348,7 +350,14 @@ class Scheduler:
             # what follows the runs (records, events) is bounded too, unless no timeout was set
             grace = None if timeout is None else loop.time() + STOP_GRACE
             await self._drain_internal(grace)
-            self._emit(SchedulerStopped(at=self._clock.now(), abandoned=tuple(abandoned)))
+            self._recorder.cancel()
+            self._emit(
+                SchedulerStopped(
+                    at=self._clock.now(),
+                    abandoned=tuple(abandoned),
+                    unrecorded=tuple(self._recorder.unrecorded),
+                )
+            )
             flush = 1.0 if grace is None else max(0.0, min(grace - loop.time(), timeout or 1.0))
             await self._hub.stop(timeout=flush)
             if self._store_open:
@@ -817,9 +826,14 @@ class Scheduler:
                 stored = True
                 try:
                     await self._store.release(batch)
-                except Exception:
+                except Exception as exc:  # kept and written again: see _recording.py
                     stored = False
-                    logger.exception("recording %d finished runs in the store failed", len(batch))
+                    if (retry := await self._recorder.failed(pending, exc)) == "later":
+                        return
+                    if retry == "now":
+                        continue
+                else:
+                    self._recorder.succeeded()
                 for claim, run in batch:
                     # waiters wake once the store has the run, so get(id).last_run shows it
                     waiters = self._run_waiters.pop(claim.spec.id, None)

@@ -55,9 +55,13 @@ class SchedulerStarted(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SchedulerStopped(Event):
     """The scheduler stopped. ``abandoned`` names each run that did not end when cancelled
-    at ``stop()`` (it swallowed the cancellation): it is left to end on its own."""
+    at ``stop()`` (it swallowed the cancellation): it is left to end on its own.
+    ``unrecorded`` names each finished run the store could not record (see
+    ``docs/persistence.md``)."""
 
     abandoned: tuple[str, ...] = ()
+    unrecorded: tuple[str, ...] = ()
+    """Finished runs the store could not record, even after retries (disk full...)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
