@@ -942,11 +942,11 @@ class Scheduler:
     async def _load_tick_jobs(self) -> None:
         if not self._store.persistent:
             return
-        for job in await self._store.list_jobs():
-            if isinstance(job.trigger, Ticks) and not any(
-                job.id in j for j in self._ticks.values()
+        for spec, paused in await self._store.job_specs():  # no history: see job_specs()
+            if isinstance(spec.trigger, Ticks) and not any(
+                spec.id in j for j in self._ticks.values()
             ):
-                self._register_ticks(job.spec, job.paused)
+                self._register_ticks(spec, paused)
 
     # -- decorators and declared jobs ----------------------------------------------------------
 

@@ -18,7 +18,7 @@ from .._values import Job, JobSpec, Run
 from ..errors import JobNotFound
 from ._base import StoreContext
 from ._planning import jitter_offset
-from ._sqlite_db import Firing
+from ._sqlite_db import Firing, LoadedJob
 
 __all__ = ("Entry", "LocalJobs")
 
@@ -70,6 +70,16 @@ class LocalJobs:
         if len(self._heap) > 2 * len(self._entries) + 64:  # mostly stale: rebuild
             self._heap = [item for item in self._heap if self._live(item)]
             heapq.heapify(self._heap)
+
+    def _index(self, jobs: Iterable[LoadedJob]) -> None:
+        """Fill the view with loaded jobs (no wake-ups: the caller sends one)."""
+        entries, heap, seq = self._entries, self._heap, self._seq
+        for job in jobs:
+            entry = entries[job.spec.id] = Entry(job.spec, job.nominal, job.run_at, job.paused)
+            entry.version = 1
+            if job.run_at is not None and not job.paused:
+                heap.append((job.run_at, next(seq), job.spec.id, 1))
+        heapq.heapify(heap)
 
     def _poisoned(self, entry: Entry, exc: Exception) -> None:
         """Make a loaded job broken: planning its firing failed on its stored data."""

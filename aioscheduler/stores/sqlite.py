@@ -171,9 +171,12 @@ class SQLiteStore(LocalJobs, Store):
             raise StoreError(f"SQLite store {self._path!r} failed: {exc}") from exc
 
     async def _histories(self, job_ids: list[str] | None) -> dict[str, list[Run]]:
-        rows = await self._call(self._file.history, job_ids)
+        # read and decoded on the store's thread: the event loop never decodes history
+        return await self._call(self._read_histories, job_ids)
+
+    def _read_histories(self, job_ids: list[str] | None) -> dict[str, list[Run]]:
         out: dict[str, list[Run]] = {}
-        for job_id, record in rows:
+        for job_id, record in self._file.history(job_ids):
             try:
                 run = self._open_run(job_id, record)
             except Exception as exc:  # a damaged record hides one run, never the job
@@ -181,6 +184,10 @@ class SQLiteStore(LocalJobs, Store):
                 continue
             out.setdefault(job_id, []).append(run)
         return out
+
+    async def job_specs(self) -> list[tuple[JobSpec, bool]]:
+        """Every job's definition and paused state, from memory (no history is read)."""
+        return [(e.spec, e.paused) for e in self._entries.values()]
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -199,12 +206,13 @@ class SQLiteStore(LocalJobs, Store):
             self._thread = None
             raise
         self._reset()
-        self._context = context
         if self._history_limit_option is None:
             self._history_limit = context.history_limit
-        for row in loaded.jobs:
-            self._entries[row.spec.id] = entry = Entry(row.spec, row.nominal, None, row.paused)
-            self._schedule(entry, row.nominal, row.run_at)
+        # the in-memory view is built on the store's thread: 100k jobs never block the loop
+        await self._call(self._index, loaded.jobs)
+        self._context = context
+        if self._heap:
+            context.wakeup(self._heap[0][0])
         self._firings = loaded.firings
         for job_id, reason in loaded.broken:
             self._broken[job_id] = reason
@@ -311,8 +319,12 @@ class SQLiteStore(LocalJobs, Store):
         return self._snapshot(entry, histories.get(job_id, ()))
 
     async def list_jobs(self) -> list[Job]:
-        histories = await self._histories(None)
-        jobs = [self._snapshot(e, histories.get(i, ())) for i, e in self._entries.items()]
+        # history read, decoded and snapshots built on the store's thread, not on the loop
+        return await self._call(self._list_jobs, list(self._entries.values()))
+
+    def _list_jobs(self, entries: list[Entry]) -> list[Job]:
+        histories = self._read_histories(None)
+        jobs = [self._snapshot(e, histories.get(e.spec.id, ())) for e in entries]
         jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
         return jobs
 
