@@ -30,7 +30,10 @@ __all__ = (
     "SchedulerError",
     "SchedulerStateError",
     "SerializationError",
+    "StoreDirectoryMissing",
+    "StoreDirectoryNotWritable",
     "StoreError",
+    "StoreReadOnly",
     "StoreVersionError",
 )
 
@@ -102,3 +105,17 @@ class StoreError(SchedulerError, RuntimeError):
 
 class StoreVersionError(StoreError):
     """The store's schema was written by a newer version of aioscheduler."""
+
+
+class StoreDirectoryMissing(StoreError):
+    """The directory of a SQLite store's file does not exist (the message says which)."""
+
+
+class StoreDirectoryNotWritable(StoreError):
+    """The directory of a SQLite store's file cannot be written by this process: SQLite
+    creates the file and its ``-wal``/``-shm`` companions there."""
+
+
+class StoreReadOnly(StoreError):
+    """A SQLite store's file exists but this process cannot write it (permissions, read-only
+    file system); the store needs to write, also to read its jobs back."""

@@ -9,6 +9,7 @@ from typing import Any
 from .._scheduler import Scheduler
 from .._values import Job
 from ..errors import SchedulerError
+from ..stores import store_from_url
 from ._table import format_local, format_table, format_utc
 from ._target import UsageError, cwd_importable, load_scheduler
 
@@ -22,18 +23,21 @@ async def list_jobs(
     store_url: str | None,
     tz: tzinfo | None,
     allow: list[str] | None = None,
+    *,
+    key: str | None = None,
 ) -> str:
     """Return the jobs table of the scheduler ``target`` or of the store at ``store_url``.
 
     A scheduler on the in-memory store lists the jobs its decorators declare, with the next
     run they would have if it started now. A persistent store is only read. Jobs a store
     cannot load (``broken_jobs()``), refused ones included (a callable outside ``allow``), are
-    listed after the table.
+    listed after the table. ``key`` reads a signed store (``--secret-key-env``).
     """
     if store_url is not None:
         cwd_importable()
         try:
-            scheduler = Scheduler(store=store_url, allow=allow)
+            options = {} if key is None else {"secret_key": key}  # --secret-key-env
+            scheduler = Scheduler(store=store_from_url(store_url, **options), allow=allow)
         except SchedulerError as exc:
             raise UsageError(str(exc)) from None
     else:

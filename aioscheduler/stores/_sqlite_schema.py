@@ -27,7 +27,7 @@ import sqlite3
 from collections.abc import Callable
 
 from ..errors import StoreError, StoreVersionError
-from ._sqlite_paths import path_error
+from ._sqlite_paths import path_error, unwritable
 
 try:
     import fcntl
@@ -171,6 +171,12 @@ def connect(path: str) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
         _migrate(conn, path)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        text = str(exc)
+        if "readonly" in text or "unable to open" in text or "read-only" in text:
+            raise unwritable(path, exc) from exc
+        raise StoreError(f"cannot use SQLite database {path!r}: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(
