@@ -21,6 +21,7 @@ from ._events import EventStream as EventStream
 from ._events import Subscription as Subscription
 from ._runner import current_run as current_run
 from ._scheduler import Scheduler as Scheduler
+from ._threaded import SchedulerThread as SchedulerThread
 from ._timers import Timer as Timer
 from ._values import Backoff as Backoff
 from ._values import Job as Job
@@ -46,6 +47,7 @@ __all__ = (
     "Outcome",
     "Run",
     "Scheduler",
+    "SchedulerThread",
     "Subscription",
     "Ticks",
     "Timer",

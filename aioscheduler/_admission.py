@@ -26,6 +26,7 @@ scheduler's policy as :attr:`StoreContext.admission <aioscheduler.stores.StoreCo
 from __future__ import annotations
 
 import enum
+import inspect
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -62,6 +63,11 @@ def _check_prefix(value: object) -> str:
             f"allow entries must be module names or package prefixes such as 'myapp.jobs', "
             f"got {value!r}"
         )
+    if value == "builtins":
+        raise SerializationError(
+            "allow=['builtins'] would let any stored row call exec, eval or open; add the "
+            "builtin function you need as a job instead (that registers it alone)"
+        )
     return value
 
 
@@ -92,7 +98,7 @@ class Admission:
             dotted module name (the message shows it).
     """
 
-    __slots__ = ("_allow", "_announced", "_callables", "_classes")
+    __slots__ = ("_allow", "_announced", "_callables", "_classes", "_generation")
 
     def __init__(self, allow: Iterable[str] | None = None) -> None:
         if isinstance(allow, str | bytes):
@@ -103,6 +109,7 @@ class Admission:
         self._callables: set[str] = set()
         self._classes: set[str] = set()
         self._announced = False
+        self._generation = 0
 
     def __repr__(self) -> str:
         return (
@@ -115,19 +122,37 @@ class Admission:
         """The module names and package prefixes given as ``allow``."""
         return self._allow
 
+    @property
+    def generation(self) -> int:
+        """Counts the registrations that admitted a new name. A store that refused rows can
+        try them again when it changes (a function registered by ``add()`` after the store
+        opened admits the other stored jobs of that function)."""
+        return self._generation
+
     # -- registration (the event loop thread) ----------------------------------------------
 
     def register_callable(self, func: Callable[..., Any]) -> None:
-        """Admit the reference of ``func``: this process chose to run it."""
+        """Admit the reference of ``func``: this process chose to run it.
+
+        Only what a store could keep by reference is registered: a function, a built-in
+        function, or a class method. A method bound to an instance, a lambda or a nested
+        function is not (its reference would name something else than what was given).
+        """
+        if inspect.ismethod(func) and not inspect.isclass(func.__self__):
+            return
+        if not (inspect.isfunction(func) or inspect.isbuiltin(func) or inspect.ismethod(func)):
+            return
         ref = ref_of(func)
-        if ref is not None:
+        if ref is not None and "<" not in ref and ref not in self._callables:
             self._callables.add(ref)
+            self._generation += 1
 
     def register_class(self, cls: type) -> None:
         """Admit the reference of ``cls`` as a class that stored data may name."""
         ref = ref_of(cls)
-        if ref is not None:
+        if ref is not None and ref not in self._classes:
             self._classes.add(ref)
+            self._generation += 1
 
     def register(
         self,

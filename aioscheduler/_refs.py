@@ -13,6 +13,7 @@ called, by the scheduler's admission policy (``_admission.py``).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from collections.abc import Callable, Collection
@@ -25,10 +26,15 @@ from .errors import SerializationError
 __all__ = ("callable_ref", "class_ref", "resolve_ref")
 
 
-def _split_ref(ref: str) -> tuple[str, list[str]]:
+def _split_ref(ref: str) -> tuple[str, tuple[str, ...]]:
     """Validate ``"module:qualname"`` and return the module name and the qualname's parts."""
-    module, sep, qualname = ref.partition(":") if isinstance(ref, str) else ("", "", "")
-    parts = qualname.split(".")
+    return _split_str(ref) if isinstance(ref, str) else _split_str("")
+
+
+@functools.lru_cache(maxsize=1024)  # stores read the same few references for every row
+def _split_str(ref: str) -> tuple[str, tuple[str, ...]]:
+    module, sep, qualname = ref.partition(":")
+    parts = tuple(qualname.split("."))
     if (
         not sep
         or not all(p.isidentifier() for p in module.split("."))

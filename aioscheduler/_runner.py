@@ -23,6 +23,7 @@ import anyio.to_thread
 from ._attempts import lost_reason, over_budget
 from ._backlog import Backlog
 from ._clock import to_datetime
+from ._logs import log_failure
 from ._stopping import CANCEL_GRACE
 from ._timers import Timer, parse_delay
 from ._values import JobSpec, Outcome, Run
@@ -69,6 +70,7 @@ class Firing:
         "outcome",
         "reason",
         "result",
+        "retrying",
         "spec",
         "started",
         "task",
@@ -99,6 +101,7 @@ class Firing:
         self.error: BaseException | None = None
         self.finished: float | None = None
         self.reason: str | None = None
+        self.retrying = False  # failed, and another attempt follows
 
     @property
     def job_id(self) -> str | None:
@@ -490,29 +493,24 @@ class Runner:
         if state is not None:
             state.running.discard(firing)
         failed = outcome is Outcome.ERROR or outcome is Outcome.TIMEOUT
+        options = spec.options
+        retrying = (
+            failed
+            and state is not None
+            and firing.attempt <= options.retries
+            and isinstance(error, options.retry_on)
+            and not self._scheduler._stopping
+        )
+        delay = options.backoff.delay(firing.attempt) if retrying else 0.0
+        firing.retrying = retrying
         if failed:
-            logger.error(
-                "job %r attempt %d failed (%s)",
-                spec.id,
-                firing.attempt,
-                outcome.value,
-                exc_info=error,
-                extra=self._log_extra(firing),
-            )
+            log_failure(logger, firing, outcome, error, delay if retrying else None)
         elif logger.isEnabledFor(logging.DEBUG):
             logger.debug("job %r ran: %s", spec.id, outcome.value, extra=self._log_extra(firing))
         if self._hub.active:
             self._hub.emit(RunFinished(at=to_datetime(now), run=firing.to_run()))
-        retrying = False
-        options = spec.options
         if failed and state is not None:
-            if (
-                firing.attempt <= options.retries
-                and isinstance(error, options.retry_on)
-                and not self._scheduler._stopping
-            ):
-                retrying = True
-                delay = options.backoff.delay(firing.attempt)
+            if retrying:
                 self._scheduler._schedule_retry(claim, firing.attempt + 1, now + delay)
             else:
                 state.failures += 1
@@ -569,8 +567,8 @@ class Runner:
         if state is None:
             return
         queued, state.queued = state.queued, None
-        if queued is not None:
-            self._finish_job(queued, Outcome.SKIPPED, None, None, "job removed")
+        if queued is not None:  # it never ran: reported like any skipped firing
+            self._report_not_run(queued, Outcome.SKIPPED, "job removed")
         state.failures = 0
         if not state.running:
             self._jobs.pop(job_id, None)

@@ -11,16 +11,18 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequenc
 from datetime import datetime, timedelta, tzinfo
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, Unpack
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
+from . import _modify
 from ._admission import Admission
 from ._clock import Clock, SystemClock
-from ._decorators import JobOptionsKw, declared_jobs
+from ._decorators import JobOptionsKw, ModifyKw, declared_jobs, declared_now
 from ._dispatcher import Dispatcher
 from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
 from ._heap import DueHeap
+from ._logs import log_lifecycle
+from ._modify import check_call
 from ._recording import Recorder
 from ._runner import Firing, Runner
 from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, within
@@ -38,7 +40,13 @@ from ._values import (
     with_executor,
 )
 from ._watchdog import DEFAULT_THRESHOLD, LoopWatchdog, check_threshold
-from .errors import InvalidJob, InvalidTrigger, JobNotFound, SchedulerStateError
+from .errors import (
+    InvalidConfiguration,
+    InvalidJob,
+    InvalidTrigger,
+    JobNotFound,
+    SchedulerStateError,
+)
 from .events import (
     Event,
     JobAdded,
@@ -54,8 +62,10 @@ from .events import (
 from .stores._base import Claim, Store, StoreContext
 from .stores.memory import MemoryStore
 from .triggers import At, Cron, Every, Ticks, Trigger
+from .triggers._time import to_zone
 
 if TYPE_CHECKING:
+    from ._threaded import SchedulerThread
     from .integrations.fastapi import Lifespan
 
 __all__ = ("Scheduler",)
@@ -87,19 +97,17 @@ def _job_id(func: Callable[..., Any]) -> str:
 
 
 def _resolve_timezone(value: str | tzinfo | None) -> tzinfo | None:
-    if value is None or isinstance(value, tzinfo):
-        return value
-    if isinstance(value, str):
-        try:
-            return ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidTrigger(f"unknown time zone {value!r}") from None
-    raise InvalidTrigger(f"timezone must be a str or tzinfo, got {value!r}")
+    if value is None:
+        return None
+    try:
+        return to_zone(value, "scheduler timezone")
+    except InvalidTrigger as exc:
+        raise InvalidConfiguration(str(exc)) from None
 
 
 def _resolve_store(store: Store | str | None, **keys: Any) -> Store:
     if keys and not isinstance(store, str):
-        raise InvalidJob(
+        raise InvalidConfiguration(
             "secret_key, old_keys and encrypt apply to a store URL; give them to the store "
             f"object itself, e.g. SQLiteStore(path, secret_key=...), not with {store!r}"
         )
@@ -113,7 +121,7 @@ def _resolve_store(store: Store | str | None, **keys: Any) -> Store:
         from .stores import store_from_url
 
         return store_from_url(store, **keys)
-    raise InvalidJob(f"store must be a Store, a store URL or None, got {store!r}")
+    raise InvalidConfiguration(f"store must be a Store, a store URL or None, got {store!r}")
 
 
 class Scheduler:
@@ -258,6 +266,9 @@ class Scheduler:
                 )
             )
             self._store_open = True
+            path = getattr(self._store, "path", None)
+            where = f" at {path!r}" if isinstance(path, str) else ""
+            logger.info("store opened: %s%s", type(self._store).__name__, where)
 
     def _store_wakeup(self, due: float) -> None:
         self._dispatcher.poke(due)
@@ -303,7 +314,6 @@ class Scheduler:
             raise
         self._state = "running"
         self._emit(SchedulerStarted(at=self._clock.now()))
-        logger.debug("scheduler %s started", self._node_id)
 
     async def stop(self, timeout: float | None = None) -> None:
         """Stop dispatching, wait for running work, cancel what is left.
@@ -382,7 +392,21 @@ class Scheduler:
             self._state = "stopped"
             if self._stopped_event is not None:
                 self._stopped_event.set()
-        logger.debug("scheduler %s stopped", self._node_id)
+
+    def start_in_thread(self, *, name: str = "aioscheduler") -> SchedulerThread:
+        """Start the scheduler on its own event loop in a daemon thread; return its blocking,
+        thread-safe face (``add``, ``remove``, ``pause``, ``resume``, ``jobs``, ``stop``...).
+
+        For code that is not async: WSGI apps (Flask, Django), scripts. What APScheduler's
+        ``BackgroundScheduler`` does, on the same engine. Returns once the scheduler runs.
+
+        Raises:
+            SchedulerStateError: the scheduler is already running.
+            Exception: whatever :meth:`start` raised in the thread (a store that cannot open).
+        """
+        from ._threaded import start_in_thread
+
+        return start_in_thread(self, name)
 
     async def serve(self) -> None:
         """Start (if needed) and block until :meth:`stop` is called (from elsewhere).
@@ -474,6 +498,7 @@ class Scheduler:
             logger.error("an internal task of the scheduler failed", exc_info=error)
 
     def _emit(self, event: Event) -> None:
+        log_lifecycle(event)
         if self._hub.active:
             self._hub.emit(event)
 
@@ -585,6 +610,7 @@ class Scheduler:
         args: Any,
         kwargs: Mapping[str, Any] | None,
         options: JobOptions,
+        store_check: bool = True,
     ) -> JobSpec:
         if not callable(func):
             raise InvalidJob(f"func must be callable, got {func!r}")
@@ -614,11 +640,12 @@ class Scheduler:
         if options.executor == "process":
             self._check_process_callable(func, tuple(args), dict(kwargs), job_id)
         spec = JobSpec(job_id, func, trigger, tuple(args), dict(kwargs), options)
+        check = getattr(self._store, "check_spec", None)
+        if check is not None and store_check:
+            check(spec)
+        check_call(func, spec.args, spec.kwargs, job_id)  # a wrong args= fails here, once
         if self._store.persistent:  # this process chose this code: its rows may name it
             self._admission.register_spec(spec)
-        check = getattr(self._store, "check_spec", None)
-        if check is not None:
-            check(spec)
         return spec
 
     def _check_process_callable(
@@ -655,6 +682,7 @@ class Scheduler:
         backoff: Backoff | None = None,
         retry_on: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
         pause_after_failures: int | None = None,
+        run_at_start: bool = False,
     ) -> Job:
         """Schedule ``func(*args, **kwargs)`` to run whenever ``trigger`` fires.
 
@@ -680,12 +708,15 @@ class Scheduler:
             retries: Retries after a failed run (an exception matching ``retry_on``, or a
                 timeout), each after ``backoff``.
             pause_after_failures: Pause the job after this many consecutive failed runs.
+            run_at_start: Also run it once right away (when the scheduler starts, or now if it
+                runs), in addition to its schedule, like :meth:`run_now`.
 
         Returns:
             A snapshot of the job.
 
         Raises:
-            InvalidJob: a bad callable or option (the message names it).
+            InvalidJob: a bad callable or option, or ``args``/``kwargs`` that do not fit the
+                callable's signature (the message names it).
             InvalidTrigger: the trigger cannot be bound (a naive ``At`` without a timezone).
             JobExists: the id is taken and ``replace`` is false.
         """
@@ -701,10 +732,20 @@ class Scheduler:
             retry_on=retry_on,
             pause_after_failures=pause_after_failures,
         )
-        if not isinstance(paused, bool) or not isinstance(replace, bool):
-            raise InvalidJob(f"paused and replace must be bools, got {paused!r}, {replace!r}")
+        if not all(isinstance(flag, bool) for flag in (paused, replace, run_at_start)):
+            raise InvalidJob(
+                f"paused, replace and run_at_start must be bools, got {paused!r}, {replace!r}, "
+                f"{run_at_start!r}"
+            )
         spec = self._make_spec(func, trigger, id=id, args=args, kwargs=kwargs, options=options)
-        return await self._add_spec(spec, paused=paused, replace=replace)
+        job = await self._add_spec(spec, paused=paused, replace=replace)
+        if run_at_start:
+            self._run_once_now(job.spec)
+        return job
+
+    def _run_once_now(self, spec: JobSpec) -> None:
+        now = self._clock.time()
+        self._push_local(now, self._local_firing(spec, now, final=False))
 
     async def _add_spec(self, spec: JobSpec, *, paused: bool, replace: bool) -> Job:
         await self._ensure_store()
@@ -720,8 +761,7 @@ class Scheduler:
         )
         self._register_ticks(spec, paused)
         event = JobUpdated if existed else JobAdded
-        if self._hub.active:
-            self._emit(event(at=self._clock.now(), job_id=spec.id, job=job))
+        self._emit(event(at=self._clock.now(), job_id=spec.id, job=job))
         return job
 
     async def remove(self, id: str) -> None:
@@ -735,9 +775,9 @@ class Scheduler:
         self._unregister_ticks(id)
         for firing in self._local.pop(id, ()):  # pending retries, run_now, Ticks firings
             self._heap.discard(firing)
+            self._runner._report_not_run(firing, Outcome.SKIPPED, "job removed")  # not lost
         self._runner.forget(id)
-        if self._hub.active:
-            self._emit(JobRemoved(at=self._clock.now(), job_id=id))
+        self._emit(JobRemoved(at=self._clock.now(), job_id=id))
 
     async def pause(self, id: str) -> Job:
         """Pause a job: it does not fire until :meth:`resume`. Returns the job snapshot."""
@@ -754,6 +794,36 @@ class Scheduler:
         self._set_ticks_paused(id, False)
         self._emit(JobResumed(at=self._clock.now(), job_id=id))
         return job
+
+    async def modify(self, id: str, **changes: Unpack[ModifyKw]) -> Job:
+        """Change a job's arguments or options in place, atomically, on every store.
+
+        Takes :meth:`add`'s ``args``, ``kwargs`` and job options (``overlap``, ``retries``,
+        ``timeout``, ``misfire_grace``...); what is not given stays. The trigger, the next run
+        time, the paused state and the history are kept (use :meth:`reschedule` for the
+        trigger). Runs already under way finish with the old definition. The change is
+        validated like :meth:`add` and applied in one step of the store: a bad value changes
+        nothing, and concurrent changes never lose one another.
+
+        Raises:
+            JobNotFound: no job has this id.
+            InvalidJob: an unknown option, a bad value, or arguments that do not fit the
+                callable's signature.
+        """
+        await self._ensure_store()
+        return await _modify.modify(self, id, dict(changes))
+
+    async def reschedule(self, id: str, trigger: Trigger) -> Job:
+        """Give a job a new trigger, atomically: its next run is computed afresh from now.
+
+        Arguments, options, the paused state and the history are kept.
+
+        Raises:
+            JobNotFound: no job has this id.
+            InvalidJob: ``trigger`` is not a trigger.
+            InvalidTrigger: the trigger cannot be bound (a naive ``At`` without a timezone).
+        """
+        return await _modify.reschedule(self, id, trigger)
 
     async def get(self, id: str) -> Job:
         """Return a snapshot of a job. Raises :class:`~aioscheduler.errors.JobNotFound`."""
@@ -772,8 +842,7 @@ class Scheduler:
         :meth:`start` or :meth:`run_pending`.
         """
         job = await self.get(id)
-        now = self._clock.time()
-        self._push_local(now, self._local_firing(job.spec, now, final=False))
+        self._run_once_now(job.spec)
 
     def _local_firing(self, spec: JobSpec, due: float, *, final: bool, attempt: int = 1) -> Firing:
         claim = Claim(spec, due, due, 0, True, final, claimed=False)
@@ -823,6 +892,7 @@ class Scheduler:
                     (claim, run.to_run() if isinstance(run, Firing) else run)
                     for claim, run in pending
                 ]
+                retried = {i for i, (_, run) in enumerate(pending) if getattr(run, "retrying", 0)}
                 stored = True
                 try:
                     await self._store.release(batch)
@@ -834,7 +904,9 @@ class Scheduler:
                         continue
                 else:
                     self._recorder.succeeded()
-                for claim, run in batch:
+                for i, (claim, run) in enumerate(batch):
+                    if i in retried:  # wait_run() returns the firing's final attempt
+                        continue
                     # waiters wake once the store has the run, so get(id).last_run shows it
                     waiters = self._run_waiters.pop(claim.spec.id, None)
                     for fut in waiters or ():
@@ -849,6 +921,9 @@ class Scheduler:
 
     async def wait_run(self, id: str, timeout: float | None = None) -> Run:
         """Wait for the next finished (or skipped/missed) run of job ``id`` and return it.
+
+        A failed attempt that is retried is not returned: the firing's final attempt is (every
+        attempt is in the job's history).
 
         Raises:
             JobNotFound: no job has this id.
@@ -967,14 +1042,27 @@ class Scheduler:
             kwargs=options.get("kwargs"),
             retry_on=options.get("retry_on", ()),
         )
-        spec = self._spec_from_kw(func, trigger, options)  # fail at the door
+        # Fail at the door, except for the store's check: the decorated name is bound only
+        # after the decorator returns, so a persistent store can resolve it at start().
+        spec = self._spec_from_kw(func, trigger, options, store_check=False)
         self._declared.append((func, trigger, options))
         if self._state == "running":
             self._declared_done = len(self._declared)
-            self._spawn(self._reconcile(spec, options))
+            if self._in_loop_thread():
+                self._spawn(declared_now(self, func, trigger, options, spec))
+            else:  # decorated in another thread, e.g. beside start_in_thread()
+                assert self._loop is not None
+                self._loop.call_soon_threadsafe(
+                    lambda: self._spawn(declared_now(self, func, trigger, options, spec))
+                )
 
     def _spec_from_kw(
-        self, func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw
+        self,
+        func: Callable[..., Any],
+        trigger: Trigger,
+        options: JobOptionsKw,
+        *,
+        store_check: bool = True,
     ) -> JobSpec:
         opts: dict[str, Any] = dict(options)
         job_id = opts.pop("id", None)
@@ -982,6 +1070,7 @@ class Scheduler:
         kwargs = opts.pop("kwargs", None)
         opts.pop("paused", None)
         opts.pop("replace", None)
+        opts.pop("run_at_start", None)
         if opts.get("backoff") is None:
             opts.pop("backoff", None)
         try:
@@ -989,7 +1078,13 @@ class Scheduler:
         except TypeError as exc:
             raise InvalidJob(f"unknown job option: {exc}") from None
         return self._make_spec(
-            func, trigger, id=job_id, args=args, kwargs=kwargs, options=job_options
+            func,
+            trigger,
+            id=job_id,
+            args=args,
+            kwargs=kwargs,
+            options=job_options,
+            store_check=store_check,
         )
 
     async def _reconcile(self, spec: JobSpec, options: JobOptionsKw) -> Job:
@@ -1016,7 +1111,9 @@ class Scheduler:
             func, trigger, options = self._declared[self._declared_done]
             self._declared_done += 1
             spec = self._spec_from_kw(func, trigger, options)
-            await self._reconcile(spec, options)
+            job = await self._reconcile(spec, options)
+            if options.get("run_at_start"):
+                self._run_once_now(job.spec)
 
     def every(
         self,

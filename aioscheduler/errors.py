@@ -7,6 +7,7 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
     ├── InvalidTrigger (ValueError)         bad trigger arguments or cron expression
     ├── InvalidJob (ValueError)             bad job options or callable, at add()
     ├── InvalidDelay (ValueError)           a timer callback returned a negative/invalid delay
+    ├── InvalidConfiguration (ValueError)   a bad Scheduler or store setting: time zone, store URL
     ├── JobNotFound (LookupError)           unknown job id
     ├── JobExists (KeyError)                duplicate job id without replace=True
     ├── SchedulerStateError (RuntimeError)  start twice, or a call that needs a running scheduler
@@ -20,6 +21,7 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
 from __future__ import annotations
 
 __all__ = (
+    "InvalidConfiguration",
     "InvalidDelay",
     "InvalidJob",
     "InvalidTrigger",
@@ -52,6 +54,12 @@ class InvalidJob(SchedulerError, ValueError):
 
 class InvalidDelay(SchedulerError, ValueError):
     """A timer callback returned a delay that cannot be scheduled (negative, NaN, wrong type)."""
+
+
+class InvalidConfiguration(SchedulerError, ValueError):
+    """A scheduler or a store was set up with an invalid setting: an unknown time zone, a
+    malformed store URL or unknown scheme, options a store does not take (the message names
+    the setting and the value)."""
 
 
 class JobNotFound(SchedulerError, LookupError):

@@ -6,15 +6,17 @@ import enum
 import json
 import sys
 from os import getcwd  # noqa: F401 - re-exported on purpose: a row may name it through us
+from pathlib import Path
 
 import pytest
 
 from aioscheduler import Every, Outcome, Scheduler  # noqa: F401 - Outcome: see the last test
 from aioscheduler._admission import Admission, ref_of
 from aioscheduler._crypto import PayloadCodec
-from aioscheduler._serialization import decode_value
+from aioscheduler._serialization import decode_value, encode_value
 from aioscheduler.errors import RefusedReference, SerializationError
 from aioscheduler.stores._codec import decode_run, decode_spec, encode_spec
+from aioscheduler.stores.sqlite import SQLiteStore
 from aioscheduler.testing.conformance import conformance_job, spec
 
 from . import serialization_support as support
@@ -87,7 +89,7 @@ def test_registering_a_job_admits_its_callable_retry_on_and_enum_classes() -> No
         policy.check_callable(ref_of(Local) or "", signed=False)
 
 
-@pytest.mark.parametrize("bad", ["myapp", ["my-app"], [""], [3], ["a..b"]])
+@pytest.mark.parametrize("bad", ["myapp", ["my-app"], [""], [3], ["a..b"], ["builtins"]])
 def test_bad_allow_entries_fail_at_construction_naming_the_value(bad: object) -> None:
     with pytest.raises(SerializationError, match="allow"):
         Admission(bad)  # type: ignore[arg-type]
@@ -159,3 +161,53 @@ def test_allow_does_not_reach_what_an_allowed_module_merely_imports() -> None:
         decode_spec("j", document(args=reexported), PayloadCodec(), policy)
     defined_here = [{"__aiosched__": "enum", "v": [f"{__name__}:Local", "A"]}]
     assert decode_spec("j", document(args=defined_here), PayloadCodec(), policy).args == (Local.A,)
+
+
+def test_an_enum_tag_spelled_with_json_escapes_is_still_checked() -> None:
+    d = json.loads(encode_spec(spec("j")))
+    d["args"] = [{"__aiosched__": "enum", "v": [f"{NEVER}:Color", "RED"]}]
+    text = (
+        json.dumps(d)
+        .replace('"enum"', '"\\u0065num"')
+        .replace("__aiosched__", "__aiosch\\u0065d__")
+    )
+    assert "enum" not in text.replace(NEVER, "")
+    payload = PayloadCodec().seal(text.encode())
+    with pytest.raises(RefusedReference, match=NEVER):
+        decode_spec("j", payload, PayloadCodec(), Admission(["aioscheduler.testing"]))
+    assert NEVER.split(".")[0] not in sys.modules
+
+
+class _Thing:
+    def method(self) -> None: ...
+
+
+def test_only_storable_callables_are_registered() -> None:
+    policy = Admission()
+    for func in (_Thing().method, lambda: None, _Thing):
+        policy.register_callable(func)
+    assert policy._callables == set()
+    policy.register_callable(conformance_job)
+    assert policy._callables == {"aioscheduler.testing.conformance:conformance_job"}
+
+
+async def test_a_refused_add_registers_nothing(tmp_path: Path) -> None:
+    scheduler = Scheduler(store=SQLiteStore(tmp_path / "jobs.db"))
+    with pytest.raises(SerializationError):
+        await scheduler.add(support.plain_job, Every(seconds=1), args=(object(),))
+    assert scheduler._admission._callables == set()
+
+
+def test_a_user_dict_that_looks_like_an_enum_tag_is_data_not_a_name() -> None:
+    lookalike = {"__aiosched__": "enum", "v": [f"{NEVER}:Color", "RED"]}
+    data = json.loads(encode_spec(spec("j")))
+    data["args"] = [encode_value(lookalike)]  # stored escaped: {"__aiosched__": "dict", ...}
+    payload = PayloadCodec().seal(json.dumps(data).encode())
+    job = decode_spec("j", payload, PayloadCodec(), Admission(["aioscheduler.testing"]))
+    assert job.args == (lookalike,)
+
+
+def test_a_store_keeping_a_keyed_codec_signs_payloads(tmp_path: Path) -> None:
+    assert SQLiteStore(tmp_path / "a.db", secret_key="k" * 20).signs_payloads
+    assert not SQLiteStore(tmp_path / "b.db").signs_payloads
+    assert not Scheduler().store.signs_payloads

@@ -227,3 +227,33 @@ def test_the_fakeclock_example_tests_pass() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "4 passed" in proc.stdout
+
+
+async def test_the_cli_factory_example_survives_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    example = load("cli_factory")
+    for _ in range(3):  # each start is a restart on the same SQLite file
+        scheduler = await example.create_scheduler("sqlite:///jobs.db")
+        async with scheduler:
+            assert [j.id for j in await scheduler.jobs()] == ["refresh"]
+    assert (tmp_path / "jobs.db").exists()
+
+
+def test_background_thread_example_prints_what_it_says() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "background_thread.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "tick 1 from hello",
+        "tick 2 from hello",
+        "tick 3 from hello",
+        "jobs: ['ticker (paused)']",
+        "tick 4 from goodbye",
+        "stopped",
+    ]

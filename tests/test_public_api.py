@@ -21,6 +21,7 @@ EXPECTED = {
     "Outcome",
     "Run",
     "Scheduler",
+    "SchedulerThread",
     "Subscription",
     "Ticks",
     "Timer",

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import InvalidTrigger
 from ._target import UsageError
@@ -30,10 +29,12 @@ LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 def _zone(value: str) -> tzinfo:
+    from ..triggers._time import to_zone
+
     try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise argparse.ArgumentTypeError(f"unknown time zone {value!r}") from None
+        return to_zone(value, "time zone")
+    except InvalidTrigger as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _grace(value: str) -> float:
@@ -65,6 +66,9 @@ def _instant(value: str) -> datetime:
         ) from None
 
 
+_FACTORY_HELP = "MODULE:ATTR is a function returning the Scheduler: call it (sync or async)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``aioscheduler`` command."""
     parser = argparse.ArgumentParser(
@@ -76,11 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="serve a scheduler until SIGINT/SIGTERM",
-        description="Serve the scheduler MODULE:ATTR (a Scheduler, or a zero-argument factory, "
-        "sync or async, returning one) until SIGINT or SIGTERM. The first signal stops it "
-        "gracefully, waiting --grace seconds for running work; a second one cancels at once.",
+        description="Serve the scheduler MODULE:ATTR (a Scheduler; with --factory, a "
+        "zero-argument function, sync or async, returning one) until SIGINT or SIGTERM. The "
+        "first signal stops it gracefully, waiting --grace seconds for running work; a second, "
+        "separate one cancels at once.",
     )
     run.add_argument("target", metavar="MODULE:ATTR", help="e.g. myapp.jobs:scheduler")
+    run.add_argument("--factory", action="store_true", help=_FACTORY_HELP)
     run.add_argument(
         "--grace",
         type=_grace,
@@ -98,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         default="info",
-        help="firings are logged at info, failed ones at warning (default: info)",
+        help="lifecycle and firings are logged at info, problems at warning and error "
+        "(default: info)",
     )
 
     jobs = commands.add_parser(
@@ -110,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = jobs.add_mutually_exclusive_group(required=True)
     source.add_argument("target", nargs="?", metavar="MODULE:ATTR", help="e.g. myapp:scheduler")
     source.add_argument("--store", metavar="URL", help="a store URL, e.g. sqlite:///jobs.db")
+    jobs.add_argument("--factory", action="store_true", help=_FACTORY_HELP)
     jobs.add_argument(
         "--allow",
         metavar="MODULE",
@@ -190,9 +198,10 @@ def _command(args: argparse.Namespace) -> int:
             after = after.replace(tzinfo=args.timezone or UTC)
         try:
             trigger = to_trigger(args.expression, args.timezone)
-        except InvalidTrigger as exc:
-            raise UsageError(str(exc)) from None
-        print(preview(trigger, args.n, after, args.timezone))
+            text = preview(trigger, args.n, after, args.timezone)
+        except (InvalidTrigger, OverflowError, ValueError) as exc:
+            raise UsageError(str(exc) or type(exc).__name__) from None
+        print(text)
         return 0
     if args.command == "jobs":
         from ._keys import secret_key_from_env
@@ -201,14 +210,21 @@ def _command(args: argparse.Namespace) -> int:
         key = secret_key_from_env(args.secret_key_env)
         print(
             _run_loop(
-                lambda: list_jobs(args.target, args.store, args.timezone, args.allow, key=key)
+                lambda: list_jobs(
+                    args.target,
+                    args.store,
+                    args.timezone,
+                    args.allow,
+                    factory=args.factory,
+                    key=key,
+                )
             )
         )
         return 0
     from .run import serve
 
     loop = _choose_loop(args.loop)
-    return _run_loop(lambda: serve(args.target, args.grace, loop), loop)
+    return _run_loop(lambda: serve(args.target, args.grace, loop, factory=args.factory), loop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

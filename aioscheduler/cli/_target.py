@@ -33,6 +33,10 @@ def _import(target: str) -> Any:
     module_name, sep, attr = target.partition(":")
     if not module_name or (sep and not attr):
         raise UsageError(f"expected module:attribute (e.g. myapp.jobs:scheduler), got {target!r}")
+    if module_name.endswith(".py") or "/" in module_name or os.sep in module_name:
+        raise UsageError(
+            f"{target!r} is a file path; name the module instead: {_module_name(module_name)!r}"
+        )
     attr = attr or "scheduler"
     cwd_importable()
     try:
@@ -55,20 +59,31 @@ def _import(target: str) -> Any:
     return obj
 
 
-async def load_scheduler(target: str) -> Scheduler:
+def _module_name(path: str) -> str:
+    """``examples/quickstart.py`` -> ``examples.quickstart`` (what ``python -m`` would take)."""
+    stem = path.removesuffix(".py").replace(os.sep, "/").strip("/")
+    stem = stem.removeprefix("./")
+    return ".".join(part for part in stem.split("/") if part and part != ".")
+
+
+async def load_scheduler(target: str, *, factory: bool = False) -> Scheduler:
     """Return the Scheduler named by ``target``: ``module:attr`` (``module`` alone means
-    ``module:scheduler``), where ``attr`` is a Scheduler or a zero-argument factory (sync or
-    async) returning one.
+    ``module:scheduler``). With ``factory``, ``attr`` is a zero-argument callable (sync or
+    async) that returns one; it is called only then (like uvicorn's ``--factory``).
 
     Raises:
-        UsageError: the module or attribute cannot be loaded, or is not a Scheduler.
+        UsageError: the module or attribute cannot be loaded, or is not a Scheduler (a
+            callable without ``factory`` is refused, never called).
     """
     obj = _import(target)
-    if isinstance(obj, Scheduler):
+    if isinstance(obj, Scheduler) and not factory:
         return obj
+    if not factory:
+        hint = "; if it is a factory returning one, pass --factory" if callable(obj) else ""
+        raise UsageError(f"{target!r} is a {type(obj).__name__}, not a Scheduler{hint}")
     if not callable(obj):
         raise UsageError(
-            f"{target!r} is a {type(obj).__name__}, not a Scheduler or a factory returning one"
+            f"--factory: {target!r} is a {type(obj).__name__}, not a factory returning a Scheduler"
         )
     try:
         result = obj()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from datetime import tzinfo
 from typing import Any
 
+from .._admission import Admission
 from .._scheduler import Scheduler
+from .._serialization import PayloadCodec
 from .._values import Job
 from ..errors import SchedulerError
-from ..stores import store_from_url
+from ..stores import Store, store_from_url
+from ._sqlite_view import Listed, read_sqlite
 from ._table import format_local, format_table, format_utc
 from ._target import UsageError, cwd_importable, load_scheduler
 
@@ -24,34 +28,28 @@ async def list_jobs(
     tz: tzinfo | None,
     allow: list[str] | None = None,
     *,
+    factory: bool = False,
     key: str | None = None,
 ) -> str:
     """Return the jobs table of the scheduler ``target`` or of the store at ``store_url``.
 
     A scheduler on the in-memory store lists the jobs its decorators declare, with the next
-    run they would have if it started now. A persistent store is only read. Jobs a store
-    cannot load (``broken_jobs()``), refused ones included (a callable outside ``allow``), are
-    listed after the table. ``key`` reads a signed store (``--secret-key-env``).
+    run they would have if it started now. A SQLite store is read read-only, beside the
+    scheduler that runs it, without importing the jobs' modules. Rows that cannot be read or
+    are refused (a name outside ``allow`` or the target scheduler's policy; for other stores,
+    jobs that cannot be loaded) are listed after the table. ``key`` opens a signed or
+    encrypted store (``--secret-key-env``).
+
+    Raises:
+        UsageError: the target cannot be loaded, or the store cannot be read (one line).
     """
     if store_url is not None:
-        cwd_importable()
-        try:
-            options = {} if key is None else {"secret_key": key}  # --secret-key-env
-            scheduler = Scheduler(store=store_from_url(store_url, **options), allow=allow)
-        except SchedulerError as exc:
-            raise UsageError(str(exc)) from None
+        listed, broken = await _from_url(store_url, allow, key)
     else:
         assert target is not None
-        scheduler = await load_scheduler(target)
-    store = scheduler.store
-    try:
-        if not store.persistent:
-            await scheduler._add_declared()  # what start() would add, without starting
-        jobs = await scheduler.jobs()
-        broken = await _broken(store)
-    finally:
-        await store.close()
-    text = format_table(HEADER, [_row(job, tz) for job in jobs]) if jobs else "no jobs"
+        scheduler = await load_scheduler(target, factory=factory)
+        listed, broken = await _from_scheduler(scheduler)
+    text = format_table(HEADER, [_row(job, tz) for job in listed]) if listed else "no jobs"
     if broken:
         lines = [f"{len(broken)} broken job{'s' if len(broken) > 1 else ''} (cannot be loaded):"]
         lines += [f"  {job_id}: {reason}" for job_id, reason in broken]
@@ -59,16 +57,77 @@ async def list_jobs(
     return text
 
 
-def _row(job: Job, tz: tzinfo | None) -> list[str]:
-    nxt = job.next_run_at
+def _sqlite_path(url: str) -> str | None:
+    from ..stores.sqlite import SQLiteStore
+
+    if not url.startswith("sqlite:"):
+        return None
+    try:
+        return SQLiteStore.from_url(url).path
+    except SchedulerError as exc:
+        raise UsageError(str(exc)) from None
+
+
+async def _from_url(
+    url: str, allow: list[str] | None, key: str | None = None
+) -> tuple[list[Listed], list[tuple[str, str]]]:
+    path = _sqlite_path(url)
+    if path is not None:
+        hint = "" if allow else "; to list it here: aioscheduler jobs --allow MODULE"
+        codec = None if key is None else PayloadCodec(key)
+        return read_sqlite(path, codec, admission=Admission(allow), refused_hint=hint)
+    cwd_importable()
+    try:
+        options = {} if key is None else {"secret_key": key}
+        scheduler = Scheduler(store=store_from_url(url, **options), allow=allow)
+    except SchedulerError as exc:
+        raise UsageError(str(exc)) from None
+    return await _from_scheduler(scheduler)
+
+
+async def _from_scheduler(scheduler: Scheduler) -> tuple[list[Listed], list[tuple[str, str]]]:
+    from ..stores.sqlite import SQLiteStore
+
+    store = scheduler.store
+    if isinstance(store, SQLiteStore):
+        return read_sqlite(store.path, store._codec, scheduler._admission)
+    try:
+        if not store.persistent:
+            await scheduler._add_declared()  # what start() would add, without starting
+        jobs = await scheduler.jobs()
+        broken = await _broken(store)
+    except SchedulerError as exc:
+        raise UsageError(f"cannot list the jobs of {store!r}: {exc}", exit_code=1) from None
+    finally:
+        await _close(store)
+    return [_listed(job) for job in jobs], broken
+
+
+async def _close(store: Store) -> None:
+    with contextlib.suppress(SchedulerError):  # already reported by the failing call
+        await store.close()
+
+
+def _listed(job: Job) -> Listed:
     last = job.last_run.outcome if job.last_run is not None else None
-    return [
+    return Listed(
         job.id,
         job.trigger.describe(),
+        job.next_run_at,
+        job.paused,
+        None if last is None else str(last),
+    )
+
+
+def _row(job: Listed, tz: tzinfo | None) -> list[str]:
+    nxt = job.next_run_at
+    return [
+        job.id,
+        job.trigger,
         format_local(nxt, tz) if nxt else "-",
         format_utc(nxt) if nxt else "-",
         "yes" if job.paused else "no",
-        str(last) if last is not None else "-",
+        job.last_outcome or "-",
     ]
 
 

@@ -63,7 +63,13 @@ def parse_interval(text: str) -> timedelta:
         pos = match.end()
     if total <= 0:
         raise InvalidTrigger(f"invalid interval {text!r}: must be longer than zero")
-    return timedelta(seconds=total)
+    try:
+        return timedelta(seconds=total)
+    except OverflowError:
+        limit = timedelta.max.days
+        raise InvalidTrigger(
+            f"invalid interval {text!r}: too long (at most {limit} days)"
+        ) from None
 
 
 def _looks_like_interval(text: str) -> bool:

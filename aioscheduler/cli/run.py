@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .._values import Outcome
-from ..events import RunEvent, RunFinished, RunMissed, RunSkipped
-from ._target import load_scheduler
+from ..errors import SchedulerError
+from ..events import RunEvent, RunFinished
+from ._target import UsageError, load_scheduler
 
 __all__ = ("log_run", "serve")
 
@@ -19,10 +20,24 @@ logger = logging.getLogger("aioscheduler.cli")
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
+#: Seconds after a termination signal during which another one is the same request: GNU
+#: ``timeout``, process managers and terminals often signal both the process and its group,
+#: so one request may arrive twice within milliseconds. Only a later, separate one forces.
+SAME_REQUEST_WINDOW = 1.0
+
+
+#: Outcomes the library logs itself (aioscheduler._logs): logged once, by the library.
+_LOGGED_BY_THE_LIBRARY = frozenset(
+    {Outcome.ERROR, Outcome.TIMEOUT, Outcome.MISSED, Outcome.SKIPPED}
+)
+
 
 def log_run(event: RunEvent) -> None:
-    """Log one firing (finished, skipped or missed) on one line at INFO (WARNING if it failed)."""
+    """Log one firing on one line at INFO: when, how late, how long. Failed, timed-out,
+    skipped and missed firings are left to the library's own log line (said once)."""
     run = event.run
+    if run.outcome in _LOGGED_BY_THE_LIBRARY:
+        return
     if run.job_id is not None:
         name = f"job {run.job_id!r}"
     else:
@@ -37,8 +52,7 @@ def log_run(event: RunEvent) -> None:
         parts.append(run.reason)
     if run.missed:
         parts.append(f"missed {run.missed}")
-    failed = run.outcome in (Outcome.ERROR, Outcome.TIMEOUT, Outcome.MISSED)
-    logger.log(logging.WARNING if failed else logging.INFO, "%s", ", ".join(parts))
+    logger.info("%s", ", ".join(parts))
 
 
 def _install(handler: Callable[[signal.Signals], None]) -> Callable[[], None]:
@@ -59,19 +73,30 @@ def _install(handler: Callable[[signal.Signals], None]) -> Callable[[], None]:
     return undo
 
 
-async def serve(target: str, grace: float | None, loop_name: str) -> int:
+async def serve(target: str, grace: float | None, loop_name: str, *, factory: bool = False) -> int:
     """Load and serve the scheduler; return the exit status (0 clean stop, 1 forced stop).
 
     The first SIGINT/SIGTERM stops it gracefully (``stop(timeout=grace)``); a second one
     cancels everything still running at once.
     """
-    scheduler = await load_scheduler(target)
+    scheduler = await load_scheduler(target, factory=factory)
     main = asyncio.current_task()
     assert main is not None
     requested = asyncio.Event()
     received: list[signal.Signals] = []
+    loop = asyncio.get_running_loop()
+    first_at: list[float] = []
 
     def on_signal(sig: signal.Signals) -> None:
+        now = loop.time()
+        if first_at and len(received) == 1 and now - first_at[0] < SAME_REQUEST_WINDOW:
+            logger.info(
+                "%s received again within %g s: taken as the same stop request",
+                sig.name,
+                SAME_REQUEST_WINDOW,
+            )
+            return
+        first_at.append(now)
         received.append(sig)
         if len(received) == 1:
             wait = "as long as it takes" if grace is None else f"up to {grace:g} s"
@@ -87,9 +112,12 @@ async def serve(target: str, grace: float | None, loop_name: str) -> int:
             main.cancel()
 
     undo = _install(on_signal)
-    subscription = scheduler.subscribe(log_run, RunFinished, RunSkipped, RunMissed)
+    subscription = scheduler.subscribe(log_run, RunFinished)
     try:
-        await scheduler.start()
+        try:
+            await scheduler.start()
+        except SchedulerError as exc:  # a store that cannot open, a declared job refused...
+            raise UsageError(f"cannot start {target}: {exc}", exit_code=1) from None
         count = len(await scheduler.jobs())
         logger.info(
             "serving %s: %d job%s on the %s loop; press Ctrl-C to stop",

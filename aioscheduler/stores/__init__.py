@@ -18,21 +18,23 @@ def store_from_url(url: str, **options: Any) -> Store:
     constructor; secrets do not belong in URLs.
 
     Raises:
-        InvalidJob: a malformed URL, an unknown scheme (the message lists the known ones), or
-            options for the memory store.
+        InvalidConfiguration: a malformed URL, an unknown scheme (the message lists the known
+            ones), or options for the memory store.
         SerializationError: a weak ``secret_key``, or ``encrypt`` without ``cryptography``.
     """
-    from ..errors import InvalidJob
+    from ..errors import InvalidConfiguration
 
     scheme, sep, _ = url.partition("://")
     if not sep:
-        raise InvalidJob(f"store URL must look like 'scheme://...', got {url!r}")
+        raise InvalidConfiguration(f"store URL must look like 'scheme://...', got {url!r}")
     if scheme == "memory":
         if any(value not in (None, (), False) for value in options.values()):
-            raise InvalidJob(f"the memory store takes no options, got {sorted(options)}")
+            raise InvalidConfiguration(f"the memory store takes no options, got {sorted(options)}")
         return MemoryStore()
     if scheme == "sqlite":
         from .sqlite import SQLiteStore  # imported on demand, like every persistent store
 
         return SQLiteStore.from_url(url, **options)
-    raise InvalidJob(f"unknown store URL scheme {scheme!r} in {url!r}; known: memory, sqlite")
+    raise InvalidConfiguration(
+        f"unknown store URL scheme {scheme!r} in {url!r}; known: memory, sqlite"
+    )

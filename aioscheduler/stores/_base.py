@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .._admission import Admission
+from .._crypto import PayloadCodec
 from .._values import Job, JobSpec, Run
 
 __all__ = ("Claim", "Store", "StoreContext")
@@ -85,8 +86,11 @@ class Store(ABC):
     @property
     def signs_payloads(self) -> bool:
         """Whether the rows this store writes are signed with a ``secret_key`` (so a signed row
-        may name any callable). Persistent stores with a key override this."""
-        return False
+        may name any callable). By default: whether the store keeps a
+        :class:`~aioscheduler._crypto.PayloadCodec` with a key as ``self._codec`` (as the
+        shipped stores do); a store that does otherwise overrides this."""
+        codec = getattr(self, "_codec", None)
+        return isinstance(codec, PayloadCodec) and codec.key_id is not None
 
     async def open(self, context: StoreContext) -> None:  # noqa: B027 - optional hook
         """Connect and prepare (schema, listeners). Called before any other method; may be
@@ -116,6 +120,36 @@ class Store(ABC):
         """Pause or resume a job. Resuming recomputes the next time from ``now`` without
         catching up the firings that fell inside the pause."""
 
+    async def update_job(
+        self,
+        job_id: str,
+        update: Callable[[JobSpec], JobSpec],
+        *,
+        now: float,
+        reschedule: bool,
+    ) -> Job:
+        """Atomically change a job's definition: store ``update(current definition)``.
+
+        The read of the current definition, the call and the write are one atomic step: no
+        other change to the job (from this process or another node) can come in between, and
+        two concurrent updates never lose one another (a store with optimistic transactions
+        retries; ``update`` may then be called again, so it must be a pure function).
+        ``update`` is synchronous, called on the event loop thread, and may raise: then
+        nothing changes and its exception propagates. The returned definition keeps the id.
+
+        The job keeps its paused state and its run history. With ``reschedule=False``
+        (``Scheduler.modify``) its next firing time is kept as it is. With ``reschedule=True``
+        (``Scheduler.reschedule``: the trigger changed) the next firing is computed afresh
+        from ``now`` with the new trigger (``trigger.first_fire(now)``, plus its jitter), as
+        for a new job; ``None`` (the trigger never fires again) leaves the job without a next
+        time. Firings already claimed keep running with the definition they were claimed with;
+        their release records history but never removes the updated job.
+
+        Raises:
+            JobNotFound: no job has this id.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement update_job()")
+
     @abstractmethod
     async def acquire_due(self, now: float, limit: int) -> list[Claim]:
         """Claim up to ``limit`` firings whose run time is ``<= now``, in due order."""
@@ -129,6 +163,17 @@ class Store(ABC):
     def next_due(self) -> float | None:
         """The earliest known run time of any unpaused job, or ``None``. Cheap and
         synchronous: persistent stores answer from what they last read or were notified."""
+
+    def io_in_flight(self) -> int:
+        """How many of this store's operations are waiting on something outside the event loop
+        right now (a worker thread, a network round trip). ``0`` when none.
+
+        :class:`aioscheduler.testing.FakeClock` waits while this is above zero, so that time
+        does not move on while a claim or a release is half done: tests on a persistent store
+        are as deterministic as on the memory store. Stores that await I/O count each such
+        operation from its start until its caller resumes.
+        """
+        return 0
 
     def poll_interval(self) -> float | None:
         """How often the scheduler should call :meth:`acquire_due` even without a known due

@@ -95,8 +95,7 @@ def _class_ref(cls: type[BaseException]) -> str:
 def _exception_class(ref: object, gate: ClassGate) -> type[BaseException]:
     if not isinstance(ref, str):
         raise SerializationError(f"stored retry_on entry {ref!r} is not a reference")
-    _split_ref(ref)  # malformed: damage, reported as such
-    gate(ref)  # before importing: importing a module runs its code
+    gate(ref)  # before importing (check_names checked it first, this is a second line)
     cls = _lookup(ref, None)
     defined = f"{getattr(cls, '__module__', '')}:{getattr(cls, '__qualname__', '')}"
     if defined != ref:
@@ -202,7 +201,7 @@ def decode_spec(
     try:
         # Every name the row holds is checked before the first import (the callable's module
         # included); the decoders below check each one again as they reach it.
-        check_names(job_id, document, signed=signed, admission=admission)
+        check_names(job_id, document, signed=signed, admission=admission, raw=opened)
         ref = document["func"]
         gate = admission.class_gate(signed=signed, what="class")
         options = _decode_options(document["options"], gate)
@@ -230,7 +229,12 @@ def decode_spec(
 
 
 def check_names(
-    job_id: str, document: dict[str, Any], *, signed: bool, admission: Admission
+    job_id: str,
+    document: dict[str, Any],
+    *,
+    signed: bool,
+    admission: Admission,
+    raw: bytes | None = None,
 ) -> None:
     """Check every name an opened job document holds against ``admission``, importing nothing.
 
@@ -243,6 +247,8 @@ def check_names(
         document: The JSON document inside the envelope.
         signed: ``codec.authenticated(sealed)`` of the row.
         admission: The policy.
+        raw: The JSON text ``document`` was parsed from, if at hand: lets a document without
+            any enum tag skip the walk through its arguments.
 
     Raises:
         RefusedReference: a name is not admitted.
@@ -259,6 +265,8 @@ def check_names(
         if isinstance(cls, str):
             _split_ref(cls)
             admission.check_class(cls, signed=signed, what="retry_on class")
+    if raw is not None and b"enum" not in raw and b"\\u" not in raw:
+        return  # no enum tag anywhere (nor a JSON escape that could spell one)
     for where in ("args", "kwargs"):
         for cls in _tagged_enums(document.get(where), 0):
             _split_ref(cls)
@@ -274,10 +282,13 @@ def _tagged_enums(value: Any, depth: int) -> Iterator[str]:
         for item in value:
             yield from _tagged_enums(item, depth + 1)
     elif isinstance(value, dict):
-        if value.get(TAG) == "enum" and isinstance(value.get("v"), list) and value["v"]:
-            if isinstance(value["v"][0], str):
-                yield value["v"][0]
+        tag, inner = value.get(TAG), value.get("v")
+        if tag == "enum" and isinstance(inner, list) and inner:
+            if isinstance(inner[0], str):
+                yield inner[0]
             return
+        if tag == "dict" and isinstance(inner, dict):
+            value = inner  # a user dict holding the tag key: its values, never itself a tag
         for item in value.values():
             yield from _tagged_enums(item, depth + 1)
 

@@ -16,11 +16,12 @@ from typing import NamedTuple
 from .._admission import Admission
 from .._serialization import PayloadCodec
 from .._values import JobSpec
+from ..errors import RefusedReference
 from ._codec import decode_spec, encode_spec
 from ._sqlite_rows import DamagedRow, check_firing, check_state
 from ._sqlite_schema import FileLock, connect
 
-__all__ = ("Firing", "Loaded", "LoadedJob", "SQLiteFile")
+__all__ = ("Firing", "Loaded", "LoadedJob", "RefusedRow", "SQLiteFile")
 
 logger = logging.getLogger("aioscheduler.stores.sqlite")
 
@@ -46,12 +47,24 @@ class LoadedJob(NamedTuple):
     run_at: float | None
 
 
+class RefusedRow(NamedTuple):
+    """A job row the admission policy refused: kept to be tried again once its names are
+    registered (by an ``add()`` after the store opened)."""
+
+    job_id: str
+    payload: bytes
+    paused: bool
+    nominal: float | None
+    run_at: float | None
+
+
 class Loaded(NamedTuple):
     """What :meth:`SQLiteFile.open` read: loadable jobs, broken ones, orphaned firings."""
 
     jobs: list[LoadedJob]
     broken: list[tuple[str, str]]
     firings: dict[tuple[str, float], Firing]
+    refused: list[RefusedRow]
 
 
 _STATE = "UPDATE jobs SET paused = ?, nominal = ?, run_at = ? WHERE id = ?"
@@ -99,6 +112,7 @@ class SQLiteFile:
     def _load(self, admission: Admission) -> Loaded:
         jobs: list[LoadedJob] = []
         broken: list[tuple[str, str]] = []
+        refused: list[RefusedRow] = []
         reseal: list[tuple[bytes, str]] = []
         with self._transaction() as conn:
             rows = conn.execute("SELECT id, payload, paused, nominal, run_at FROM jobs ORDER BY id")
@@ -113,6 +127,8 @@ class SQLiteFile:
                     spec = decode_spec(str(job_id), payload, self._codec, admission)
                 except Exception as exc:  # tampered, unimportable, malformed: report, keep the row
                     broken.append((str(job_id), f"{type(exc).__name__}: {exc}"))
+                    if isinstance(exc, RefusedReference):  # its state was checked above
+                        refused.append(RefusedRow(str(job_id), payload, *state))
                     continue
                 jobs.append(LoadedJob(spec, *state))
                 if self._codec.needs_reseal(payload):  # key rotation, mode change
@@ -141,7 +157,7 @@ class SQLiteFile:
             firings = {key: f for key, f in firings.items() if key[0] not in bad}
         if reseal:
             logger.info("re-sealed %d stored jobs with the current key", len(reseal))
-        return Loaded(jobs, broken, firings)
+        return Loaded(jobs, broken, firings, refused)
 
     def close(self) -> None:
         # Claims this node still holds were never released: leave them claimable at once.

@@ -43,9 +43,10 @@ def path_error(path: str, exc: OSError) -> StoreError:
     """The :class:`StoreError` for an OS error opening ``path`` (chain ``exc`` as its cause)."""
     directory = _directory(path)
     if exc.errno == errno.ENOENT and not os.path.isdir(directory):
+        folder = os.path.dirname(path) or "."
         return StoreDirectoryMissing(
-            f"the directory {directory!r} of the SQLite store {path!r} does not exist: create "
-            f"it first (mkdir -p {directory!r}) or point the store at an existing directory"
+            f"cannot open the SQLite store {path!r}: directory {folder!r} does not exist; "
+            f"create it first (mkdir -p {folder!r}) or point the store at an existing directory"
         )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         if os.path.exists(path):

@@ -7,7 +7,7 @@ atomic by construction and the hot path stays O(log n) per firing.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .._clock import to_datetime
 from .._heap import DueHeap
@@ -125,6 +125,36 @@ class MemoryStore(Store):
         self._schedule(entry, first.timestamp() if first is not None else None)
         return entry.snapshot()
 
+    async def update_job(
+        self,
+        job_id: str,
+        update: Callable[[JobSpec], JobSpec],
+        *,
+        now: float,
+        reschedule: bool,
+    ) -> Job:
+        old = self._get(job_id)
+        spec = update(old.spec)  # nothing awaits from here on: atomic on the loop
+        if spec.id != job_id:
+            raise ValueError(f"update_job() must keep the id {job_id!r}, got {spec.id!r}")
+        entry = _Entry(spec, self._history_limit)
+        entry.paused = old.paused
+        if old.history is None and old.pending and self._history_limit:
+            old.history = deque(maxlen=self._history_limit)  # shared with claims in flight
+        entry.history = old.history
+        self._heap.discard(old)
+        if old.pending:  # claims of the old definition still record their runs on it
+            self._removed.add(old)
+        self._jobs[job_id] = entry
+        if reschedule:
+            first = spec.trigger.first_fire(to_datetime(now))
+            self._schedule(entry, first.timestamp() if first is not None else None)
+        else:
+            entry.nominal, entry.run_at = old.nominal, old.run_at
+            if old.run_at is not None and not old.paused:
+                self._heap.push(old.run_at, entry)
+        return entry.snapshot()
+
     async def remove_job(self, job_id: str) -> Job:
         entry = self._get(job_id)
         del self._jobs[job_id]
@@ -196,6 +226,12 @@ class MemoryStore(Store):
         jobs = self._jobs
         for claim, run in runs:
             entry = jobs.get(claim.spec.id)
+            if entry is not None and not claim.claimed and entry.spec is not claim.spec:
+                # a local firing (run_now, a retry of one) carries a copy of the definition
+                # taken from a snapshot, maybe of an older definition: it is a run of the job
+                # with this id (as in the SQLite store), and it holds no claim to release
+                entry.record(run)
+                continue
             if entry is None or entry.spec is not claim.spec:
                 # removed or replaced meanwhile: the old entry still records what happened
                 entry = next((e for e in self._removed if e.spec is claim.spec), None)

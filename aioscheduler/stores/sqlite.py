@@ -22,15 +22,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from .._admission import Admission
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
-from ..errors import InvalidJob, JobExists, JobNotFound, SchedulerStateError, StoreError
+from ..errors import InvalidConfiguration, JobExists, JobNotFound, SchedulerStateError, StoreError
 from ._base import Claim, Store, StoreContext
-from ._codec import encode_run, encode_spec, open_run
+from ._codec import decode_spec, encode_run, encode_spec, open_run
 from ._local import Entry, LocalJobs
 from ._planning import MAX_BACKLOG_PER_ACQUIRE, plan
-from ._sqlite_db import Firing, SQLiteFile
+from ._sqlite_db import Firing, RefusedRow, SQLiteFile
 
 __all__ = ("SQLiteStore",)
 
@@ -109,6 +110,7 @@ class SQLiteStore(LocalJobs, Store):
         self._thread: ThreadPoolExecutor | None = None
         self._context: StoreContext | None = None
         self._lock = asyncio.Lock()
+        self._in_flight = 0  # _call()s waiting on the worker thread (see Store.io_in_flight)
         self._reset()
 
     @classmethod
@@ -118,11 +120,11 @@ class SQLiteStore(LocalJobs, Store):
         Keyword options are passed to the constructor (keys do not belong in URLs).
 
         Raises:
-            InvalidJob: the URL is not of that form (a ``ValueError``).
+            InvalidConfiguration: the URL is not of that form (a ``ValueError``).
         """
         scheme, sep, rest = url.partition("://")
         if scheme != "sqlite" or not sep or not rest.startswith("/") or len(rest) < 2:
-            raise InvalidJob(
+            raise InvalidConfiguration(
                 f"SQLite store URL must look like 'sqlite:///relative.db' or "
                 f"'sqlite:////absolute/path.db', got {url!r}"
             )
@@ -141,6 +143,50 @@ class SQLiteStore(LocalJobs, Store):
         """Whether rows are signed (or encrypted) with a ``secret_key``."""
         return self._codec.key_id is not None
 
+    def _reset(self) -> None:
+        super()._reset()
+        self._refused: dict[str, RefusedRow] = {}  # refused by the policy: may be admitted later
+        self._tried = 0  # the admission generation they were last tried under
+
+    def _decode_rows(self, rows: list[RefusedRow], admission: Admission) -> list[JobSpec | None]:
+        out: list[JobSpec | None] = []
+        for row in rows:
+            try:
+                out.append(decode_spec(row.job_id, row.payload, self._codec, admission))
+            except Exception:  # still refused, or broken for another reason: stays broken
+                out.append(None)
+        return out
+
+    async def _readmit(self) -> None:
+        """Load the refused rows whose names were registered since (an ``add()`` of their
+        function after the store opened). Called with the lock held."""
+        context = self._context
+        if context is None or not self._refused or context.admission.generation == self._tried:
+            return
+        self._tried = context.admission.generation
+        rows = list(self._refused.values())
+        specs = await self._call(self._decode_rows, rows, context.admission)
+        for row, spec in zip(rows, specs, strict=True):
+            if spec is None or row.job_id in self._entries:
+                continue
+            del self._refused[row.job_id]
+            self._broken.pop(row.job_id, None)
+            entry = self._entries[row.job_id] = Entry(spec, row.nominal, None, row.paused)
+            self._schedule(entry, row.nominal, row.run_at)
+            logger.info(
+                "stored job %r is loaded: its function is now registered in this process",
+                row.job_id,
+                extra={"job_id": row.job_id},
+            )
+
+    def _may_readmit(self) -> bool:
+        context = self._context
+        return (
+            bool(self._refused)
+            and context is not None
+            and (context.admission.generation != self._tried)
+        )
+
     def _open_run(self, job_id: str, record: bytes) -> Run:
         admission = None if self._context is None else self._context.admission
         return open_run(job_id, record, self._codec, admission)
@@ -152,6 +198,7 @@ class SQLiteStore(LocalJobs, Store):
         if self._thread is None:
             raise StoreError(f"the SQLite store {self._path!r} is not open")
         future = asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        self._in_flight += 1
         try:
             try:
                 return await asyncio.shield(future)
@@ -169,6 +216,11 @@ class SQLiteStore(LocalJobs, Store):
                 return future.result()
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self._path!r} failed: {exc}") from exc
+        finally:
+            self._in_flight -= 1
+
+    def io_in_flight(self) -> int:
+        return self._in_flight
 
     async def _histories(self, job_ids: list[str] | None) -> dict[str, list[Run]]:
         # read and decoded on the store's thread: the event loop never decodes history
@@ -214,6 +266,8 @@ class SQLiteStore(LocalJobs, Store):
         if self._heap:
             context.wakeup(self._heap[0][0])
         self._firings = loaded.firings
+        self._refused = {row.job_id: row for row in loaded.refused}
+        self._tried = context.admission.generation
         for job_id, reason in loaded.broken:
             self._broken[job_id] = reason
             logger.error(
@@ -275,18 +329,21 @@ class SQLiteStore(LocalJobs, Store):
         async with self._lock:
             await self._call(self._file.delete_jobs, [job_id])
             self._broken.pop(job_id, None)
+            self._refused.pop(job_id, None)
 
     async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
         first = spec.trigger.first_fire(to_datetime(now))
         nominal = None if first is None else first.timestamp()
         run_at = self._run_at(spec, nominal)
         async with self._lock:
+            await self._readmit()  # registering spec.func may admit a refused row (this one)
             old = self._entries.get(spec.id)
             if old is not None and not replace:
                 raise JobExists(spec.id)
             history = await self._call(
                 self._file.put_job, spec, paused, nominal, run_at, old is not None
             )
+            self._refused.pop(spec.id, None)
             if self._broken.pop(spec.id, None) is not None:
                 logger.warning("broken stored job %r was replaced by a new definition", spec.id)
             entry = self._entries[spec.id] = Entry(spec, nominal, run_at, paused)
@@ -294,6 +351,31 @@ class SQLiteStore(LocalJobs, Store):
                 entry.version = old.version
             self._schedule(entry, nominal, run_at)
         runs = await self._decode_history(spec.id, history)
+        return self._snapshot(entry, runs)
+
+    async def update_job(
+        self,
+        job_id: str,
+        update: Callable[[JobSpec], JobSpec],
+        *,
+        now: float,
+        reschedule: bool,
+    ) -> Job:
+        async with self._lock:  # the only writer of the file: the lock makes it atomic
+            old = self._get(job_id)
+            spec = update(old.spec)
+            if spec.id != job_id:
+                raise ValueError(f"update_job() must keep the id {job_id!r}, got {spec.id!r}")
+            nominal, run_at = old.nominal, old.run_at
+            if reschedule:
+                first = spec.trigger.first_fire(to_datetime(now))
+                nominal = None if first is None else first.timestamp()
+                run_at = self._run_at(spec, nominal)
+            history = await self._call(self._file.put_job, spec, old.paused, nominal, run_at, True)
+            entry = self._entries[job_id] = Entry(spec, nominal, run_at, old.paused)
+            entry.version = old.version  # claims of the old definition: see release()
+            self._schedule(entry, nominal, run_at)
+        runs = await self._decode_history(job_id, history)
         return self._snapshot(entry, runs)
 
     async def _decode_history(self, job_id: str, records: list[bytes]) -> list[Run]:
@@ -314,6 +396,9 @@ class SQLiteStore(LocalJobs, Store):
         return self._snapshot(entry, histories.get(job_id, ()))
 
     async def get_job(self, job_id: str) -> Job:
+        if self._may_readmit():
+            async with self._lock:
+                await self._readmit()
         entry = self._get(job_id)
         histories = await self._histories([job_id])
         return self._snapshot(entry, histories.get(job_id, ()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -23,6 +24,11 @@ IDLE_ROUNDS = 20
 #: Real seconds settling waits for a worker-thread run to finish before it treats the run as
 #: blocked on something outside the scheduler (so a hung run's timeout can still be reached).
 THREAD_WAIT = 0.5
+#: Real seconds settling waits for a store's I/O (its worker thread, a network round trip)
+#: before it gives up on it; a store's operations normally take milliseconds.
+STORE_IO_WAIT = 30.0
+#: Real seconds between two looks at a store's I/O while waiting for it.
+STORE_IO_POLL = 0.001
 
 
 def _seconds(value: float | timedelta, what: str) -> float:
@@ -42,10 +48,14 @@ class FakeClock(Clock):
 
     ``await clock.advance(seconds)`` moves time forward firing by firing, in due order, with
     :meth:`now` equal to each firing's due time while it runs, and returns once every firing
-    due by the new time has run and finished (unless it waits on something outside the
-    scheduler). ``clock.jump(seconds)`` moves the wall clock at once without running anything
-    in between, like a suspended host or a clock step: the next ``advance`` (``advance(0)``
-    will do) then sees firings that are late, so misfire and coalescing rules apply.
+    due by the new time has run and finished and the store has recorded it (unless a run
+    waits on something outside the scheduler). It waits for a persistent store's I/O too, so
+    tests on SQLite are as deterministic as on memory. On a scheduler that was never started
+    it raises :class:`~aioscheduler.errors.SchedulerStateError` (nothing would run).
+
+    ``clock.jump(seconds)`` moves the wall clock at once without running anything in between,
+    like a suspended host or a clock step: the next ``advance`` (``advance(0)`` will do) then
+    sees firings that are late, so misfire and coalescing rules apply.
 
     Example::
 
@@ -114,6 +124,7 @@ class FakeClock(Clock):
         """Move time forward by ``seconds`` (or a timedelta), running every firing due on the
         way at its own due time; return when they have all finished."""
         target = self._wall + _seconds(seconds, "advance()")
+        self._check_started()
         await self.settle()
         while True:
             nxt = self._next_wake()
@@ -128,6 +139,21 @@ class FakeClock(Clock):
         self._wall = target
         self._fire_wakes()
         await self.settle()
+
+    def _check_started(self) -> None:
+        schedulers = list(self._schedulers)
+        if any(s.running for s in schedulers):
+            return
+        never = [s for s in schedulers if s._stopped_event is None]  # never started
+        if never:
+            from ..errors import SchedulerStateError
+
+            raise SchedulerStateError(
+                f"FakeClock.advance() runs what a running scheduler has due, but {never[0]!r} "
+                "was never started, so nothing would run: start it first (async with "
+                "scheduler: ...), or drive it without starting it: clock.jump(seconds), then "
+                "await scheduler.run_pending()"
+            )
 
     def jump(self, seconds: float | timedelta) -> None:
         """Move the wall clock forward at once, running nothing in between (a host suspend or
@@ -144,14 +170,17 @@ class FakeClock(Clock):
         idle_rounds = 0
         last: int | None = None
         stuck = False
+        io_since: float | None = None
         while idle_rounds < IDLE_ROUNDS:
             await asyncio.sleep(0)
             all_idle = True
             progress = 0
             threads: Callable[[], Awaitable[None]] | None = None
+            io = False
             for scheduler in list(self._schedulers):
                 idle, p = scheduler._idle_state()
-                all_idle = all_idle and idle
+                io = io or scheduler.store.io_in_flight() > 0
+                all_idle = all_idle and idle and not io
                 progress += p
                 if scheduler._runner.threads_in_flight:
                     threads = scheduler._runner.wait_thread
@@ -159,6 +188,15 @@ class FakeClock(Clock):
                     threads = scheduler._hub.wait_thread
             if all_idle:
                 return
+            if io:  # a store is half-way through a claim or a release: wait for it
+                now = time.monotonic()
+                io_since = now if io_since is None else io_since
+                if now - io_since < STORE_IO_WAIT:
+                    await asyncio.sleep(STORE_IO_POLL)
+                    idle_rounds = 0
+                    continue
+            else:
+                io_since = None
             if threads is not None and not stuck:
                 try:
                     await asyncio.wait_for(threads(), THREAD_WAIT)

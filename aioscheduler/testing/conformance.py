@@ -27,6 +27,7 @@ passing ``now`` explicitly: nothing sleeps.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -268,6 +269,79 @@ class StoreConformance(TamperingTests):
             assert store.next_due() == T0 + 5
         finally:
             await store.close()
+
+    # -- update_job (Scheduler.modify / reschedule) --------------------------------------------
+
+    async def test_update_keeps_the_next_time_paused_state_and_history(self, store: Store) -> None:
+        await store.add_job(spec(args=(1,)), now=T0, paused=False, replace=False)
+        [claim] = await store.acquire_due(T0, 10)
+        await store.release([(claim, finished(claim))])
+        job = await store.update_job(
+            "job", lambda s: replace(s, args=(2,)), now=T0 + 3, reschedule=False
+        )
+        assert job.args == (2,)
+        assert job.next_run_at == to_datetime(T0 + 10)
+        assert [r.scheduled_at for r in job.history] == [to_datetime(T0)]
+        got = await store.get_job("job")
+        assert (got.args, got.next_run_at, got.paused) == ((2,), to_datetime(T0 + 10), False)
+        [claim] = await store.acquire_due(T0 + 10, 10)
+        assert claim.spec.args == (2,)
+
+    async def test_update_with_reschedule_starts_the_new_trigger_from_now(
+        self, store: Store
+    ) -> None:
+        await store.add_job(spec(), now=T0, paused=True, replace=False)
+        job = await store.update_job(
+            "job",
+            lambda s: replace(s, trigger=Every(seconds=60)),
+            now=T0 + 5,
+            reschedule=True,
+        )
+        assert job.trigger == Every(seconds=60) and job.paused
+        await store.set_paused("job", False, now=T0 + 5)
+        assert (await store.get_job("job")).next_run_at == to_datetime(T0 + 65)
+        assert store.next_due() == T0 + 65
+
+    async def test_a_failing_update_changes_nothing(self, store: Store) -> None:
+        await store.add_job(spec(args=(1,)), now=T0, paused=False, replace=False)
+
+        def refuse(s: JobSpec) -> JobSpec:
+            raise ValueError("refused")
+
+        with pytest.raises(ValueError, match="refused"):
+            await store.update_job("job", refuse, now=T0, reschedule=True)
+        job = await store.get_job("job")
+        assert (job.args, job.next_run_at) == ((1,), to_datetime(T0))
+        with pytest.raises(JobNotFound):
+            await store.update_job("nope", lambda s: s, now=T0, reschedule=False)
+
+    async def test_a_claim_of_the_old_definition_never_removes_the_updated_job(
+        self, store: Store
+    ) -> None:
+        await store.add_job(spec(trigger=At(to_datetime(T0))), now=T0, paused=False, replace=False)
+        [claim] = await store.acquire_due(T0, 10)
+        assert claim.final
+        await store.update_job(
+            "job", lambda s: replace(s, trigger=Every(seconds=10)), now=T0, reschedule=True
+        )
+        await store.release([(claim, finished(claim))])
+        job = await store.get_job("job")
+        assert job.next_run_at == to_datetime(T0 + 10)
+        assert [r.scheduled_at for r in job.history] == [to_datetime(T0)]
+
+    async def test_an_update_survives_a_restart(self, make_store: Callable[[], Store]) -> None:
+        store = make_store()
+        await self.opened(store)
+        await store.add_job(spec(), now=T0, paused=False, replace=False)
+        await store.update_job("job", lambda s: replace(s, args=("new",)), now=T0, reschedule=False)
+        await store.close()
+        again = make_store() if self.persistent else store
+        await self.opened(again, node="node-b")
+        try:
+            job = await again.get_job("job")
+            assert (job.args, job.next_run_at) == (("new",), to_datetime(T0))
+        finally:
+            await again.close()
 
     # -- restart and crash ---------------------------------------------------------------------
 

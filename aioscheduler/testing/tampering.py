@@ -261,6 +261,31 @@ class TamperingTests:
         finally:
             await again.close()
 
+    async def test_a_refused_row_loads_once_its_function_is_registered(
+        self, make_store: Callable[[], Store]
+    ) -> None:
+        """``add()`` of a function after the store opened admits its other stored jobs: the
+        store tries refused rows again when ``Admission.generation`` changes."""
+        from .conformance import conformance_job, spec
+
+        store = await self._two_jobs(make_store)
+        if store.signs_payloads:
+            pytest.skip("signed rows are admitted by their signature")
+        broken: list[tuple[str, str]] = []
+        again = make_store()
+        admission = Admission()
+        await self._reopen(again, admission, broken)
+        try:
+            assert sorted(i for i, _ in broken) == ["good", "victim"]
+            admission.register_callable(conformance_job)  # what Scheduler.add() does first
+            await again.add_job(spec("third"), now=_T0, paused=False, replace=False)
+            assert (await again.get_job("good")).next_run_at == to_datetime(_T0)
+            assert [j.id for j in await again.list_jobs()] == ["good", "third", "victim"]
+            claims = await again.acquire_due(_T0, 100)
+            assert {c.spec.id for c in claims} == {"good", "third", "victim"}
+        finally:
+            await again.close()
+
     async def test_a_forged_run_record_imports_nothing_and_keeps_the_job(
         self, make_store: Callable[[], Store], sentinel: Sentinel
     ) -> None:

@@ -121,11 +121,14 @@ def naive_error(value: datetime, name: str) -> InvalidTrigger:
 def to_zone(value: object, name: str = "timezone") -> tzinfo:
     """Resolve an IANA key or a tzinfo into a usable ``tzinfo``.
 
-    Accepted: a key string (``"Europe/Berlin"``), a :class:`zoneinfo.ZoneInfo`, a fixed-offset
-    :class:`datetime.timezone`, or another PEP 495 tzinfo. pytz zones are refused: they give
-    wrong offsets unless ``localize()`` is called, which the DST logic here never does.
+    Accepted: a key string (``"Europe/Berlin"``; ``"utc"`` in any case), a
+    :class:`zoneinfo.ZoneInfo`, a fixed-offset :class:`datetime.timezone`, or another PEP 495
+    tzinfo. pytz zones are refused: they give wrong offsets unless ``localize()`` is called,
+    which the DST logic here never does.
     """
     if isinstance(value, str):
+        if value.lower() == "utc":  # "utc" is not an IANA key on case-sensitive systems
+            return UTC_ZONE
         try:
             return ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):

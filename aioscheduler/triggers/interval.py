@@ -102,7 +102,12 @@ class Every(Trigger):
             except OverflowError:
                 raise InvalidTrigger(f"interval is too large: {given!r}") from None
         if total <= timedelta(0):
-            shown = interval if interval is not None else given or "nothing"
+            if interval is None and not given:
+                raise InvalidTrigger(
+                    "interval must be positive (at least 1 microsecond), got 0: weeks, days, "
+                    "hours, minutes, seconds and milliseconds are all 0; e.g. Every(seconds=30)"
+                )
+            shown = interval if interval is not None else given
             raise InvalidTrigger(
                 f"interval must be positive (at least 1 microsecond), got {shown!r}"
             )

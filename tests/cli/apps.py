@@ -55,3 +55,36 @@ def make_failure() -> Scheduler:
 
 
 not_a_scheduler = 42
+
+
+def send_digest() -> None:
+    """A job function: naming it on the command line must never run it."""
+    print("digest sent", flush=True)
+
+
+very_slow = Scheduler()
+
+
+@very_slow.every(seconds=0.05, id="very-slow", overlap="skip")
+async def very_slow_job() -> None:
+    """Runs for 30 s, so that a second, separate signal surely comes while it runs."""
+    print("slow started", flush=True)
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        print("slow cancelled", flush=True)
+        raise
+    print("slow finished", flush=True)  # pragma: no cover - always cancelled in the tests
+
+
+troubled = Scheduler()
+
+
+@troubled.every(seconds=0.05, id="failing")
+async def failing() -> None:
+    raise RuntimeError("always fails")
+
+
+@troubled.every(seconds=0.05, id="overlapping", overlap="skip")
+async def overlapping() -> None:
+    await asyncio.sleep(0.2)

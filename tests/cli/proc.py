@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,14 +16,14 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "TZ": "UTC"}
 
 
-def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(*args: str, timeout: float = 60, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """``python -m aioscheduler *args`` to completion."""
     return subprocess.run(
         [sys.executable, "-m", "aioscheduler", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=ROOT,
+        cwd=cwd,
         env=env(),
     )
 
@@ -30,14 +31,15 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 class Served:
     """``python -m aioscheduler run ...`` in the background, stdout and stderr merged."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, cwd: Path = ROOT, prefix: tuple[str, ...] = ()) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "aioscheduler", "run", *args],
+            [*prefix, sys.executable, "-m", "aioscheduler", "run", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            cwd=ROOT,
+            cwd=cwd,
             env=env(),
+            start_new_session=True,  # its own process group, as under a shell or `timeout`
         )
         self.lines: list[str] = []
 
@@ -57,6 +59,14 @@ class Served:
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
+    def signal_process_and_group(self, sig: int) -> None:
+        """What GNU ``timeout`` does: signal the process, then its whole group. The pause
+        lets the first delivery happen before the second (otherwise the kernel may merge the
+        two while the process sleeps, and the bug this reproduces would hide)."""
+        self.proc.send_signal(sig)
+        time.sleep(0.02)
+        os.killpg(self.proc.pid, sig)
+
     def finish(self, timeout: float = 30) -> int:
         """Wait for exit; collect the rest of the output; return the exit status."""
         out, _ = self.proc.communicate(timeout=timeout)
@@ -69,5 +79,5 @@ class Served:
 
     def kill(self) -> None:
         if self.proc.poll() is None:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.communicate()

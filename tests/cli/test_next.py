@@ -121,11 +121,24 @@ def test_interval_syntax(text: str, expected: timedelta) -> None:
         ("every", "nothing after 'every'"),
         ("0s", "longer than zero"),
         ("every soon", "expected a number at 'soon'"),
+        ("99999999999w", "too long"),
     ],
 )
 def test_bad_intervals_say_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(InvalidTrigger, match=message):
         parse_interval(text)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["99999999999w", "9999999999d", "9" * 60 + "s", "every 99999999999 weeks", "61 * * * *"],
+)
+def test_every_bad_expression_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], expression: str
+) -> None:
+    assert main(["next", expression]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aioscheduler next: error: ") and err.count("\n") == 1, err
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ async def test_a_missing_directory_says_to_create_it(tmp_path: Path) -> None:
     scheduler = Scheduler(store=f"sqlite:///{db}")
     with pytest.raises(StoreDirectoryMissing, match="mkdir -p") as info:
         await scheduler.start()
-    assert str(db.parent) in str(info.value)
+    assert str(db.parent) in str(info.value) and "does not exist" in str(info.value)
     assert isinstance(info.value.__cause__, FileNotFoundError)
     assert not scheduler.running
 

@@ -26,7 +26,7 @@ import pytest
 
 from aioscheduler import Every, Outcome, Scheduler
 from aioscheduler.cli.jobs import list_jobs
-from aioscheduler.errors import SerializationError
+from aioscheduler.errors import JobExists, SerializationError
 from aioscheduler.events import JobBroken, RunFinished
 from aioscheduler.stores.sqlite import SQLiteStore
 from aioscheduler.testing import FakeClock
@@ -343,3 +343,35 @@ async def test_moving_to_a_key_reseals_only_the_rows_the_policy_admits(env: Env)
     heads = {i: bytes(p)[:3] for i, p in env.rows("SELECT id, payload FROM jobs")}
     assert heads == {"heartbeat": b"s1:", "leveled": b"s1:", "added": b"p1:"}
     assert not env.sentinel.imported
+
+
+async def test_adding_a_function_admits_its_other_stored_jobs(env: Env) -> None:
+    """Registered by ``add()`` after the store opened: its refused rows load, state kept."""
+    await first_run(env)
+    restart = Restart(env.make())
+    async with restart.scheduler:
+        assert await restart.runs(env.clock, 2) == {"heartbeat", "leveled"}
+        assert [e.job_id for e in restart.broken] == ["added"]
+        with pytest.raises(JobExists):  # as before issue 9: the stored job is found again
+            await restart.scheduler.add(env.app.helper, Every(seconds=5), id="added", args=(1,))
+        job = await restart.scheduler.get("added")
+        assert job.args == (1,) and [r.outcome for r in job.history] == [Outcome.SUCCESS]
+        assert await restart.runs(env.clock, 3) == {"heartbeat", "leveled", "added"}
+        store = restart.scheduler.store
+        assert isinstance(store, SQLiteStore) and store.broken_jobs() == []
+
+
+async def test_a_forged_row_stays_refused_when_other_functions_are_registered(
+    env: Env, tmp_path: Path
+) -> None:
+    await first_run(env)
+    marker = tmp_path / "pwned"
+    env.edit_job("added", lambda d: d.update(func="os:system", args=[f"touch {marker}"]))
+    restart = Restart(env.make())
+    async with restart.scheduler:
+        await restart.scheduler.add(env.app.helper, Every(seconds=5), id="other", args=(2,))
+        assert await restart.runs(env.clock, 3) == {"heartbeat", "leveled", "other"}
+        store = restart.scheduler.store
+        assert isinstance(store, SQLiteStore)
+        assert [i for i, _ in store.broken_jobs()] == ["added"]
+    assert not marker.exists()

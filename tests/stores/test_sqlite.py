@@ -11,7 +11,7 @@ import pytest
 from aioscheduler import Every, Outcome, Scheduler
 from aioscheduler._admission import Admission
 from aioscheduler.errors import (
-    InvalidJob,
+    InvalidConfiguration,
     JobNotFound,
     SerializationError,
     StoreError,
@@ -75,14 +75,14 @@ def test_store_urls_name_relative_and_absolute_paths(url: str, path: str) -> Non
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite://host/jobs.db"])
 def test_malformed_sqlite_urls_are_refused(url: str) -> None:
-    with pytest.raises(InvalidJob, match=r"sqlite:///relative\.db"):
+    with pytest.raises(InvalidConfiguration, match=r"sqlite:///relative\.db"):
         store_from_url(url)
 
 
 def test_scheduler_hands_keys_to_a_store_url(db: Path) -> None:
     scheduler = Scheduler(store=f"sqlite:///{db}", secret_key=KEY, old_keys=[OLD_KEY])
     assert isinstance(scheduler.store, SQLiteStore) and "signed" in repr(scheduler.store)
-    with pytest.raises(InvalidJob, match="give them to the store object"):
+    with pytest.raises(InvalidConfiguration, match="give them to the store object"):
         Scheduler(store=SQLiteStore(db), secret_key=KEY)
     with pytest.raises(SerializationError, match="too weak"):
         Scheduler(store=f"sqlite:///{db}", secret_key="short")

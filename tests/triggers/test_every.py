@@ -43,7 +43,8 @@ def test_interval_is_normalised_to_a_timedelta(
 @pytest.mark.parametrize(
     ("args", "kwargs", "message"),
     [
-        pytest.param((), {}, r"interval must be positive .*'nothing'", id="nothing"),
+        pytest.param((), {}, r"got 0: weeks, days, hours, minutes, seconds and", id="nothing"),
+        pytest.param((), {"seconds": 0}, r"got 0: .*e\.g\. Every\(seconds=30\)", id="zero"),
         pytest.param((0,), {}, r"interval must be positive .*got 0", id="zero"),
         pytest.param((-1,), {}, r"interval must be positive .*got -1", id="negative"),
         pytest.param((timedelta(0),), {}, r"got datetime\.timedelta\(0\)", id="zero-timedelta"),
