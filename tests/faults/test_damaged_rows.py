@@ -113,3 +113,27 @@ async def test_a_trigger_that_fails_on_its_data_breaks_only_its_job(
         assert scheduler.running
         assert [e.job_id for e in broken] == ["bad"]
     assert [tag for tag, _ in support.CALLS] == ["good"] * 3
+
+
+async def test_an_unexpected_error_while_claiming_does_not_end_the_dispatcher(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scheduler = make(tmp_path / "jobs.db", clock)
+    await scheduler.add(support.note, Every(seconds=10), id="good", args=("good",))
+    store = scheduler.store
+    assert isinstance(store, SQLiteStore)
+    original = store.acquire_due
+    failures = [TypeError("a value of the wrong type")]
+
+    async def acquire_due(now: float, limit: int) -> list[object]:
+        if failures:
+            raise failures.pop()
+        return list(await original(now, limit))
+
+    monkeypatch.setattr(store, "acquire_due", acquire_due)
+    async with scheduler:
+        await clock.advance(10)  # the claim fails: retried after a backoff
+        assert scheduler.running and not failures
+        await three_runs(scheduler, clock)
+        assert scheduler.running
+    assert len(support.CALLS) >= 3, "the dispatcher went on"
