@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,24 +32,20 @@ NOBODY = 65534
 
 
 def open_as_user(path: Path) -> tuple[str, str]:
-    """Open the store's file (the synchronous layer) in a child process that cannot write what
-    the user cannot write; return the error's class name and message ("" if it opened)."""
+    """Open the store's file (the synchronous layer) as a user that cannot write what the
+    permissions forbid; return the error's class name and message ("" if it opened)."""
+    if os.geteuid() != 0:  # permissions apply: try here
+        return _open(path)
     read, write = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():  # Python 3.12+ warns about fork() with threads running
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         os.close(read)
         try:
-            if os.geteuid() == 0:
-                os.setgid(NOBODY)
-                os.setuid(NOBODY)
-            file = SQLiteFile(str(path), PayloadCodec(None))
-            try:
-                file.open("child", Admission())
-                file.close()
-                result = ("", "")
-            except StoreError as exc:
-                result = (type(exc).__name__, str(exc))
-            os.write(write, json.dumps(result).encode())
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.write(write, json.dumps(_open(path)).encode())
         finally:
             os._exit(0)
     os.close(write)
@@ -64,6 +61,16 @@ def create(db: Path) -> None:
     file = SQLiteFile(str(db), PayloadCodec(None))
     file.open("writer", Admission())
     file.close()
+
+
+def _open(path: Path) -> tuple[str, str]:
+    file = SQLiteFile(str(path), PayloadCodec(None))
+    try:
+        file.open("child", Admission())
+    except StoreError as exc:
+        return type(exc).__name__, str(exc)
+    file.close()
+    return "", ""
 
 
 @pytest.fixture
