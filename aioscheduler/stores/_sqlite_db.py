@@ -88,6 +88,8 @@ class SQLiteFile:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
+        if self._lock is not None:
+            self._lock.check()  # the path still leads to the file we locked
         conn.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
         try:
             yield conn

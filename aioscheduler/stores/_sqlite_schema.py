@@ -130,6 +130,28 @@ class FileLock:
         except OSError:
             return "unknown"
 
+    def check(self) -> None:
+        """Refuse to write when the path no longer leads to the locked file (it was deleted,
+        or replaced by another file): another scheduler may hold the new one.
+
+        Raises:
+            StoreError: the file at the path is not the one this store locked.
+        """
+        fd = self._fd
+        if fd is None:
+            return
+        mine = os.fstat(fd)
+        try:
+            now = os.stat(self.database)
+        except OSError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
+            raise StoreError(
+                f"the SQLite store {self.database!r} was deleted or replaced while this "
+                "scheduler had it open; it no longer writes to it (another scheduler may own "
+                "the new file). Restart it on the right file"
+            )
+
     def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:

@@ -89,3 +89,41 @@ async def test_the_lock_is_free_again_when_the_holder_exits(tmp_path: Path) -> N
     second = SQLiteStore(link)
     await second.open(StoreContext("second", lambda due: None))
     await second.close()
+
+
+def remove(directory: Path, pattern: str) -> None:
+    for path in directory.glob(pattern):
+        path.unlink()
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+async def test_a_store_whose_file_was_deleted_or_replaced_stops_writing(
+    tmp_path: Path, how: str
+) -> None:
+    from aioscheduler import Every
+    from aioscheduler._values import JobSpec
+    from tests.stores import support
+
+    db = tmp_path / "jobs.db"
+    first = SQLiteStore(db)
+    await first.open(StoreContext("first", lambda due: None))
+    spec = JobSpec("j", support.note, Every(seconds=10), ("a",))
+    await first.add_job(spec, now=0.0, paused=False, replace=False)
+    if how == "deleted":  # a cleanup script; a new scheduler then creates a new file
+        remove(tmp_path, "jobs.db*")
+    else:  # another database moved over it (a restored backup, say)
+        other = SQLiteStore(tmp_path / "other.db")
+        await other.open(StoreContext("other", lambda due: None))
+        await other.close()
+        remove(tmp_path, "jobs.db-*")
+        os.replace(tmp_path / "other.db", db)
+    second = SQLiteStore(db)
+    await second.open(StoreContext("second", lambda due: None))  # the lock is on the old file
+    try:
+        with pytest.raises(StoreError, match="deleted or replaced while this scheduler"):
+            await first.add_job(spec, now=0.0, paused=False, replace=True)
+        with pytest.raises(StoreError, match="deleted or replaced"):
+            await first.acquire_due(100.0, 10)  # it claims nothing: no firing runs twice
+    finally:
+        await second.close()
+        await first.close()
