@@ -14,9 +14,16 @@ from ._values import JobSpec
 __all__ = ("lost_reason", "over_budget")
 
 
-def over_budget(spec: JobSpec, attempt: int) -> bool:
-    """Whether attempt number ``attempt`` of a firing of ``spec`` exceeds its retry budget."""
-    return attempt > spec.options.retries + 1
+def over_budget(store: object, spec: JobSpec, attempt: int) -> bool:
+    """Whether a firing of ``spec`` handed out again by ``store`` as attempt ``attempt``
+    exceeds its retry budget.
+
+    Only for single-writer stores (SQLite), where a firing handed out again means its process
+    died holding the claim. Shared stores (``store.shared``: PostgreSQL, Redis) also hand a
+    firing out again when it never ran (a lease released at ``stop()``, a claim whose reply
+    was lost, a frozen node fenced) and keep their own rules (``delivery``).
+    """
+    return not getattr(store, "shared", False) and attempt > spec.options.retries + 1
 
 
 def lost_reason(spec: JobSpec, attempt: int) -> str:

@@ -208,8 +208,8 @@ class Runner:
         if not claim.run:
             self._report_not_run(firing, Outcome.MISSED, "missed its misfire grace")
             return
-        if claim.attempt > 1 and over_budget(claim.spec, attempt):  # a crash loop: see _attempts
-            firing.attempt -= 1  # the attempt that was lost
+        if claim.attempt > 1 and over_budget(self._scheduler._store, claim.spec, attempt):
+            firing.attempt -= 1  # a crash loop (see _attempts): report the attempt lost
             self._report_not_run(firing, Outcome.MISSED, lost_reason(claim.spec, firing.attempt))
             return
         spec = claim.spec
