@@ -100,10 +100,15 @@ class Dispatcher:
             return 0
         try:
             claims = await self._store.acquire_due(now, limit)
-        except StoreError as exc:
+        except Exception as exc:  # a store error, or a bug on a stored row: never fatal
             self._store_retry = min(STORE_RETRY_MAX, (self._store_retry * 2) or STORE_RETRY_INITIAL)
             self._store_blocked_until = self._clock.time() + self._store_retry
-            logger.error("claiming due jobs failed; retrying in %.1f s: %s", self._store_retry, exc)
+            logger.error(
+                "claiming due jobs failed; retrying in %.1f s: %s",
+                self._store_retry,
+                exc,
+                exc_info=not isinstance(exc, StoreError),
+            )
             return 0
         self._store_retry = 0.0
         fire = self._runner.fire_claim

@@ -23,6 +23,7 @@ from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
 from ._heap import DueHeap
 from ._logs import log_lifecycle
 from ._modify import check_call
+from ._recording import Recorder
 from ._runner import Firing, Runner
 from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, within
 from ._timers import Timer, parse_delay
@@ -227,6 +228,7 @@ class Scheduler:
         self._stopped_event: asyncio.Event | None = None
         self._releases: list[tuple[Claim, Run | Firing]] = []
         self._flush_pending = False
+        self._recorder = Recorder(self)
         self._run_waiters: dict[str, list[asyncio.Future[Run]]] = {}
         self._backfills: dict[int, asyncio.Future[Run]] = {}  # id(claim) -> its run, see backfill
         self._declared: list[tuple[Callable[..., Any], Trigger, JobOptionsKw]] = []
@@ -360,7 +362,14 @@ class Scheduler:
             # what follows the runs (records, events) is bounded too, unless no timeout was set
             grace = None if timeout is None else loop.time() + STOP_GRACE
             await self._drain_internal(grace)
-            self._emit(SchedulerStopped(at=self._clock.now(), abandoned=tuple(abandoned)))
+            self._recorder.cancel()
+            self._emit(
+                SchedulerStopped(
+                    at=self._clock.now(),
+                    abandoned=tuple(abandoned),
+                    unrecorded=tuple(self._recorder.unrecorded),
+                )
+            )
             flush = 1.0 if grace is None else max(0.0, min(grace - loop.time(), timeout or 1.0))
             await self._hub.stop(timeout=flush)
             if self._store_open:
@@ -919,9 +928,14 @@ class Scheduler:
                 stored = True
                 try:
                     await self._store.release(batch)
-                except Exception:
+                except Exception as exc:  # kept and written again: see _recording.py
                     stored = False
-                    logger.exception("recording %d finished runs in the store failed", len(batch))
+                    if (retry := await self._recorder.failed(pending, exc)) == "later":
+                        return
+                    if retry == "now":
+                        continue
+                else:
+                    self._recorder.succeeded()
                 for i, (claim, run) in enumerate(batch):
                     if i in retried:  # wait_run() returns the firing's final attempt
                         continue
@@ -1035,11 +1049,11 @@ class Scheduler:
     async def _load_tick_jobs(self) -> None:
         if not self._store.persistent:
             return
-        for job in await self._store.list_jobs():
-            if isinstance(job.trigger, Ticks) and not any(
-                job.id in j for j in self._ticks.values()
+        for spec, paused in await self._store.job_specs():  # no history: see job_specs()
+            if isinstance(spec.trigger, Ticks) and not any(
+                spec.id in j for j in self._ticks.values()
             ):
-                self._register_ticks(job.spec, job.paused)
+                self._register_ticks(spec, paused)
 
     # -- decorators and declared jobs ----------------------------------------------------------
 

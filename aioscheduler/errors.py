@@ -19,7 +19,10 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
     │   └── RefusedReference                stored data names code this process did not allow
     ├── InvalidDashboard (ValueError)       bad Dashboard arguments (a weak token...)
     └── StoreError (RuntimeError)           a store failed; the driver error is the __cause__
-        └── StoreVersionError               the store was written by a newer aioscheduler
+        ├── StoreVersionError               the store was written by a newer aioscheduler
+        ├── StoreDirectoryMissing           a SQLite file's directory does not exist
+        ├── StoreDirectoryNotWritable       a SQLite file's directory cannot be written
+        └── StoreReadOnly                   a SQLite file exists but cannot be written
 """
 
 from __future__ import annotations
@@ -40,7 +43,10 @@ __all__ = (
     "SchedulerError",
     "SchedulerStateError",
     "SerializationError",
+    "StoreDirectoryMissing",
+    "StoreDirectoryNotWritable",
     "StoreError",
+    "StoreReadOnly",
     "StoreVersionError",
 )
 
@@ -134,3 +140,16 @@ class InvalidBackfill(SchedulerError, ValueError):
 
 class BackfillTooLarge(InvalidBackfill):
     """``Scheduler.backfill()``: the window holds more firings than ``limit``; nothing ran."""
+
+class StoreDirectoryMissing(StoreError):
+    """The directory of a SQLite store's file does not exist (the message says which)."""
+
+
+class StoreDirectoryNotWritable(StoreError):
+    """The directory of a SQLite store's file cannot be written by this process: SQLite
+    creates the file and its ``-wal``/``-shm`` companions there."""
+
+
+class StoreReadOnly(StoreError):
+    """A SQLite store's file exists but this process cannot write it (permissions, read-only
+    file system); the store needs to write, also to read its jobs back."""

@@ -180,3 +180,8 @@ class Store(ABC):
         """How often the scheduler should call :meth:`acquire_due` even without a known due
         time (``None``: never; in-process stores know everything)."""
         return None
+
+    async def job_specs(self) -> list[tuple[JobSpec, bool]]:
+        """Every job's definition and paused state, without history (the scheduler reads
+        this at start). The default lists the jobs; stores with a cheaper way override it."""
+        return [(job.spec, job.paused) for job in await self.list_jobs()]

@@ -428,10 +428,12 @@ class StoreConformance(TamperingTests):
         await self.opened(heir, node="heir")
         try:
             late = T0 + timedelta(hours=1).total_seconds()
-            claims = await heir.acquire_due(late, 10)
+            claims: list[Claim] = []
+            for _ in range(3):  # a store may hand out healthy firings before recovered ones
+                claims += await heir.acquire_due(late, 10)
             recovered = [c for c in claims if c.scheduled_at == T0]
             assert len(recovered) == 1 and recovered[0].run, "the unfinished firing runs again"
-            assert await heir.acquire_due(late, 10) == [], "and is handed out once"
+            assert recovered[0].attempt == 2, "the interrupted run counts as an attempt"
             await heir.release([(c, finished(c)) for c in claims])
             history = (await heir.get_job("job")).history
             assert [
