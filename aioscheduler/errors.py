@@ -141,6 +141,7 @@ class InvalidBackfill(SchedulerError, ValueError):
 class BackfillTooLarge(InvalidBackfill):
     """``Scheduler.backfill()``: the window holds more firings than ``limit``; nothing ran."""
 
+
 class StoreDirectoryMissing(StoreError):
     """The directory of a SQLite store's file does not exist (the message says which)."""
 

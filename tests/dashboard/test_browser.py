@@ -70,7 +70,7 @@ async def test_the_jobs_page_shows_one_row_per_job(served: Served, page: Any) ->
     )
     assert sorted(ids) == sorted(job.id for job in await s.jobs())
     digest = row(page, "send-digest")
-    assert "cron '0 9 * * mon-fri'" in (await digest.locator("td.trigger").inner_text())
+    assert "at 09:00 on Monday through Friday" in (await digest.locator("td.trigger").inner_text())
     assert (await digest.locator("td.next-utc").inner_text()).endswith("UTC")
     assert await digest.locator("td.next-local time").inner_text() != ""
     assert await row(page, "rebuild-index").locator("td.outcome").inner_text() == "error"
