@@ -29,7 +29,10 @@ from ._values import JobOptions as JobOptions
 from ._values import Outcome as Outcome
 from ._values import Run as Run
 from .triggers import After as After
+from .triggers import AllOf as AllOf
+from .triggers import AnyOf as AnyOf
 from .triggers import At as At
+from .triggers import CalendarInterval as CalendarInterval
 from .triggers import Cron as Cron
 from .triggers import Every as Every
 from .triggers import Ticks as Ticks
@@ -37,8 +40,11 @@ from .triggers import Trigger as Trigger
 
 __all__ = (
     "After",
+    "AllOf",
+    "AnyOf",
     "At",
     "Backoff",
+    "CalendarInterval",
     "Cron",
     "EventStream",
     "Every",

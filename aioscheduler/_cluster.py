@@ -183,33 +183,28 @@ class Cluster:
             return 0
         return min(limit, room)
 
-    def releasable(
-        self, batch: list[tuple[Claim, Run]]
-    ) -> tuple[list[tuple[Claim, Run]], list[tuple[Claim, Run]]]:
-        """Split finished runs into those to send to the store and those to leave unsent:
-        fenced leases (the store would refuse them), and on a shared store runs cancelled by
-        ``stop()`` (their firing is released unfinished and runs again on another node)."""
+    def releasable(self, pending: list[tuple[Claim, Any]]) -> list[tuple[Claim, Any]]:
+        """The finished runs to send to the store: without those of fenced leases (the store
+        would refuse them) and, on a shared store, without runs cancelled by ``stop()`` (their
+        firing is released unfinished by ``close()`` and runs again on another node)."""
         if not self._held and not self._fenced:
-            return batch, []
-        send: list[tuple[Claim, Run]] = []
-        abandon: list[tuple[Claim, Run]] = []
-        for claim, run in batch:
+            return pending
+        send: list[tuple[Claim, Any]] = []
+        for claim, run in pending:
             key = claim_key(claim) if claim.claimed and claim.owner is not None else None
             if key is None:
                 send.append((claim, run))
             elif key in self._fenced:
                 self._fenced.discard(key)
-                abandon.append((claim, run))
             elif (
                 run.outcome is Outcome.CANCELLED
                 and run.reason == "scheduler stopped"
                 and self._scheduler._stopping
             ):
                 self._held.pop(key, None)
-                abandon.append((claim, run))
             else:
                 send.append((claim, run))
-        return send, abandon
+        return send
 
     def released(self, batch: Sequence[tuple[Claim, Run]], result: ReleaseResult | None) -> None:
         """The store recorded ``batch``: stop renewing, report refusals and pauses."""
@@ -249,24 +244,6 @@ class Cluster:
             scheduler._emit(
                 JobPausedAfterFailures(at=scheduler._clock.now(), job_id=job_id, failures=failures)
             )
-
-    def retry_release(self, batch: list[tuple[Claim, Run]], exc: BaseException) -> bool:
-        """A shared store could not record ``batch``: send it again after a backoff (its leases
-        are renewed or fenced meanwhile). False for other stores and other errors."""
-        scheduler = self._scheduler
-        if not (scheduler._store.shared and isinstance(exc, StoreError)):
-            return False
-        delay = self.outage.failed(exc, f"recording {len(batch)} finished runs")
-
-        def again() -> None:
-            if not scheduler._store_open:
-                return  # stopped meanwhile: close() released the leases, peers run them again
-            scheduler._releases.extend(batch)
-            if not scheduler._flush_pending:
-                scheduler._schedule_flush()
-
-        asyncio.get_running_loop().call_later(delay, again)
-        return True
 
     def _emit_lost(self, claim: Claim, reason: str) -> None:
         scheduler = self._scheduler

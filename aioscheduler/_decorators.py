@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 from ._values import Backoff, Delivery, Executor, Overlap
 from .errors import InvalidJob
 from .triggers import Cron, Every, Trigger
+from .triggers._cronzone import GapPolicy, RepeatPolicy
 
 if TYPE_CHECKING:
     from ._scheduler import Scheduler
@@ -159,10 +160,20 @@ def cron(
     jitter: float | timedelta | None = None,
     start_at: datetime | None = None,
     end_at: datetime | None = None,
+    dst_gap: GapPolicy = "cronie",
+    dst_repeat: RepeatPolicy = "cronie",
     **options: Unpack[JobOptionsKw],
 ) -> Callable[[F], F]:
     """Mark a function as a job on a :class:`Cron` schedule, for ``scheduler.include()``."""
-    trigger = Cron(expression, timezone=timezone, jitter=jitter, start_at=start_at, end_at=end_at)
+    trigger = Cron(
+        expression,
+        timezone=timezone,
+        jitter=jitter,
+        start_at=start_at,
+        end_at=end_at,
+        dst_gap=dst_gap,
+        dst_repeat=dst_repeat,
+    )
 
     def decorator(func: F) -> F:
         _mark(func, trigger, options)

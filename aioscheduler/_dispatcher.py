@@ -102,9 +102,11 @@ class Dispatcher:
         sent = self._clock.monotonic()
         try:
             claims = await self._store.acquire_due(now, limit)
-        except StoreError as exc:
+        except Exception as exc:  # a store error, or a bug on a stored row: never fatal
             self._store_retry = cluster.outage.failed(exc, "claiming due jobs")
             self._store_blocked_until = self._clock.time() + self._store_retry
+            if not isinstance(exc, StoreError):
+                logger.error("claiming due jobs failed (a bug?)", exc_info=exc)
             return 0
         cluster.outage.ok()
         cluster.hold(claims, sent)

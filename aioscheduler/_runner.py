@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
+from ._attempts import lost_reason, over_budget
 from ._backlog import Backlog
 from ._clock import to_datetime
 from ._logs import log_failure
@@ -27,7 +28,7 @@ from ._stopping import CANCEL_GRACE
 from ._timers import Timer, parse_delay
 from ._values import JobSpec, Outcome, Run
 from .errors import InvalidDelay, JobTimeout
-from .events import RunFinished, RunMissed, RunSkipped, RunStarted
+from .events import RunFinished, RunLost, RunMissed, RunSkipped, RunStarted
 from .stores._base import Claim
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ class Firing:
             error=error,
             timer=self.timer,
             node=self.node,
+            backfill=self.claim is not None and self.claim.backfill,
         )
 
 
@@ -218,6 +220,10 @@ class Runner:
                 else "missed its misfire grace"
             )
             self._report_not_run(firing, Outcome.MISSED, reason)
+            return
+        if claim.attempt > 1 and over_budget(self._scheduler._store, claim.spec, attempt):
+            firing.attempt -= 1  # a crash loop (see _attempts): report the attempt lost
+            self._report_not_run(firing, Outcome.MISSED, lost_reason(claim.spec, firing.attempt))
             return
         spec = claim.spec
         state = self._jobs.get(spec.id)
@@ -474,7 +480,10 @@ class Runner:
         now = self._clock.time()
         run = firing.snapshot(outcome, now, reason=reason)
         extra = {"job_id": firing.job_id, "attempt": firing.attempt, "missed": firing.missed}
-        if outcome is Outcome.MISSED:
+        if reason.startswith("lost:"):
+            logger.error("job %r firing %s", firing.job_id, reason, extra=extra)
+            event: RunMissed | RunSkipped = RunLost(at=to_datetime(now), run=run)
+        elif outcome is Outcome.MISSED:
             logger.warning(
                 "job %r missed %d firing(s) due at %s (%s)",
                 firing.job_id,
@@ -483,7 +492,7 @@ class Runner:
                 reason,
                 extra=extra,
             )
-            event: RunMissed | RunSkipped = RunMissed(at=to_datetime(now), run=run)
+            event = RunMissed(at=to_datetime(now), run=run)
         else:
             logger.info("job %r firing skipped: %s", firing.job_id, reason, extra=extra)
             event = RunSkipped(at=to_datetime(now), run=run)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, TypeVarTuple, Unpack
 
 import anyio
 
-from . import _modify
+from . import _backfill, _modify
 from ._admission import Admission
 from ._clock import Clock, SystemClock
 from ._cluster import Cluster, default_node_name, incarnation_id
@@ -24,6 +24,7 @@ from ._events import DEFAULT_BUFFER, EventHub, EventStream, Subscription
 from ._heap import DueHeap
 from ._logs import log_lifecycle
 from ._modify import check_call
+from ._recording import Recorder
 from ._runner import Firing, Runner
 from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, within
 from ._timers import Timer, parse_delay
@@ -63,6 +64,7 @@ from .events import (
 from .stores._base import Claim, Store, StoreContext
 from .stores.memory import MemoryStore
 from .triggers import At, Cron, Every, Ticks, Trigger
+from .triggers._cronzone import GapPolicy, RepeatPolicy
 from .triggers._time import to_zone
 
 if TYPE_CHECKING:
@@ -238,7 +240,9 @@ class Scheduler:
         self._stopped_event: asyncio.Event | None = None
         self._releases: list[tuple[Claim, Run | Firing]] = []
         self._flush_pending = False
+        self._recorder = Recorder(self)
         self._run_waiters: dict[str, list[asyncio.Future[Run]]] = {}
+        self._backfills: dict[int, asyncio.Future[Run]] = {}  # id(claim) -> its run, see backfill
         self._declared: list[tuple[Callable[..., Any], Trigger, JobOptionsKw]] = []
         self._ticks: dict[str, dict[str, list[Any]]] = {}
         self._local: dict[str, set[Firing]] = {}  # job id -> its firings in the local heap
@@ -373,7 +377,14 @@ class Scheduler:
             # what follows the runs (records, events) is bounded too, unless no timeout was set
             grace = None if timeout is None else loop.time() + STOP_GRACE
             await self._drain_internal(grace)
-            self._emit(SchedulerStopped(at=self._clock.now(), abandoned=tuple(abandoned)))
+            self._recorder.cancel()
+            self._emit(
+                SchedulerStopped(
+                    at=self._clock.now(),
+                    abandoned=tuple(abandoned),
+                    unrecorded=tuple(self._recorder.unrecorded),
+                )
+            )
             flush = 1.0 if grace is None else max(0.0, min(grace - loop.time(), timeout or 1.0))
             await self._hub.stop(timeout=flush)
             await self._cluster.close()
@@ -625,7 +636,7 @@ class Scheduler:
             raise InvalidJob(
                 f"trigger must be a Trigger (Every, Cron, At, After, Ticks...), got {trigger!r}"
             )
-        trigger = trigger.bind(self._timezone)
+        trigger = trigger.bind(self._timezone).anchor(self._clock.now())
         job_id = _job_id(func) if id is None else id
         if not isinstance(job_id, str) or not job_id:
             raise InvalidJob(f"id must be a non-empty str, got {job_id!r}")
@@ -786,6 +797,7 @@ class Scheduler:
         self._unregister_ticks(id)
         for firing in self._local.pop(id, ()):  # pending retries, run_now, Ticks firings
             self._heap.discard(firing)
+            _backfill.dropped(self._backfills, firing)  # a backfill() waiting ends: JobNotFound
             self._runner._report_not_run(firing, Outcome.SKIPPED, "job removed")  # not lost
         self._runner.forget(id)
         self._emit(JobRemoved(at=self._clock.now(), job_id=id))
@@ -855,12 +867,39 @@ class Scheduler:
         job = await self.get(id)
         self._run_once_now(job.spec)
 
+    async def backfill(
+        self, id: str, start: datetime, end: datetime, *, limit: int = 1000
+    ) -> list[Run]:
+        """Run the firings ``start <= t < end`` of job ``id``'s trigger, oldest first, one after
+        another, and return their runs (see :func:`aioscheduler._backfill.backfill`).
+
+        Each run has ``Run.backfill`` true and ``scheduled_at`` the past firing time, in its
+        events too; the job's overlap policy applies; its own schedule is untouched.
+
+        Raises:
+            JobNotFound: no job has this id.
+            InvalidBackfill: ``start``/``end`` are not aware datetimes with ``start < end``, or
+                ``limit`` is not an int >= 1.
+            BackfillTooLarge: more than ``limit`` firings; then nothing runs.
+            SchedulerStateError: the scheduler is not running.
+        """
+        return await _backfill.backfill(self, id, start, end, limit)
+
     def _local_firing(self, spec: JobSpec, due: float, *, final: bool, attempt: int = 1) -> Firing:
         claim = Claim(spec, due, due, 0, True, final, claimed=False)
         return Firing(due, claim=claim, attempt=attempt)
 
     def _schedule_retry(self, claim: Claim, attempt: int, due: float) -> None:
-        retry = Claim(claim.spec, claim.scheduled_at, due, 0, True, claim.final, claimed=False)
+        retry = Claim(
+            claim.spec,
+            claim.scheduled_at,
+            due,
+            0,
+            True,
+            claim.final,
+            False,
+            backfill=claim.backfill,
+        )
         self._push_local(due, Firing(due, claim=retry, attempt=attempt))
 
     def _pause_after_failures(self, job_id: str, failures: int) -> None:
@@ -887,6 +926,8 @@ class Scheduler:
         path of runs that are about to start)."""
         if not final and claim.final:
             claim = claim._replace(final=False)
+        if claim.backfill:
+            _backfill.finished(self._backfills, claim, run)
         self._releases.append((claim, run))
         if not self._flush_pending and not self._stopping:  # stop() records them itself
             self._schedule_flush()
@@ -899,23 +940,27 @@ class Scheduler:
         try:
             while self._releases:
                 pending, self._releases = self._releases, []
+                # runs whose lease was fenced or handed over at stop are not sent (_cluster.py)
+                pending = self._cluster.releasable(pending)
                 batch = [
                     (claim, run.to_run() if isinstance(run, Firing) else run)
                     for claim, run in pending
                 ]
-                # by claim identity: releasable() below may leave some runs out of the batch
-                retried = {id(claim) for claim, run in pending if getattr(run, "retrying", 0)}
+                retried = {i for i, (_, run) in enumerate(pending) if getattr(run, "retrying", 0)}
                 stored = True
-                batch, _abandoned = self._cluster.releasable(batch)
                 try:
-                    self._cluster.released(batch, await self._store.release(batch))
-                except Exception as exc:
-                    if self._cluster.retry_release(batch, exc):
-                        continue  # a shared store is away: sent again after a backoff
+                    result = await self._store.release(batch)
+                except Exception as exc:  # kept and written again: see _recording.py
                     stored = False
-                    logger.exception("recording %d finished runs in the store failed", len(batch))
-                for claim, run in batch:
-                    if id(claim) in retried:  # wait_run() returns the firing's final attempt
+                    if (retry := await self._recorder.failed(pending, exc)) == "later":
+                        return
+                    if retry == "now":
+                        continue
+                else:
+                    self._recorder.succeeded()
+                    self._cluster.released(batch, result)
+                for i, (claim, run) in enumerate(batch):
+                    if i in retried:  # wait_run() returns the firing's final attempt
                         continue
                     # waiters wake once the store has the run, so get(id).last_run shows it
                     waiters = self._run_waiters.pop(claim.spec.id, None)
@@ -1027,11 +1072,11 @@ class Scheduler:
     async def _load_tick_jobs(self) -> None:
         if not self._store.persistent:
             return
-        for job in await self._store.list_jobs():
-            if isinstance(job.trigger, Ticks) and not any(
-                job.id in j for j in self._ticks.values()
+        for spec, paused in await self._store.job_specs():  # no history: see job_specs()
+            if isinstance(spec.trigger, Ticks) and not any(
+                spec.id in j for j in self._ticks.values()
             ):
-                self._register_ticks(job.spec, job.paused)
+                self._register_ticks(spec, paused)
 
     # -- decorators and declared jobs ----------------------------------------------------------
 
@@ -1169,11 +1214,19 @@ class Scheduler:
         jitter: float | timedelta | None = None,
         start_at: datetime | None = None,
         end_at: datetime | None = None,
+        dst_gap: GapPolicy = "cronie",
+        dst_repeat: RepeatPolicy = "cronie",
         **options: Unpack[JobOptionsKw],
     ) -> Callable[[F], F]:
         """Decorator: run the function on a :class:`Cron` schedule (see :meth:`every`)."""
         trigger = Cron(
-            expression, timezone=timezone, jitter=jitter, start_at=start_at, end_at=end_at
+            expression,
+            timezone=timezone,
+            jitter=jitter,
+            start_at=start_at,
+            end_at=end_at,
+            dst_gap=dst_gap,
+            dst_repeat=dst_repeat,
         )
         return self._declare(trigger, options)
 

@@ -241,6 +241,8 @@ class Run(NamedTuple):
     error: BaseException | None = None
     timer: Any = None
     """The :class:`~aioscheduler.Timer` for a timer firing."""
+    backfill: bool = False
+    """A run started by :meth:`Scheduler.backfill` for a past firing (``scheduled_at``)."""
     node: str | None = None
     """The name of the node that ran it (``Scheduler(node_name=...)``), where known."""
 

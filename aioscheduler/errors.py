@@ -5,6 +5,7 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
 
     SchedulerError
     ├── InvalidTrigger (ValueError)         bad trigger arguments or cron expression
+    │   └── NoCommonFiring                  AllOf's members never agree within its search bound
     ├── InvalidJob (ValueError)             bad job options or callable, at add()
     ├── InvalidDelay (ValueError)           a timer callback returned a negative/invalid delay
     ├── InvalidConfiguration (ValueError)   a bad Scheduler or store setting: time zone, store URL
@@ -12,27 +13,40 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
     ├── JobExists (KeyError)                duplicate job id without replace=True
     ├── SchedulerStateError (RuntimeError)  start twice, or a call that needs a running scheduler
     ├── JobTimeout (TimeoutError)           a run exceeded its timeout
+    ├── InvalidBackfill (ValueError)        backfill() called with a bad window or limit
+    │   └── BackfillTooLarge                the window holds more firings than the limit
     ├── SerializationError (ValueError)     a callable or argument a persistent store cannot keep
     │   └── RefusedReference                stored data names code this process did not allow
+    ├── InvalidDashboard (ValueError)       bad Dashboard arguments (a weak token...)
     └── StoreError (RuntimeError)           a store failed; the driver error is the __cause__
-        └── StoreVersionError               the store was written by a newer aioscheduler
+        ├── StoreVersionError               the store was written by a newer aioscheduler
+        ├── StoreDirectoryMissing           a SQLite file's directory does not exist
+        ├── StoreDirectoryNotWritable       a SQLite file's directory cannot be written
+        └── StoreReadOnly                   a SQLite file exists but cannot be written
 """
 
 from __future__ import annotations
 
 __all__ = (
+    "BackfillTooLarge",
+    "InvalidBackfill",
     "InvalidConfiguration",
+    "InvalidDashboard",
     "InvalidDelay",
     "InvalidJob",
     "InvalidTrigger",
     "JobExists",
     "JobNotFound",
     "JobTimeout",
+    "NoCommonFiring",
     "RefusedReference",
     "SchedulerError",
     "SchedulerStateError",
     "SerializationError",
+    "StoreDirectoryMissing",
+    "StoreDirectoryNotWritable",
     "StoreError",
+    "StoreReadOnly",
     "StoreVersionError",
 )
 
@@ -47,6 +61,10 @@ class InvalidTrigger(SchedulerError, ValueError):
 
 class InvalidJob(SchedulerError, ValueError):
     """A job was registered with an invalid callable or invalid options."""
+
+
+class InvalidDashboard(SchedulerError, ValueError):
+    """A dashboard was built with invalid arguments (not a scheduler, a malformed token...)."""
 
 
 class InvalidDelay(SchedulerError, ValueError):
@@ -110,3 +128,29 @@ class StoreError(SchedulerError, RuntimeError):
 
 class StoreVersionError(StoreError):
     """The store's schema was written by a newer version of aioscheduler."""
+
+
+class NoCommonFiring(InvalidTrigger):
+    """``AllOf``: its triggers do not agree on any time within the search bound."""
+
+
+class InvalidBackfill(SchedulerError, ValueError):
+    """``Scheduler.backfill()`` was called with a bad window or limit."""
+
+
+class BackfillTooLarge(InvalidBackfill):
+    """``Scheduler.backfill()``: the window holds more firings than ``limit``; nothing ran."""
+
+
+class StoreDirectoryMissing(StoreError):
+    """The directory of a SQLite store's file does not exist (the message says which)."""
+
+
+class StoreDirectoryNotWritable(StoreError):
+    """The directory of a SQLite store's file cannot be written by this process: SQLite
+    creates the file and its ``-wal``/``-shm`` companions there."""
+
+
+class StoreReadOnly(StoreError):
+    """A SQLite store's file exists but this process cannot write it (permissions, read-only
+    file system); the store needs to write, also to read its jobs back."""

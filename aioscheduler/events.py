@@ -28,6 +28,7 @@ __all__ = (
     "LoopStalled",
     "RunEvent",
     "RunFinished",
+    "RunLost",
     "RunMissed",
     "RunSkipped",
     "RunStarted",
@@ -57,9 +58,13 @@ class SchedulerStarted(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SchedulerStopped(Event):
     """The scheduler stopped. ``abandoned`` names each run that did not end when cancelled
-    at ``stop()`` (it swallowed the cancellation): it is left to end on its own."""
+    at ``stop()`` (it swallowed the cancellation): it is left to end on its own.
+    ``unrecorded`` names each finished run the store could not record (see
+    ``docs/persistence.md``)."""
 
     abandoned: tuple[str, ...] = ()
+    unrecorded: tuple[str, ...] = ()
+    """Finished runs the store could not record, even after retries (disk full...)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,6 +142,13 @@ class RunSkipped(RunEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunMissed(RunEvent):
     """A firing came later than its misfire grace; ``run.missed`` firings were not run."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunLost(RunMissed):
+    """A firing whose last allowed attempt was interrupted by a crash (the process died
+    mid-run) is not run again: ``run.attempt`` is the attempt that was lost, ``run.reason``
+    says why. A :class:`RunMissed` too (outcome ``missed``), so missed-firing handlers see it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,9 +3,12 @@
 Run it with (``pip install "aioscheduler[fastapi]" uvicorn``)::
 
     uvicorn examples.fastapi_app:app       # then, in another shell:
-    curl localhost:8000/jobs               # [{"id": "refresh-prices", "trigger": "every 10s"...
+    curl localhost:8000/jobs               # [{"id": "refresh-prices", "trigger": "every 10 seconds"
     curl localhost:8000/prices             # {"refreshed": 3, "last_refresh": "2026-..."}
     curl -X POST localhost:8000/jobs/refresh-prices/run   # one extra refresh now
+
+and open http://localhost:8000/scheduler/ for the dashboard (``pip install
+"aioscheduler[dashboard]"``): the jobs, their runs, a timeline, live.
 
 Every 10 seconds ``refresh-prices`` updates the prices the API serves; at 03:00 UTC the
 ``nightly-cleanup`` job would run on a worker thread. Ctrl-C stops uvicorn, which stops the
@@ -22,6 +25,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 
 from aioscheduler import Scheduler
+from aioscheduler.dashboard import Dashboard
 from aioscheduler.errors import JobNotFound
 
 
@@ -53,6 +57,7 @@ def create_app(scheduler: Scheduler | None = None) -> FastAPI:
         yield
 
     app = FastAPI(lifespan=scheduler.lifespan.wrap(app_lifespan))
+    app.mount("/scheduler", Dashboard(scheduler))  # bound to 127.0.0.1 by uvicorn's default
 
     @app.get("/jobs")
     async def list_jobs(request: Request) -> list[dict[str, Any]]:

@@ -163,7 +163,8 @@ def test_aioscheduler_run_with_a_store_that_cannot_open_is_one_line(app_dir: Pat
     errors = [line for line in proc.stderr.splitlines() if "error" in line]
     assert errors == [
         "aioscheduler run: error: cannot start newcomer_app.nodir: cannot open the SQLite "
-        "store 'missing/jobs.db': directory 'missing' does not exist"
+        "store 'missing/jobs.db': directory 'missing' does not exist; create it first "
+        "(mkdir -p 'missing') or point the store at an existing directory"
     ]
     assert "Traceback" not in proc.stderr
     assert not (app_dir / "missing").exists()

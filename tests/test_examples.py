@@ -176,8 +176,8 @@ async def test_fastapi_app_refreshes_while_serving_and_lists_its_jobs() -> None:
     async with lifespan(app), httpx.AsyncClient(transport=transport, base_url="http://x") as http:
         jobs = (await http.get("/jobs")).json()
         assert [(j["id"], j["trigger"]) for j in jobs] == [
-            ("refresh-prices", "every 10s"),
-            ("nightly-cleanup", "cron '0 3 * * *' (UTC)"),
+            ("refresh-prices", "every 10 seconds"),
+            ("nightly-cleanup", "at 03:00 (UTC)"),
         ]
         await clock.advance(30)
         prices = (await http.get("/prices")).json()

@@ -9,8 +9,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "aioscheduler"
 
 #: module (relative to the package) -> modules it must never import
 FORBIDDEN = {
-    "triggers": {"_scheduler", "_dispatcher", "_runner", "stores", "integrations", "cli"},
-    "stores": {"_scheduler", "_dispatcher", "_runner", "integrations", "cli"},
+    "triggers": {
+        "_scheduler",
+        "_dispatcher",
+        "_runner",
+        "stores",
+        "integrations",
+        "cli",
+        "dashboard",
+    },
+    "stores": {"_scheduler", "_dispatcher", "_runner", "integrations", "cli", "dashboard"},
     "_heap.py": {"_scheduler", "_dispatcher", "_runner", "asyncio"},
     "_clock.py": {"_scheduler", "_dispatcher", "_runner", "stores"},
     "errors.py": {"_scheduler", "_dispatcher", "_runner", "stores", "triggers"},

@@ -11,8 +11,11 @@ import aioscheduler.testing
 
 EXPECTED = {
     "After",
+    "AllOf",
+    "AnyOf",
     "At",
     "Backoff",
+    "CalendarInterval",
     "Cron",
     "EventStream",
     "Every",
@@ -41,7 +44,20 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 
 def test_public_classes_present_themselves_as_top_level() -> None:
-    for name in ("Scheduler", "Every", "Cron", "At", "After", "Ticks", "Timer", "Job", "Run"):
+    for name in (
+        "Scheduler",
+        "Every",
+        "Cron",
+        "At",
+        "After",
+        "Ticks",
+        "Timer",
+        "Job",
+        "Run",
+        "CalendarInterval",
+        "AnyOf",
+        "AllOf",
+    ):
         assert getattr(aioscheduler, name).__module__ == "aioscheduler", name
 
 
@@ -68,6 +84,7 @@ def test_private_modules_are_underscored_and_public_ones_have_all() -> None:
         "aioscheduler.testing",
         "aioscheduler.triggers",
         "aioscheduler.stores",
+        "aioscheduler.dashboard",
     ):
         module = importlib.import_module(mod)
         assert isinstance(module.__all__, tuple), mod

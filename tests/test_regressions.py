@@ -179,3 +179,14 @@ async def test_stop_on_a_never_started_scheduler_closes_the_store(clock: FakeClo
     await s.stop()
     assert not s._store_open
     assert not s.running
+
+
+async def test_a_run_now_run_is_kept_in_the_history(running: Scheduler, clock: FakeClock) -> None:
+    def fail() -> None:
+        raise RuntimeError("no")
+
+    await running.add(fail, Every(hours=1), id="f", executor="inline")
+    await running.run_now("f")
+    await clock.advance(0)
+    job = await running.get("f")
+    assert job.last_run is not None and job.last_run.outcome is Outcome.ERROR

@@ -127,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable; like Scheduler(allow=...)); others are listed as broken, never imported",
     )
     jobs.add_argument(
+        "--secret-key-env",
+        metavar="NAME",
+        default=None,
+        help="with --store: read a signed or encrypted store with the key in the environment "
+        "variable NAME",
+    )
+    jobs.add_argument(
         "--timezone", type=_zone, default=None, help="zone of the local column (default: system)"
     )
 
@@ -149,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     nxt.add_argument(
         "--after", type=_instant, default=None, help="start from this ISO time (default: now)"
     )
+    from .dashboard import add_parser as add_dashboard_parser
+
+    add_dashboard_parser(commands)
     return parser
 
 
@@ -197,16 +207,27 @@ def _command(args: argparse.Namespace) -> int:
         print(text)
         return 0
     if args.command == "jobs":
+        from ._keys import secret_key_from_env
         from .jobs import list_jobs
 
+        key = secret_key_from_env(args.secret_key_env)
         print(
             _run_loop(
                 lambda: list_jobs(
-                    args.target, args.store, args.timezone, args.allow, factory=args.factory
+                    args.target,
+                    args.store,
+                    args.timezone,
+                    args.allow,
+                    factory=args.factory,
+                    key=key,
                 )
             )
         )
         return 0
+    if args.command == "dashboard":
+        from .dashboard import serve_dashboard
+
+        return _run_loop(lambda: serve_dashboard(args))
     from .run import serve
 
     loop = _choose_loop(args.loop)

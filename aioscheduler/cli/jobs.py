@@ -9,9 +9,10 @@ from typing import Any
 
 from .._admission import Admission
 from .._scheduler import Scheduler
+from .._serialization import PayloadCodec
 from .._values import Job
 from ..errors import SchedulerError
-from ..stores import Store
+from ..stores import Store, store_from_url
 from ._sqlite_view import Listed, read_sqlite
 from ._stored import stored_jobs_table
 from ._table import format_local, format_table, format_utc
@@ -29,6 +30,7 @@ async def list_jobs(
     allow: list[str] | None = None,
     *,
     factory: bool = False,
+    key: str | None = None,
 ) -> str:
     """Return the jobs table of the scheduler ``target`` or of the store at ``store_url``.
 
@@ -36,16 +38,17 @@ async def list_jobs(
     run they would have if it started now. A SQLite store is read read-only, beside the
     scheduler that runs it, without importing the jobs' modules. Rows that cannot be read or
     are refused (a name outside ``allow`` or the target scheduler's policy; for other stores,
-    jobs that cannot be loaded) are listed after the table.
+    jobs that cannot be loaded) are listed after the table. ``key`` opens a signed or
+    encrypted store (``--secret-key-env``).
 
     Raises:
         UsageError: the target cannot be loaded, or the store cannot be read (one line).
     """
     if store_url is not None:
-        shared = await _shared_store_table(store_url, allow, tz)
+        shared = await _shared_store_table(store_url, allow, tz, key)
         if shared is not None:
             return shared
-        listed, broken = await _from_url(store_url, allow)
+        listed, broken = await _from_url(store_url, allow, key)
     else:
         assert target is not None
         scheduler = await load_scheduler(target, factory=factory)
@@ -61,14 +64,16 @@ async def list_jobs(
 SHARED_SCHEMES = ("postgresql", "postgres", "redis", "rediss")
 
 
-async def _shared_store_table(url: str, allow: list[str] | None, tz: tzinfo | None) -> str | None:
+async def _shared_store_table(
+    url: str, allow: list[str] | None, tz: tzinfo | None, key: str | None = None
+) -> str | None:
     """The table of a shared store (PostgreSQL, Redis), read without importing the jobs'
     modules: callables as paths, and the nodes running each job now; ``None`` for others."""
     if url.partition("://")[0] not in SHARED_SCHEMES:
         return None
     cwd_importable()
     try:
-        scheduler = Scheduler(store=url, allow=allow)
+        scheduler = Scheduler(store=url, allow=allow, secret_key=key)
     except SchedulerError as exc:
         raise UsageError(str(exc)) from None
     store = scheduler.store
@@ -95,15 +100,17 @@ def _sqlite_path(url: str) -> str | None:
 
 
 async def _from_url(
-    url: str, allow: list[str] | None
+    url: str, allow: list[str] | None, key: str | None = None
 ) -> tuple[list[Listed], list[tuple[str, str]]]:
     path = _sqlite_path(url)
     if path is not None:
         hint = "" if allow else "; to list it here: aioscheduler jobs --allow MODULE"
-        return read_sqlite(path, admission=Admission(allow), refused_hint=hint)
+        codec = None if key is None else PayloadCodec(key)
+        return read_sqlite(path, codec, admission=Admission(allow), refused_hint=hint)
     cwd_importable()
     try:
-        scheduler = Scheduler(store=url, allow=allow)
+        options = {} if key is None else {"secret_key": key}
+        scheduler = Scheduler(store=store_from_url(url, **options), allow=allow)
     except SchedulerError as exc:
         raise UsageError(str(exc)) from None
     return await _from_scheduler(scheduler)

@@ -94,7 +94,8 @@ def preview(trigger: Trigger, count: int, after: datetime, tz: tzinfo | None) ->
     """The trigger's description and its next ``count`` fire times, local and UTC."""
     times = trigger.preview(count, after=after)
     width = len(str(len(times)))
-    lines = [trigger.describe()]
+    header = trigger.describe()  # "at 09:00 on Monday through Friday (Europe/Berlin)"
+    lines = [f"cron {trigger.expression!r}: {header}" if isinstance(trigger, Cron) else header]
     lines += [
         f"{i:>{width}}  {format_local(t, tz)}   {format_utc(t)}" for i, t in enumerate(times, 1)
     ]

@@ -57,7 +57,7 @@ LATENESS_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60
 #: Seconds a run took: from a quick poll to an hour-long batch.
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
-#: Events after which the jobs gauge is recounted from the store.
+#: Events that change the jobs gauge (recounted from the store only at start).
 _RECOUNT = (
     SchedulerStarted,
     JobAdded,
@@ -215,6 +215,8 @@ class SchedulerMetrics:
                 f"{ns}_metrics_events_dropped" if ns else "metrics_events_dropped", self
             ),
         ]
+        self._paused: dict[str, bool] | None = None  # job id -> paused, once counted
+        self._paused_total = 0
         self.subscription: Subscription = scheduler.subscribe(self._on_event)
         registered: list[Collector] = []
         try:
@@ -233,7 +235,10 @@ class SchedulerMetrics:
         elif isinstance(event, _RECOUNT):
             if isinstance(event, JobPausedAfterFailures):
                 self.paused_after_failures.labels(event.job_id).inc()
-            await self.refresh()
+            if isinstance(event, SchedulerStarted) or self._paused is None:
+                await self.refresh()  # a full count once; job events then update it
+            else:
+                self._count(event)
         elif isinstance(event, ClockJumped):
             self.clock_jumps.inc()
         elif isinstance(event, LoopStalled):
@@ -263,11 +268,36 @@ class SchedulerMetrics:
             self.skipped.labels(job, run.reason or "").inc()
 
     async def refresh(self) -> None:
-        """Recount the jobs gauge from the store (done on every job event and at start)."""
+        """Recount the jobs gauge from the store (done at start; each job event then adjusts
+        the count in O(1), without listing the jobs)."""
         jobs = await self._scheduler.jobs()
-        paused = sum(1 for job in jobs if job.paused)
-        self.jobs.labels("active").set(len(jobs) - paused)
-        self.jobs.labels("paused").set(paused)
+        self._paused = {job.id: job.paused for job in jobs}
+        self._paused_total = sum(1 for job in jobs if job.paused)
+        self._set_gauge()
+
+    def _count(self, event: Event) -> None:
+        known = self._paused
+        assert known is not None
+        if isinstance(event, JobAdded | JobUpdated):
+            self._mark(event.job.id, event.job.paused)
+        elif isinstance(event, JobRemoved):
+            self._paused_total -= known.pop(event.job_id, False)
+        elif isinstance(event, JobPaused | JobPausedAfterFailures):
+            if event.job_id in known:
+                self._mark(event.job_id, True)
+        elif isinstance(event, JobResumed) and event.job_id in known:
+            self._mark(event.job_id, False)
+        self._set_gauge()
+
+    def _mark(self, job_id: str, paused: bool) -> None:
+        assert self._paused is not None
+        self._paused_total += paused - self._paused.get(job_id, False)
+        self._paused[job_id] = paused
+
+    def _set_gauge(self) -> None:
+        total = len(self._paused or ())
+        self.jobs.labels("active").set(total - self._paused_total)
+        self.jobs.labels("paused").set(self._paused_total)
 
     def close(self) -> None:
         """Stop updating and unregister every metric from the registry."""

@@ -95,6 +95,7 @@ class Claim(NamedTuple):
     final: bool
     claimed: bool = True
     attempt: int = 1
+    backfill: bool = False
     owner: str | None = None
     """The lease owner (:attr:`StoreContext.node_id`) of a leased claim; ``None`` for stores
     without leases. With ``attempt`` it is the fencing token :meth:`Store.release` checks."""
@@ -331,3 +332,8 @@ class Store(ABC):
         time (``None``: never; in-process stores know everything). Shared stores poll as the
         safety net under their wake-up hints."""
         return None
+
+    async def job_specs(self) -> list[tuple[JobSpec, bool]]:
+        """Every job's definition and paused state, without history (the scheduler reads
+        this at start). The default lists the jobs; stores with a cheaper way override it."""
+        return [(job.spec, job.paused) for job in await self.list_jobs()]

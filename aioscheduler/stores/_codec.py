@@ -321,6 +321,7 @@ def encode_run(run: Run, attempt: int) -> bytes:
             "res": safe_repr_value(run.result),
             "err": err,
             "n": run.node,
+            **({"bf": True} if run.backfill else {}),
         }
     )
 
@@ -367,6 +368,7 @@ def decode_run(
             result=_result(d["res"], gate),
             error=None if err is None else RecordedError(str(err[0]), str(err[1])),
             node=d.get("n"),
+            backfill=bool(d.get("bf", False)),
         )
     except SerializationError:
         raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 from collections.abc import Iterable
 
 from .._clock import to_datetime
@@ -17,9 +18,11 @@ from .._values import Job, JobSpec, Run
 from ..errors import JobNotFound
 from ._base import StoreContext
 from ._planning import jitter_offset
-from ._sqlite_db import Firing
+from ._sqlite_db import Firing, LoadedJob
 
 __all__ = ("Entry", "LocalJobs")
+
+logger = logging.getLogger("aioscheduler.stores.sqlite")
 
 
 class Entry:
@@ -67,6 +70,26 @@ class LocalJobs:
         if len(self._heap) > 2 * len(self._entries) + 64:  # mostly stale: rebuild
             self._heap = [item for item in self._heap if self._live(item)]
             heapq.heapify(self._heap)
+
+    def _index(self, jobs: Iterable[LoadedJob]) -> None:
+        """Fill the view with loaded jobs (no wake-ups: the caller sends one)."""
+        entries, heap, seq = self._entries, self._heap, self._seq
+        for job in jobs:
+            entry = entries[job.spec.id] = Entry(job.spec, job.nominal, job.run_at, job.paused)
+            entry.version = 1
+            if job.run_at is not None and not job.paused:
+                heap.append((job.run_at, next(seq), job.spec.id, 1))
+        heapq.heapify(heap)
+
+    def _poisoned(self, entry: Entry, exc: Exception) -> None:
+        """Make a loaded job broken: planning its firing failed on its stored data."""
+        job_id = entry.spec.id
+        reason = f"planning its next firing failed: {type(exc).__name__}: {exc}"
+        logger.error("job %r is broken and skipped: %s", job_id, reason, extra={"job_id": job_id})
+        self._entries.pop(job_id, None)
+        self._broken[job_id] = reason
+        if self._context is not None:
+            self._context.on_broken(job_id, reason)
 
     def _live(self, item: tuple[float, int, str, int]) -> bool:
         entry = self._entries.get(item[2])

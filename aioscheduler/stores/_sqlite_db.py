@@ -18,6 +18,7 @@ from .._serialization import PayloadCodec
 from .._values import JobSpec
 from ..errors import RefusedReference
 from ._codec import decode_spec, encode_spec
+from ._sqlite_rows import DamagedRow, check_firing, check_state
 from ._sqlite_schema import FileLock, connect
 
 __all__ = ("Firing", "Loaded", "LoadedJob", "RefusedRow", "SQLiteFile")
@@ -87,6 +88,8 @@ class SQLiteFile:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
+        if self._lock is not None:
+            self._lock.check()  # the path still leads to the file we locked
         conn.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
         try:
             yield conn
@@ -116,16 +119,20 @@ class SQLiteFile:
         with self._transaction() as conn:
             rows = conn.execute("SELECT id, payload, paused, nominal, run_at FROM jobs ORDER BY id")
             for job_id, value, paused, nominal, run_at in rows.fetchall():
-                # A row edited by hand may hold TEXT where a BLOB was written.
-                payload = value.encode() if isinstance(value, str) else bytes(value)
                 try:
-                    spec = decode_spec(job_id, payload, self._codec, admission)
+                    # every plain column is checked before use (see _sqlite_rows)
+                    state = check_state(paused, nominal, run_at)
+                    if not isinstance(value, str | bytes):
+                        raise DamagedRow(f"payload = {value!r} is not a blob")
+                    # A row edited by hand may hold TEXT where a BLOB was written.
+                    payload = value.encode() if isinstance(value, str) else bytes(value)
+                    spec = decode_spec(str(job_id), payload, self._codec, admission)
                 except Exception as exc:  # tampered, unimportable, malformed: report, keep the row
-                    broken.append((job_id, f"{type(exc).__name__}: {exc}"))
-                    if isinstance(exc, RefusedReference):
-                        refused.append(RefusedRow(job_id, payload, bool(paused), nominal, run_at))
+                    broken.append((str(job_id), f"{type(exc).__name__}: {exc}"))
+                    if isinstance(exc, RefusedReference):  # its state was checked above
+                        refused.append(RefusedRow(str(job_id), payload, *state))
                     continue
-                jobs.append(LoadedJob(spec, bool(paused), nominal, run_at))
+                jobs.append(LoadedJob(spec, *state))
                 if self._codec.needs_reseal(payload):  # key rotation, mode change
                     reseal.append((self._codec.seal(encode_spec(spec)), job_id))
             conn.executemany("UPDATE jobs SET payload = ? WHERE id = ?", reseal)
@@ -133,12 +140,23 @@ class SQLiteFile:
             # each one can be claimed again at once.
             conn.execute("DELETE FROM firings WHERE job_id NOT IN (SELECT id FROM jobs)")
             conn.execute("UPDATE firings SET lease_until = 0")
-            firings = {
-                (row[0], row[1]): Firing(
-                    row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), *row[6:]
-                )
-                for row in conn.execute("SELECT * FROM firings")
-            }
+            firings: dict[tuple[str, float], Firing] = {}
+            for row in conn.execute("SELECT * FROM firings").fetchall():
+                try:
+                    firing = Firing(*check_firing(row))
+                except DamagedRow as exc:  # the job it names becomes broken, nothing else
+                    damaged = str(row[0]) if row else "?"
+                    logger.error("damaged firings row of job %r: %s", damaged, exc)
+                    broken.append((damaged, f"DamagedRow: {exc}"))
+                    continue
+                firings[(firing.job_id, firing.slot)] = firing
+        first: dict[str, str] = {}
+        for job_id, reason in broken:  # one report per job: its first fault
+            first.setdefault(job_id, reason)
+        broken, bad = list(first.items()), set(first)
+        if bad:
+            jobs = [job for job in jobs if job.spec.id not in bad]
+            firings = {key: f for key, f in firings.items() if key[0] not in bad}
         if reseal:
             logger.info("re-sealed %d stored jobs with the current key", len(reseal))
         return Loaded(jobs, broken, firings, refused)

@@ -25,9 +25,9 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Callable
-from typing import IO
 
 from ..errors import StoreError, StoreVersionError
+from ._sqlite_paths import path_error, unwritable
 
 try:
     import fcntl
@@ -89,53 +89,91 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 class FileLock:
-    """An exclusive ``flock`` on ``<database>.lock`` held while a store is open.
+    """An exclusive ``flock`` on the database file itself, held while a store is open.
 
-    ``flock`` locks belong to an open file, so a second store in the same process is refused
-    as well as one in another process; the kernel drops the lock when the process dies, so a
-    ``kill -9`` never leaves a stale lock behind.
+    The lock is on the file (its inode), not on a name: a symlink, a hard link or another
+    spelling of the path reaches the same lock, and deleting files next to it changes nothing.
+    ``flock`` locks belong to an open file, so a second store in the same process is refused as
+    well as one in another process; the kernel drops the lock when the process dies, so a
+    ``kill -9`` never leaves a stale lock behind. ``<database>.lock`` only tells who holds it
+    (pid and node, for the refusal message); it is not the lock. SQLite's own locks are POSIX
+    record locks, which do not interact with ``flock``.
     """
 
     def __init__(self, path: str) -> None:
-        self.path = path + ".lock"
-        self._file: IO[str] | None = None
+        self.database = path
+        self.path = path + ".lock"  # the holder's description, not the lock
+        self._fd: int | None = None
 
     def acquire(self, node_id: str) -> None:
-        try:
-            file = open(self.path, "a+")  # noqa: SIM115 - held open until release()
-        except OSError as exc:  # a missing directory, no permission: the store cannot open
-            database = self.path[:-5]
-            folder = os.path.dirname(database) or "."
-            why = (
-                f"directory {folder!r} does not exist"
-                if not os.path.isdir(folder)
-                else exc.strerror or str(exc)
-            )
-            raise StoreError(f"cannot open the SQLite store {database!r}: {why}") from exc
+        fd = open_database_file(self.database)
         if fcntl is not None:
             try:
-                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                file.seek(0)
-                holder = file.read().strip() or "unknown"
-                file.close()
+                os.close(fd)
                 raise StoreError(
-                    f"{self.path[:-5]} is already open by another scheduler ({holder}); "
-                    "a SQLite store has one writer per file. Stop the other scheduler, or use "
-                    "a PostgreSQL or Redis store to share jobs between processes"
+                    f"{self.database} is already open by another scheduler ({self._holder()}); "
+                    "a SQLite store has one writer per file (the lock is on the file itself, "
+                    "so links and other paths to it are refused too). Stop the other scheduler, "
+                    "or to share jobs between processes use a PostgreSQL or Redis store: "
+                    'store="postgresql://..." or store="redis://..."'
                 ) from None
-        file.seek(0)
-        file.truncate()
-        file.write(f"pid {os.getpid()}, node {node_id}\n")
-        file.flush()
-        self._file = file
+        self._fd = fd
+        with contextlib.suppress(OSError), open(self.path, "w") as file:  # informative only
+            file.write(f"pid {os.getpid()}, node {node_id}\n")
+
+    def _holder(self) -> str:
+        try:
+            with open(self.path) as file:
+                return file.read().strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    def check(self) -> None:
+        """Refuse to write when the path no longer leads to the locked file (it was deleted,
+        or replaced by another file): another scheduler may hold the new one.
+
+        Raises:
+            StoreError: the file at the path is not the one this store locked.
+        """
+        fd = self._fd
+        if fd is None:
+            return
+        mine = os.fstat(fd)
+        try:
+            now = os.stat(self.database)
+        except OSError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
+            raise StoreError(
+                f"the SQLite store {self.database!r} was deleted or replaced while this "
+                "scheduler had it open; it no longer writes to it (another scheduler may own "
+                "the new file). Restart it on the right file"
+            )
 
     def release(self) -> None:
-        file, self._file = self._file, None
-        if file is not None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
             with contextlib.suppress(OSError):
-                file.truncate(0)
-            file.close()  # closing drops the flock
+                os.truncate(self.path, 0)
+            os.close(fd)  # closing drops the flock
+
+
+def open_database_file(path: str) -> int:
+    """Open (create if missing) the database file for locking; map OS errors to advice.
+
+    Raises:
+        StoreDirectoryMissing: the directory does not exist.
+        StoreDirectoryNotWritable: the file is missing and the directory is not writable.
+        StoreReadOnly: the file exists but cannot be written.
+        StoreError: any other OS error.
+    """
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise path_error(path, exc) from exc
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -155,6 +193,12 @@ def connect(path: str) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable across app crashes
         _migrate(conn, path)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        text = str(exc)
+        if "readonly" in text or "unable to open" in text or "read-only" in text:
+            raise unwritable(path, exc) from exc
+        raise StoreError(f"cannot use SQLite database {path!r}: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(

@@ -223,9 +223,12 @@ class SQLiteStore(LocalJobs, Store):
         return self._in_flight
 
     async def _histories(self, job_ids: list[str] | None) -> dict[str, list[Run]]:
-        rows = await self._call(self._file.history, job_ids)
+        # read and decoded on the store's thread: the event loop never decodes history
+        return await self._call(self._read_histories, job_ids)
+
+    def _read_histories(self, job_ids: list[str] | None) -> dict[str, list[Run]]:
         out: dict[str, list[Run]] = {}
-        for job_id, record in rows:
+        for job_id, record in self._file.history(job_ids):
             try:
                 run = self._open_run(job_id, record)
             except Exception as exc:  # a damaged record hides one run, never the job
@@ -233,6 +236,10 @@ class SQLiteStore(LocalJobs, Store):
                 continue
             out.setdefault(job_id, []).append(run)
         return out
+
+    async def job_specs(self) -> list[tuple[JobSpec, bool]]:
+        """Every job's definition and paused state, from memory (no history is read)."""
+        return [(e.spec, e.paused) for e in self._entries.values()]
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -251,12 +258,13 @@ class SQLiteStore(LocalJobs, Store):
             self._thread = None
             raise
         self._reset()
-        self._context = context
         if self._history_limit_option is None:
             self._history_limit = context.history_limit
-        for row in loaded.jobs:
-            self._entries[row.spec.id] = entry = Entry(row.spec, row.nominal, None, row.paused)
-            self._schedule(entry, row.nominal, row.run_at)
+        # the in-memory view is built on the store's thread: 100k jobs never block the loop
+        await self._call(self._index, loaded.jobs)
+        self._context = context
+        if self._heap:
+            context.wakeup(self._heap[0][0])
         self._firings = loaded.firings
         self._refused = {row.job_id: row for row in loaded.refused}
         self._tried = context.admission.generation
@@ -396,8 +404,12 @@ class SQLiteStore(LocalJobs, Store):
         return self._snapshot(entry, histories.get(job_id, ()))
 
     async def list_jobs(self) -> list[Job]:
-        histories = await self._histories(None)
-        jobs = [self._snapshot(e, histories.get(i, ())) for i, e in self._entries.items()]
+        # history read, decoded and snapshots built on the store's thread, not on the loop
+        return await self._call(self._list_jobs, list(self._entries.values()))
+
+    def _list_jobs(self, entries: list[Entry]) -> list[Job]:
+        histories = self._read_histories(None)
+        jobs = [self._snapshot(e, histories.get(e.spec.id, ())) for e in entries]
         jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
         return jobs
 
@@ -424,7 +436,13 @@ class SQLiteStore(LocalJobs, Store):
             node, lease_until = self._context.node_id, now + self._lease
             claims: list[Claim] = []
             rows: list[Firing] = []
-            for (job_id, slot), old in self._orphans(now)[:limit]:
+            # Healthy due jobs first: firings a crash interrupted (a job that may kill the
+            # process again) are handed out only by a call that found nothing else due.
+            heap = self._heap
+            while heap and not self._live(heap[0]):
+                heapq.heappop(heap)
+            orphans = [] if heap and heap[0][0] <= now else self._orphans(now)[:limit]
+            for (job_id, slot), old in orphans:
                 spec = self._entries[job_id].spec
                 run, missed = old.run, old.missed
                 grace = spec.options.misfire_grace
@@ -448,9 +466,14 @@ class SQLiteStore(LocalJobs, Store):
                 for _ in range(MAX_BACKLOG_PER_ACQUIRE):
                     assert nominal is not None
                     jitter = run_at - nominal if run_at is not None else 0.0
-                    p = plan(
-                        spec.trigger, nominal, now, options.misfire_grace, options.coalesce, jitter
-                    )
+                    try:
+                        p = plan(
+                            spec.trigger, nominal, now, options.misfire_grace, options.coalesce,
+                            jitter,
+                        )  # fmt: skip
+                    except Exception as exc:  # a trigger that fails on its data: that job only
+                        self._poisoned(entry, exc)
+                        break
                     nominal = p.next_nominal
                     claim_at = run_at if run_at is not None else p.scheduled_at
                     claims.append(
@@ -464,7 +487,8 @@ class SQLiteStore(LocalJobs, Store):
                     run_at = self._run_at(spec, nominal)
                     if run_at is None or run_at > now:
                         break
-                updates.append((entry, nominal, run_at, count))
+                if count:
+                    updates.append((entry, nominal, run_at, count))
             if not claims:
                 return claims
             try:

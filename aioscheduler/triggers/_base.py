@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar
 
+from ._time import datetime_to_ts, ts_to_datetime
+
 __all__ = ("Trigger",)
 
 #: Upper bound on iterations of any generic search over a trigger's firings (count_between,
@@ -64,11 +66,14 @@ class Trigger(ABC):
     def next_after_ts(self, prev: float) -> float | None:
         """:meth:`next_after` on UTC timestamps (the hot path of planning a firing).
 
-        Subclasses may override it with float arithmetic; results must equal
-        ``next_after(prev).timestamp()`` to the microsecond.
+        Subclasses may override it with faster arithmetic; results must equal
+        ``next_after(prev).timestamp()`` to the microsecond, with ``prev`` read exactly (the
+        float's binary value rounded half-even to whole microseconds, as
+        ``datetime.fromtimestamp`` does). A float timestamp holds every microsecond until
+        2242 (2**33 s); past that the engine's float times are the limit, not the trigger.
         """
-        nxt = self.next_after(datetime.fromtimestamp(prev, UTC))
-        return None if nxt is None else nxt.timestamp()
+        nxt = self.next_after(ts_to_datetime(prev))
+        return None if nxt is None else datetime_to_ts(nxt)
 
     def bind(self, tz: tzinfo | None) -> Trigger:
         """Return this trigger resolved against the scheduler's default time zone ``tz``.
@@ -77,6 +82,15 @@ class Trigger(ABC):
         (a naive datetime, a cron without ``timezone``) takes ``tz`` here, or UTC for a cron;
         a naive ``At`` without any ``tz`` raises :class:`~aioscheduler.errors.InvalidTrigger`.
         The default returns ``self``.
+        """
+        return self
+
+    def anchor(self, now: datetime) -> Trigger:
+        """Return this trigger anchored at ``now``, the time its job is added.
+
+        Called once at registration, after :meth:`bind`. A trigger whose sequence counts from
+        the time it was added (``CalendarInterval`` without ``start_at``) fixes that time
+        here, so the stored trigger keeps it. The default returns ``self``.
         """
         return self
 
@@ -128,15 +142,34 @@ class Trigger(ABC):
         elif after.tzinfo is None:
             raise ValueError(f"after must be timezone-aware, got naive {after!r}")
         out: list[datetime] = []
-        t = self.first_fire(after.astimezone(UTC))
+        trigger = self.anchor(after.astimezone(UTC))
+        t = trigger.first_fire(after.astimezone(UTC))
         while t is not None and len(out) < k:
             out.append(t)
-            t = self.next_after(t)
+            t = trigger.next_after(t)
         return out
 
     def describe(self) -> str:
-        """A short human-readable description, for tables and logs."""
-        return repr(self)
+        """An English sentence saying when the trigger fires, for tables, logs and ``repr``."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        """The constructor-like call, then ``# describe()``:
+        ``Every(interval=datetime.timedelta(seconds=300))  # every 5 minutes``."""
+        return f"{self._repr_call()}  # {self.describe()}"
+
+    def _repr_call(self) -> str:
+        """``Name(field=value, ...)`` with the fields that are not ``None``."""
+        import dataclasses
+
+        if not dataclasses.is_dataclass(self):
+            return f"{type(self).__name__}()"
+        shown = ", ".join(
+            f"{f.name}={value!r}"
+            for f in dataclasses.fields(self)
+            if f.repr and (value := getattr(self, f.name)) is not None
+        )
+        return f"{type(self).__name__}({shown})"
 
     # -- stored form --------------------------------------------------------------------------
 

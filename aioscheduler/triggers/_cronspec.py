@@ -1,231 +1,270 @@
-"""Parsing and validation of cron expressions, for :class:`~aioscheduler.triggers.Cron`.
+"""A parsed cron expression and the search for its next matching wall-clock time.
 
-The expression is parsed here, with error messages that name the field and the value, into
-sets of allowed values. Iteration is left to croniter, which is handed a canonical expression
-made of plain number lists. Canonicalising first sidesteps croniter's own reading of some
-spellings, which differs from classic cron: croniter reads an equal range such as ``5-5`` as
-the whole field, ORs day-of-month and day-of-week even when one of them starts with ``*``,
-and treats a sixth field as trailing seconds.
+The search works on naive wall-clock datetimes (whole seconds) and knows nothing of time zones:
+:mod:`._cronzone` maps wall times to instants. Days are matched a month at a time through a
+bit mask of the month's matching days (computed once per month and kept), so ``L``, ``W``,
+``#`` and the classic day-of-month/day-of-week rule cost nothing per call; times of day are
+found through per-field "next allowed value" tables.
 """
 
 from __future__ import annotations
 
-import re
+import calendar
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, timedelta
 
-from ..errors import InvalidTrigger
+__all__ = ("CronSpec", "DaySpecials")
 
-__all__ = ("CronSpec", "parse")
-
-#: name, lowest value, highest value (day-of-week 7 is another spelling of Sunday, 0).
-_FIELDS = (
-    ("second", 0, 59),
-    ("minute", 0, 59),
-    ("hour", 0, 23),
-    ("day-of-month", 1, 31),
-    ("month", 1, 12),
-    ("day-of-week", 0, 7),
-)
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-_NAMES: dict[str, dict[str, int]] = {
-    "month": {name: i for i, name in enumerate(_MONTHS, start=1)},
-    "day-of-week": {name: i for i, name in enumerate(_WEEKDAYS)},
-}
-_NAME_HINT = {"month": " or a name (jan-dec)", "day-of-week": " or a name (sun-sat)"}
-#: Longest month lengths, February counting its leap day.
-_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-ALIASES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-
-_DIGITS = re.compile(r"[0-9]+")
+#: Weekday patterns repeat every 400 years (146097 days is a whole number of weeks), so a day
+#: rule that matches nothing in 4800 consecutive months never matches.
+_CYCLE_MONTHS = 4800
+_MAX_CACHED_MONTHS = 2048
+_TICK = timedelta(microseconds=1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
+class DaySpecials:
+    """The calendar specials of the day fields (filled while parsing)."""
+
+    #: ``L`` (0) and ``L-n`` (n): the last day of the month, n days before it.
+    last_minus: set[int] = field(default_factory=set)
+    #: ``nW``: the weekday nearest to day n, within the month.
+    nearest_weekday: set[int] = field(default_factory=set)
+    #: ``LW``: the last weekday (Monday-Friday) of the month.
+    last_weekday: bool = False
+    #: ``d#n``: the n-th weekday d (0 = Sunday) of the month.
+    nth_weekday: set[tuple[int, int]] = field(default_factory=set)
+    #: ``dL``: the last weekday d of the month.
+    last_weekday_of: set[int] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.last_minus
+            or self.nearest_weekday
+            or self.last_weekday
+            or self.nth_weekday
+            or self.last_weekday_of
+        )
+
+
+def _next_table(values: tuple[int, ...], size: int) -> tuple[int, ...]:
+    """``table[x]``: the smallest allowed value ``>= x``, or -1; one entry past the field."""
+    table, nxt = [-1] * (size + 1), -1
+    allowed = set(values)
+    for x in range(size - 1, -1, -1):
+        if x in allowed:
+            nxt = x
+        table[x] = nxt
+    return tuple(table)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class CronSpec:
-    """A parsed cron expression: the allowed values of each field, and how to iterate it."""
+    """The allowed values of each field, and the searches over them."""
 
-    seconds: frozenset[int]
-    minutes: frozenset[int]
-    hours: frozenset[int]
+    seconds: tuple[int, ...]
+    minutes: tuple[int, ...]
+    hours: tuple[int, ...]
     days: frozenset[int]
     months: frozenset[int]
+    #: 0 = Sunday ... 6 = Saturday.
     weekdays: frozenset[int]
+    specials: DaySpecials
     #: Classic cron rule: with both day fields restricted (neither starting with ``*``), a day
     #: matching either one fires; otherwise a day must match both.
     day_or: bool
-    #: The hour field is ``*`` or ``*/n``: the job follows elapsed time, so a repeated
-    #: wall-clock hour (autumn fall-back) fires again.
-    wildcard_hour: bool
+    dom_star: bool
+    dow_star: bool
+    #: cronie's "wildcard job": the minute or hour field (or the seconds field) starts with
+    #: ``*``. Such a job follows elapsed time: not caught up after a forward jump, and run
+    #: in both passes of a repeated hour.
+    wildcard: bool
     has_seconds: bool
-    #: The expression croniter iterates: number lists, seconds last when present.
-    croniter_expression: str
-    _clock: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
+    _next_h: tuple[int, ...] = field(init=False, repr=False)
+    _next_m: tuple[int, ...] = field(init=False, repr=False)
+    _next_s: tuple[int, ...] = field(init=False, repr=False)
+    _masks: dict[int, int] = field(init=False, repr=False, default_factory=dict)
+    _weekday_bits: tuple[int, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        clock = (sorted(self.hours), sorted(self.minutes), sorted(self.seconds))
-        object.__setattr__(self, "_clock", tuple(tuple(values) for values in clock))
+        setattr_ = object.__setattr__
+        setattr_(self, "_next_h", _next_table(self.hours, 24))
+        setattr_(self, "_next_m", _next_table(self.minutes, 60))
+        setattr_(self, "_next_s", _next_table(self.seconds, 60))
+        setattr_(self, "_masks", {})
+        # For each weekday of the 1st (0 = Sunday), the days of the month on allowed weekdays.
+        bits = []
+        for first in range(7):
+            mask = 0
+            for day in range(1, 32):
+                if (first + day - 1) % 7 in self.weekdays:
+                    mask |= 1 << day
+            bits.append(mask)
+        setattr_(self, "_weekday_bits", tuple(bits))
 
-    def times_up_to(self, moment: time) -> int:
-        """How many matching times of day are ``<= moment`` (sub-seconds ignored)."""
-        hours, minutes, seconds = self._clock
+    # -- days ---------------------------------------------------------------------------------
+
+    def month_mask(self, year: int, month: int) -> int:
+        """Bit ``d`` is set when day ``d`` of ``year``-``month`` matches the day fields."""
+        key = year * 12 + month
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = self._compute_mask(year, month) if month in self.months else 0
+            if len(self._masks) >= _MAX_CACHED_MONTHS:
+                self._masks.clear()
+            self._masks[key] = mask
+        return mask
+
+    def _compute_mask(self, year: int, month: int) -> int:
+        first_wd, n = calendar.monthrange(year, month)
+        first = (first_wd + 1) % 7  # calendar: Monday = 0; cron: Sunday = 0
+        full = (1 << (n + 1)) - 2
+        dom = 0
+        for day in self.days:
+            dom |= 1 << day
+        sp = self.specials
+        dow = self._weekday_bits[first]
+        if sp:
+            for back in sp.last_minus:
+                if n - back >= 1:
+                    dom |= 1 << (n - back)
+            for day in sp.nearest_weekday:
+                if day <= n:
+                    dom |= 1 << _nearest_weekday(day, first, n)
+            if sp.last_weekday:
+                dom |= 1 << _nearest_weekday(n, first, n)
+            for wd, nth in sp.nth_weekday:
+                day = 1 + (wd - first) % 7 + 7 * (nth - 1)
+                if day <= n:
+                    dow |= 1 << day
+            for wd in sp.last_weekday_of:
+                dow |= 1 << (n - ((first + n - 1) % 7 - wd) % 7)
+        return ((dom | dow) if self.day_or else (dom & dow)) & full
+
+    def ever_fires(self) -> bool:
+        """Whether any day matches, looking at one whole 400-year cycle."""
+        return any(
+            self._compute_mask(2000 + i // 12, i % 12 + 1)
+            for i in range(_CYCLE_MONTHS)
+            if i % 12 + 1 in self.months
+        )
+
+    def _next_day(self, year: int, month: int, day: int) -> tuple[int, int, int] | None:
+        """The first matching day at or after ``year-month-day`` (``day`` may be 32)."""
+        for _ in range(_CYCLE_MONTHS + 1):
+            rest = self.month_mask(year, month) >> day
+            if rest:
+                return year, month, day + (rest & -rest).bit_length() - 1
+            day = 1
+            month += 1
+            if month == 13:
+                year, month = year + 1, 1
+                if year > 9999:
+                    return None
+        return None  # pragma: no cover - ever_fires() guarantees a day in every cycle
+
+    # -- times --------------------------------------------------------------------------------
+
+    def _time_at_or_after(self, h: int, m: int, s: int) -> tuple[int, int, int] | None:
+        """The first allowed time of day ``>= h:m:s`` (``s`` may be 60), or ``None``."""
+        hour = self._next_h[h]
+        if hour < 0:
+            return None
+        if hour == h:
+            minute = self._next_m[m]
+            if minute == m:
+                second = self._next_s[s]
+                if second >= 0:
+                    return h, m, second
+                minute = self._next_m[m + 1]
+            if minute >= 0:
+                return h, minute, self.seconds[0]
+            hour = self._next_h[h + 1]
+            if hour < 0:
+                return None
+        return hour, self.minutes[0], self.seconds[0]
+
+    def next_wall(self, after: datetime) -> datetime | None:
+        """The first matching wall-clock time strictly after the naive ``after``, or ``None``
+        (none before the year 10000)."""
+        y, mo, d = after.year, after.month, after.day
+        if (self.month_mask(y, mo) >> d) & 1:
+            t = self._time_at_or_after(after.hour, after.minute, after.second + 1)
+            if t is not None:
+                return datetime(y, mo, d, *t)
+        found = self._next_day(y, mo, d + 1)
+        if found is None:
+            return None
+        return datetime(*found, self.hours[0], self.minutes[0], self.seconds[0])
+
+    # -- counting (misfire accounting and coalescing) ---------------------------------------
+
+    def times_up_to(self, h: int, m: int, s: int) -> int:
+        """How many allowed times of day are ``<= h:m:s``."""
+        hours, minutes, seconds = self.hours, self.minutes, self.seconds
         per_hour, per_minute = len(minutes) * len(seconds), len(seconds)
-        count = bisect_left(hours, moment.hour) * per_hour
-        if moment.hour in self.hours:
-            count += bisect_left(minutes, moment.minute) * per_minute
-            if moment.minute in self.minutes:
-                count += bisect_right(seconds, moment.second)
+        count = bisect_left(hours, h) * per_hour
+        if self._next_h[h] == h:
+            count += bisect_left(minutes, m) * per_minute
+            if self._next_m[m] == m:
+                count += bisect_right(seconds, s)
         return count
 
-    def time_at(self, index: int) -> time:
-        """The matching time of day at ``index`` (0-based) in order: the inverse count."""
-        hours, minutes, seconds = self._clock
-        hour, rest = divmod(index, len(minutes) * len(seconds))
-        minute, second = divmod(rest, len(seconds))
-        return time(hours[hour], minutes[minute], seconds[second])
+    def time_at(self, index: int) -> tuple[int, int, int]:
+        """The allowed time of day at ``index`` (0-based) in order: the inverse count."""
+        hour, rest = divmod(index, len(self.minutes) * len(self.seconds))
+        minute, second = divmod(rest, len(self.seconds))
+        return self.hours[hour], self.minutes[minute], self.seconds[second]
+
+    def walls_between(self, first: datetime, last: datetime, limit: int) -> tuple[datetime, int]:
+        """Count matching walls ``w`` with ``first <= w <= last`` (``first`` matches), at most
+        ``limit``; return the last one counted and the count. Costs one step per matching day.
+        """
+        per_day = len(self.hours) * len(self.minutes) * len(self.seconds)
+        latest, n, on_first = first, 0, True
+        y, mo, d = first.year, first.month, first.day
+        end = (last.year, last.month, last.day)
+        while (y, mo, d) <= end:
+            lo = self.times_up_to(first.hour, first.minute, first.second) - 1 if on_first else 0
+            on_first = False
+            hi = (
+                self.times_up_to(last.hour, last.minute, last.second)
+                if (y, mo, d) == end
+                else per_day
+            )
+            k = hi - lo
+            if k > 0:
+                if n + k >= limit:
+                    return datetime(y, mo, d, *self.time_at(lo + limit - n - 1)), limit
+                n += k
+                latest = datetime(y, mo, d, *self.time_at(hi - 1))
+            found = self._next_day(y, mo, d + 1)
+            if found is None:
+                break
+            y, mo, d = found
+        return latest, n
 
     def matches(self, wall: datetime) -> bool:
-        """Whether the naive wall-clock time ``wall`` (whole seconds) matches the expression."""
-        if not (
+        """Whether the naive wall-clock time ``wall`` (sub-seconds ignored) matches."""
+        return (
             wall.second in self.seconds
             and wall.minute in self.minutes
             and wall.hour in self.hours
-            and wall.month in self.months
-        ):
-            return False
-        day_ok = wall.day in self.days
-        weekday_ok = wall.isoweekday() % 7 in self.weekdays
-        return (day_ok or weekday_ok) if self.day_or else (day_ok and weekday_ok)
-
-
-def parse(expression: object) -> CronSpec:
-    """Parse ``expression`` (5 fields, 6 with seconds first, or an ``@alias``).
-
-    Raises:
-        InvalidTrigger: The expression is not a string, has the wrong number of fields, uses
-            an unknown alias, or a field holds a bad value, name, range or step; or the days
-            it names never occur in the months it names (``0 0 30 2 *``).
-    """
-    if not isinstance(expression, str):
-        raise InvalidTrigger(f"cron expression must be a str, got {expression!r}")
-    text = expression.strip()
-    if text.startswith("@"):
-        alias = ALIASES.get(text.lower())
-        if alias is None:
-            raise InvalidTrigger(
-                f"invalid cron expression {expression!r}: unknown alias {text!r} "
-                f"(known: {', '.join(ALIASES)})"
-            )
-        text = alias
-    parts = text.split()
-    if len(parts) not in (5, 6):
-        raise InvalidTrigger(
-            f"invalid cron expression {expression!r}: expected 5 fields (minute hour "
-            f"day-of-month month day-of-week) or 6 with seconds first, got {len(parts)}"
+            and bool((self.month_mask(wall.year, wall.month) >> wall.day) & 1)
         )
-    has_seconds = len(parts) == 6
-    if not has_seconds:
-        parts.insert(0, "0")
-    sets = [
-        _parse_field(part, *field, expression) for part, field in zip(parts, _FIELDS, strict=True)
-    ]
-    seconds, minutes, hours, days, months, weekdays = sets
-    weekdays = {0 if d == 7 else d for d in weekdays}
-    all_days, all_weekdays = days == set(range(1, 32)), weekdays == set(range(7))
-    day_or = not (parts[3].startswith("*") or parts[5].startswith("*"))
-    if day_or and (all_days or all_weekdays):  # one side matches every day: so does the OR
-        days, weekdays, all_days, all_weekdays = set(range(1, 32)), set(range(7)), True, True
-    if not day_or and not all_days:
-        _check_days_exist(days, months, expression)
 
-    def listed(values: set[int], full: bool) -> str:
-        return "*" if full else ",".join(map(str, sorted(values)))
-
-    fields = [
-        listed(minutes, len(minutes) == 60),
-        listed(hours, len(hours) == 24),
-        listed(days, all_days),
-        listed(months, len(months) == 12),
-        listed(weekdays, all_weekdays),
-    ]
-    if has_seconds:
-        fields.append(listed(seconds, len(seconds) == 60))
-    return CronSpec(
-        seconds=frozenset(seconds),
-        minutes=frozenset(minutes),
-        hours=frozenset(hours),
-        days=frozenset(days),
-        months=frozenset(months),
-        weekdays=frozenset(weekdays),
-        day_or=day_or,
-        wildcard_hour=parts[2].startswith("*"),
-        has_seconds=has_seconds,
-        croniter_expression=" ".join(fields),
-    )
+    def any_between(self, lo: datetime, hi: datetime) -> bool:
+        """Whether a matching wall time ``w`` exists with ``lo <= w < hi``."""
+        w = self.next_wall(lo - _TICK)
+        return w is not None and w < hi
 
 
-def _parse_field(text: str, name: str, lo: int, hi: int, expression: str) -> set[int]:
-    def fail(problem: str) -> InvalidTrigger:
-        return InvalidTrigger(f"invalid cron expression {expression!r}: {name} field {problem}")
-
-    # An open range (``*``, ``5/15``) ends at 6 for day-of-week: 7 would add Sunday again.
-    top = 6 if name == "day-of-week" else hi
-    span = top - lo + 1
-    values: set[int] = set()
-    for item in text.split(","):
-        if not item:
-            raise fail(f"has an empty item in {text!r}")
-        body, slash, step_text = item.partition("/")
-        step = 1
-        if slash:
-            if not _DIGITS.fullmatch(step_text):
-                raise fail(f"step {step_text!r} is not a number")
-            step = int(step_text)
-            if not 1 <= step <= span:
-                raise fail(f"step {step_text!r} out of range 1-{span}")
-        if body == "*":
-            start, end = lo, top
-        elif "-" in body:
-            first, _, last = body.partition("-")
-            if not first or not last:
-                raise fail(f"range {body!r} is incomplete")
-            start, end = _value(first, name, lo, hi, fail), _value(last, name, lo, hi, fail)
-            if start > end:
-                raise fail(f"range {body!r} is backwards (start after end)")
-        else:
-            start = _value(body, name, lo, hi, fail)
-            end = top if slash else start
-        values.update(range(start, end + 1, step))
-    return values
-
-
-def _value(token: str, name: str, lo: int, hi: int, fail: Callable[[str], InvalidTrigger]) -> int:
-    if _DIGITS.fullmatch(token):
-        value = int(token)
-        if not lo <= value <= hi:
-            raise fail(f"value {token!r} out of range {lo}-{hi}")
-        return value
-    named = _NAMES.get(name, {}).get(token.lower())
-    if named is None:
-        raise fail(f"value {token!r} is not a number{_NAME_HINT.get(name, '')}")
-    return named
-
-
-def _check_days_exist(days: set[int], months: set[int], expression: str) -> None:
-    if not any(day <= _MONTH_DAYS[month - 1] for day in days for month in months):
-        raise InvalidTrigger(
-            f"invalid cron expression {expression!r}: day-of-month "
-            f"{','.join(map(str, sorted(days)))} never occurs in month "
-            f"{','.join(map(str, sorted(months)))}"
-        )
+def _nearest_weekday(day: int, first: int, n: int) -> int:
+    """``nW``: the Monday-Friday nearest to ``day`` without leaving the month."""
+    wd = (first + day - 1) % 7
+    if wd == 6:  # Saturday: Friday before, or Monday after on the 1st
+        return day - 1 if day > 1 else day + 2
+    if wd == 0:  # Sunday: Monday after, or Friday before on the last day
+        return day + 1 if day < n else day - 2
+    return day

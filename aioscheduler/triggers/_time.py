@@ -19,11 +19,14 @@ from ..errors import InvalidTrigger, SerializationError
 
 __all__ = (
     "UTC",
+    "MICROSECOND",
     "UTC_ZONE",
     "check_order",
+    "datetime_to_ts",
     "dt_from_json",
     "dt_to_json",
     "format_duration",
+    "format_words",
     "is_number",
     "localize",
     "naive_error",
@@ -35,6 +38,8 @@ __all__ = (
     "to_timedelta",
     "to_zone",
     "transition",
+    "ts_to_datetime",
+    "ts_to_us",
     "zone_from_json",
     "zone_name",
     "zone_to_json",
@@ -239,6 +244,34 @@ def resolve_naive(value: datetime | None, tz: tzinfo | None, name: str) -> datet
     return localize(value, to_zone(tz))
 
 
+# -- exact timestamps --------------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+#: One microsecond, the resolution of every time here.
+MICROSECOND = _MICROSECOND
+
+
+def ts_to_us(ts: float) -> int:
+    """The float timestamp ``ts`` in whole microseconds, rounded half to even from its exact
+    value (as ``datetime.fromtimestamp`` does), with no float product to lose precision."""
+    num, den = ts.as_integer_ratio()
+    q, r = divmod(num * 1_000_000, den)
+    if 2 * r > den or (2 * r == den and q & 1):
+        q += 1
+    return q
+
+
+def ts_to_datetime(ts: float) -> datetime:
+    """The aware UTC datetime of a float timestamp, exact (see :func:`ts_to_us`)."""
+    return _EPOCH + timedelta(microseconds=ts_to_us(ts))
+
+
+def datetime_to_ts(value: datetime) -> float:
+    """The float timestamp nearest to the aware ``value`` (one correctly rounded division)."""
+    return ((value - _EPOCH) // _MICROSECOND) / 1_000_000
+
+
 # -- stored form -------------------------------------------------------------------------------
 
 
@@ -265,6 +298,25 @@ def required(data: dict[str, Any], key: str) -> Any:
     if key not in data:
         raise InvalidTrigger(f"stored {data.get('kind')} trigger has no {key!r}: {data!r}")
     return data[key]
+
+
+def format_words(value: timedelta) -> str:
+    """A duration in words: ``5 minutes``, ``1 hour 30 minutes``, ``0.25 seconds``."""
+    micros = value // timedelta(microseconds=1)
+    days, micros = divmod(micros, 86_400_000_000)
+    hours, micros = divmod(micros, 3_600_000_000)
+    minutes, micros = divmod(micros, 60_000_000)
+    seconds, micros = divmod(micros, 1_000_000)
+    parts = [
+        f"{n} {unit}{'' if n == 1 else 's'}"
+        for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
+        if n
+    ]
+    if micros:
+        parts.append(f"{seconds}.{micros:06d}".rstrip("0") + " seconds")
+    elif seconds or not parts:
+        parts.append(f"{seconds} second{'' if seconds == 1 else 's'}")
+    return " ".join(parts)
 
 
 def format_duration(value: timedelta) -> str:

@@ -13,7 +13,7 @@ from ._base import MAX_SEARCH, Trigger
 __all__ = ("After", "At")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class At(Trigger):
     """Fire once, at ``when``.
 
@@ -32,7 +32,7 @@ class At(Trigger):
     Example:
         >>> from datetime import datetime, timezone
         >>> At(datetime(2030, 1, 1, 9, tzinfo=timezone.utc)).describe()
-        'at 2030-01-01T09:00:00+00:00'
+        'once at 2030-01-01 09:00:00 UTC'
     """
 
     kind: ClassVar[str] = "at"
@@ -75,8 +75,12 @@ class At(Trigger):
         return At(resolved)
 
     def describe(self) -> str:
-        """``at 2030-01-01T09:00:00+00:00``."""
-        return f"at {self.when.isoformat()}"
+        """``once at 2030-01-01 09:00:00 UTC`` (a naive time: ``... (local time)``)."""
+        when = self.when
+        shown = when.strftime("%Y-%m-%d %H:%M:%S") + (
+            f".{when.microsecond:06d}".rstrip("0") if when.microsecond else ""
+        )
+        return f"once at {shown} {'UTC' if when.tzinfo is not None else '(local time)'}"
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind": "at", "version": 1, "when": ISO 8601 string}``."""
@@ -91,7 +95,7 @@ class At(Trigger):
         return cls(when)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class After(Trigger):
     """Fire once, ``delay`` after the job is added.
 
@@ -103,7 +107,7 @@ class After(Trigger):
 
     Example:
         >>> After(90).describe()
-        'after 1m30s'
+        'after 1 minute 30 seconds'
     """
 
     kind: ClassVar[str] = "after"
@@ -132,8 +136,8 @@ class After(Trigger):
         return 0
 
     def describe(self) -> str:
-        """``after 30s``."""
-        return f"after {_time.format_duration(self.delay)}"
+        """``after 30 seconds``."""
+        return f"after {_time.format_words(self.delay)}"
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind": "after", "version": 1, "delay": seconds}``."""

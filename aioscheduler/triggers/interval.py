@@ -17,7 +17,7 @@ _MICROSECOND = timedelta(microseconds=1)
 _UNITS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds")
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class Every(Trigger):
     """Fire every ``interval`` of elapsed time.
 
@@ -54,7 +54,7 @@ class Every(Trigger):
 
     Example:
         >>> Every(minutes=90).describe()
-        'every 1h30m'
+        'every 1 hour 30 minutes'
         >>> Every(0.25).interval
         datetime.timedelta(microseconds=250000)
     """
@@ -158,10 +158,15 @@ class Every(Trigger):
         return nxt
 
     def next_after_ts(self, prev: float) -> float | None:
-        """``prev + interval`` on timestamps, exact to the microsecond (no float drift)."""
+        """``prev + interval`` on timestamps, exact to the microsecond (no float drift).
+
+        ``prev`` is turned into whole microseconds from its exact binary value (no float
+        product, which loses the microsecond past 2106), the interval added as an integer,
+        and the sum divided once, correctly rounded.
+        """
         if self.end_at is not None:
             return Trigger.next_after_ts(self, prev)
-        return (round(prev * 1e6) + self.interval // _MICROSECOND) / 1e6
+        return (_time.ts_to_us(prev) + self.interval // _MICROSECOND) / 1_000_000
 
     def count_between(self, after: datetime, until: datetime, limit: int = MAX_SEARCH) -> int:
         """Count firings in ``(after, until]`` arithmetically (``after`` is a firing)."""
@@ -197,8 +202,8 @@ class Every(Trigger):
         )
 
     def describe(self) -> str:
-        """``every 5m``, ``every 1h30m``, ``every 0.25s``."""
-        return f"every {_time.format_duration(self.interval)}"
+        """``every 5 minutes``, ``every 1 hour 30 minutes``, ``every 0.25 seconds``."""
+        return f"every {_time.format_words(self.interval)}"
 
     def _bounds(self) -> tuple[datetime | None, datetime | None]:
         start_at, end_at = self.start_at, self.end_at

@@ -13,7 +13,7 @@ from ._base import MAX_SEARCH, Trigger
 __all__ = ("Ticks",)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Ticks(Trigger):
     """Fire after the scheduler's ``tick(counter)`` has been called ``n`` times.
 

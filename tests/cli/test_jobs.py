@@ -28,10 +28,10 @@ def test_lists_declared_jobs_as_a_table() -> None:
     ]  # fmt: skip
     assert set(rule) == {"-", " "}
     cells = {row.split()[0]: re.split(r"\s{2,}", row) for row in rows}
-    assert cells["fast"][1:2] == ["every 0.05s"]
+    assert cells["fast"][1:2] == ["every 0.05 seconds"]
     assert cells["fast"][4:] == ["no", "-"]
     digest = cells["digest"]
-    assert digest[1] == "cron '0 9 * * mon-fri' (Europe/Berlin)"
+    assert digest[1] == "at 09:00 on Monday through Friday (Europe/Berlin)"
     assert digest[2] == "-" and digest[4] == "yes"  # paused: no next run
 
 
@@ -158,9 +158,42 @@ def test_the_installed_script_lists_a_sqlite_store_without_its_jobs_module(tmp_p
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()[2:]}
     assert set(rows) == {"work", "digest"}
-    assert "every 5m" in rows["work"] and rows["digest"].rstrip().endswith("yes     -")
+    assert "every 5 minutes" in rows["work"] and rows["digest"].rstrip().endswith("yes     -")
 
     (tmp_path / "jobsmod.py").unlink()  # listing never imports the jobs' module
     relisted = jobs("--allow", "jobsmod")
     assert relisted.returncode == 0, relisted.stderr
     assert relisted.stdout == listed.stdout
+
+
+def test_a_signed_store_is_listed_with_the_key_from_the_environment(tmp_path: Path) -> None:
+    # issue 10 item 10: `aioscheduler jobs --store` could not read a signed store
+    db = tmp_path / "signed.db"
+    key = "k" * 40
+    code = (
+        "import asyncio, json\n"
+        "from aioscheduler import Every, Scheduler\n"
+        "from aioscheduler.stores.sqlite import SQLiteStore\n"
+        "async def main():\n"
+        f"    s = Scheduler(store=SQLiteStore({str(db)!r}, secret_key={key!r}))\n"
+        "    await s.add(json.dumps, Every(hours=1), id='signed-job', args=(1,))\n"
+        "    await s.store.close()\n"
+        "asyncio.run(main())\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, timeout=60)
+    store = f"sqlite:///{db}"
+    without = run("jobs", "--store", store, "--allow", "json")
+    assert without.returncode == 0, without.stderr
+    assert "signed-job" not in without.stdout.split("broken")[0], "no key: not listed as a job"
+    proc = subprocess.run(
+        [sys.executable, "-m", "aioscheduler", "jobs", "--store", store, "--secret-key-env",
+         "JOBS_KEY"],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+        env={**env(), "JOBS_KEY": key},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[2].startswith("signed-job"), proc.stdout
+    assert "broken" not in proc.stdout
+    missing = run("jobs", "--store", store, "--secret-key-env", "NO_SUCH_VARIABLE_X")
+    assert missing.returncode != 0
+    assert "NO_SUCH_VARIABLE_X is not set" in missing.stderr

@@ -67,7 +67,7 @@ async def test_lists_jobs_and_running_firings_without_the_jobs_module(
     assert lines[0].split()[:3] == ["ID", "CALLABLE", "TRIGGER"]
     rows = {line.split()[0]: line for line in lines[2:]}
     assert set(rows) == {"work", "digest"}
-    assert "jobsmod:work" in rows["work"] and "every 5m" in rows["work"]
+    assert "jobsmod:work" in rows["work"] and "every 5 minutes" in rows["work"]
     assert "node-7 (1, " in rows["work"], "the node running it, its attempt and lease left"
     assert " yes " in rows["digest"] and rows["digest"].rstrip().endswith("-")
     assert claim.owner is not None and claim.owner.startswith("node-7")

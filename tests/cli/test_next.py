@@ -22,7 +22,7 @@ def test_prints_cron_times_in_the_zone_and_in_utc_across_dst() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
-        "cron '0 9 * * mon-fri' (Europe/Berlin)",
+        "cron '0 9 * * mon-fri': at 09:00 on Monday through Friday (Europe/Berlin)",
         "1  Fri 2026-03-27 09:00:00 CET   2026-03-27 08:00:00 UTC",
         "2  Mon 2026-03-30 09:00:00 CEST   2026-03-30 07:00:00 UTC",
         "3  Tue 2026-03-31 09:00:00 CEST   2026-03-31 07:00:00 UTC",
@@ -60,7 +60,7 @@ def test_default_count_is_ten_and_a_cron_without_zone_reads_utc(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     lines = next_lines(capsys, "@hourly", "--after", AFTER, "--timezone", "UTC")
-    assert lines[0] == "cron '@hourly' (UTC)"
+    assert lines[0] == "cron '@hourly': at minute 00 of every hour (UTC)"
     assert len(lines) == 11
     assert lines[1] == " 1  Thu 2026-03-26 13:00:00 UTC   2026-03-26 13:00:00 UTC"
     assert lines[10].startswith("10  Thu 2026-03-26 22:00:00")

@@ -119,6 +119,40 @@ async def test_the_jobs_gauge_follows_adds_pauses_and_removals(
     await delivered(lambda: (jobs("active")(), jobs("paused")()) == (0, 0))
 
 
+async def test_job_events_do_not_list_every_job(
+    clock: FakeClock, registry: CollectorRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 10 item 4: listing 100k stored jobs per job event made 20 add() calls take 41 s
+    s = Scheduler(clock=clock)
+    instrument(s, registry)
+    listed = 0
+    jobs = s.jobs
+
+    async def counting() -> list[object]:
+        nonlocal listed
+        listed += 1
+        return list(await jobs())
+
+    monkeypatch.setattr(s, "jobs", counting)
+    async with s:
+        for i in range(20):
+            await s.add(lambda: None, Every(seconds=10), id=f"j{i}", executor="inline")
+        await s.pause("j0")
+        await s.resume("j0")
+        await s.pause("j1")
+        await s.remove("j2")
+        await delivered(
+            lambda: (
+                (
+                    value(registry, "aioscheduler_jobs", state="active"),
+                    value(registry, "aioscheduler_jobs", state="paused"),
+                )
+                == (18, 1)
+            )
+        )
+    assert listed == 1, "listed once, at start"
+
+
 async def test_jobs_added_before_start_are_counted_at_start(
     clock: FakeClock, registry: CollectorRegistry
 ) -> None:

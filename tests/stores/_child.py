@@ -1,7 +1,8 @@
 """A scheduler process for the restart tests: ``python -m tests.stores._child MODE DB [MARKER]``.
 
 Modes:
-    crash    add a job that hangs at its first firing (0.2 s from now); run until killed
+    crash    add a job (retries=1) that hangs at its first firing (0.2 s from now); run until
+             killed (a killed attempt counts: retries=1 lets it run once more)
     recover  start on the existing file, wait for one finished run, stop, print its outcome
     hold     open the store, print "ready", keep it open until stdin closes
 """
@@ -31,7 +32,9 @@ async def main(mode: str, db: str, marker: str = "") -> None:
     scheduler = Scheduler(store=SQLiteStore(db), allow=["tests.stores"])
     if mode == "crash":
         start = datetime.now(UTC) + timedelta(seconds=0.2)
-        await scheduler.add(crash_once, Every(hours=1, start_at=start), id="crash", args=(marker,))
+        await scheduler.add(
+            crash_once, Every(hours=1, start_at=start), id="crash", args=(marker,), retries=1
+        )
         await scheduler.serve()
         return
     assert mode == "recover"

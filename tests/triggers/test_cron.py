@@ -192,6 +192,13 @@ def test_a_matching_now_is_not_the_first_firing() -> None:
         pytest.param("*/0 * * * *", "minute field step '0' out of range 1-60", id="step-0"),
         pytest.param("* */25 * * *", "hour field step '25' out of range 1-24", id="step-big"),
         pytest.param("* * * * */8", "day-of-week field step '8' out of range 1-7", id="dow-step"),
+        pytest.param(
+            "0 0 * * 7/2", "day-of-week field step '7/2' starts at 7 .*: write 0/2", id="7/2"
+        ),
+        pytest.param(
+            "0 0 * * 5,7/1", "day-of-week field step '7/1' starts at 7 .*: write 0/1", id="5,7/1"
+        ),
+        pytest.param("0 0 * * 6-5/1", "day-of-week field range '6-5' is backwards", id="back"),
         pytest.param("*/x * * * *", "minute field step 'x' is not a number", id="step-nan"),
         pytest.param("30-10 * * * *", "minute field range '30-10' is backwards", id="backwards"),
         pytest.param(
@@ -199,10 +206,14 @@ def test_a_matching_now_is_not_the_first_firing() -> None:
         ),
         pytest.param("-5 * * * *", "minute field range '-5' is incomplete", id="negative"),
         pytest.param("1,,2 * * * *", "minute field has an empty item in '1,,2'", id="empty-item"),
-        pytest.param("* * L * *", "day-of-month field value 'L' is not a number", id="L"),
-        pytest.param("* * * * 1#2", "day-of-week field value '1#2'", id="nth-weekday"),
+        pytest.param("* * L-31 * *", "day-of-month field 'L-31': L-n needs n in 0-30", id="L-31"),
+        pytest.param("* * 5L * *", "day-of-month field has an unknown special '5L'", id="5L-dom"),
+        pytest.param("* * 0W * *", "day-of-month field '0W': nW needs a day in 1-31", id="0W"),
+        pytest.param("* * * * 1#6", "day-of-week field '1#6': d#n needs n in 1-5", id="nth-6"),
+        pytest.param("* * * * 9#2", "day-of-week field value '9' out of range 0-7", id="nth-bad"),
+        pytest.param("* * * * 1#x", "day-of-week field has a bad special '1#x'", id="nth-x"),
         pytest.param("H * * * *", "minute field value 'H' is not a number", id="hash"),
-        pytest.param("* * ? * *", "day-of-month field value '?'", id="question-mark"),
+        pytest.param("? * * * *", "minute field value '\\?' is not a number", id="question-mark"),
         pytest.param("\u0661 * * * *", "minute field value '\u0661' is not", id="arabic-digit"),
         pytest.param("* * * *", "expected 5 fields .* got 4", id="four-fields"),
         pytest.param("* * * * * * *", "expected 5 fields .* got 7", id="seven-fields"),
@@ -439,16 +450,78 @@ def test_count_between_and_latest() -> None:
     [
         pytest.param(
             Cron("0 9 * * mon-fri", timezone="Europe/Berlin"),
-            "cron '0 9 * * mon-fri' (Europe/Berlin)",
+            "at 09:00 on Monday through Friday (Europe/Berlin)",
             id="zone",
         ),
-        pytest.param(Cron("@daily"), "cron '@daily'", id="unbound"),
-        pytest.param(Cron("@daily").bind(None), "cron '@daily' (UTC)", id="bound-utc"),
+        pytest.param(Cron("@daily"), "at 00:00", id="unbound"),
+        pytest.param(Cron("@daily").bind(None), "at 00:00 (UTC)", id="bound-utc"),
         pytest.param(
             Cron("@daily", timezone=timezone(timedelta(hours=2))),
-            "cron '@daily' (UTC+02:00)",
+            "at 00:00 (UTC+02:00)",
             id="fixed-offset",
         ),
+        pytest.param(
+            Cron("30 2 * * *", dst_gap="shift", dst_repeat="both"),
+            "at 02:30, dst_gap=shift, dst_repeat=both",
+            id="policies",
+        ),
+        pytest.param(Cron("*/15 * * * *"), "every 15 minutes", id="step"),
+        pytest.param(Cron("* * * * *"), "every minute", id="every-minute"),
+        pytest.param(Cron("*/20 * * * * *"), "every 20 seconds", id="seconds"),
+        pytest.param(Cron("0 * * * *"), "at minute 00 of every hour", id="hourly"),
+        pytest.param(Cron("5 4 * * sun"), "at 04:05 on Sunday", id="padded"),
+        pytest.param(Cron("0 30 9 * * *"), "at 09:30", id="seconds-zero"),
+        pytest.param(Cron("7 30 9 * * *"), "at 09:30:07", id="seconds-shown"),
+        pytest.param(Cron("0 9,17 * * *"), "at 09:00 and 17:00", id="two-times"),
+        pytest.param(
+            Cron("*/10 9-17 * * mon-fri"),
+            "every 10 minutes from 09:00 through 17:59 on Monday through Friday",
+            id="office-hours",
+        ),
+        pytest.param(Cron("@yearly"), "at 00:00 on day 1 of January", id="yearly"),
+        pytest.param(Cron("0 0 L * *"), "at 00:00 on the last day of the month", id="L"),
+        pytest.param(
+            Cron("0 0 L-3 * *"), "at 00:00 on 3 days before the last day of the month", id="L-3"
+        ),
+        pytest.param(
+            Cron("0 0 15W * *"), "at 00:00 on the weekday nearest day 15 of the month", id="W"
+        ),
+        pytest.param(Cron("0 0 LW * *"), "at 00:00 on the last weekday of the month", id="LW"),
+        pytest.param(Cron("0 0 * * 5L"), "at 00:00 on the last Friday of the month", id="5L"),
+        pytest.param(Cron("0 0 * * fri#2"), "at 00:00 on the second Friday of the month", id="nth"),
+        pytest.param(Cron("0 0 13 * fri"), "at 00:00 on day 13 of the month or on Friday", id="or"),
+        pytest.param(
+            Cron("0 12 * jan-mar,dec *"),
+            "at 12:00 in January through March and December",
+            id="months",
+        ),
+        pytest.param(
+            Cron("0 0 * * 1,3,5"), "at 00:00 on Monday, Wednesday and Friday", id="weekdays"
+        ),
+        pytest.param(
+            Cron("5,35 * 9-17 * * *"),
+            "at seconds 05 and 35 of every minute from 09:00 through 17:59",
+            id="seconds-list",
+        ),
+        pytest.param(Cron("15 */10 * * * *"), "at second 15 of every 10th minute", id="sec-min"),
+        pytest.param(Cron("* 5 * * * *"), "every second of minute 05", id="sec-all"),
+        pytest.param(Cron("* * * * * *"), "every second", id="every-second"),
+        pytest.param(Cron("0 */5 9 * * *"), "every 5 minutes during hour 09", id="one-hour"),
+        pytest.param(
+            Cron("0 9-17/2 * * *"), "at minute 00 during hour 09, 11, 13, 15 and 17", id="hour-list"
+        ),
+        pytest.param(Cron("*/5 */2 * * *"), "every 5 minutes, every 2nd hour", id="min-hour-step"),
+        pytest.param(
+            Cron("0 0 */2 * mon"),
+            "at 00:00 on every 2nd day of the month if it is a Monday",
+            id="and-rule",
+        ),
+        pytest.param(
+            Cron("0 0 1-3,20 * *"), "at 00:00 on days 1-3 and 20 of the month", id="day-ranges"
+        ),
+        pytest.param(Cron("0 0 * * 1-3"), "at 00:00 on Monday through Wednesday", id="dow-range"),
+        pytest.param(Cron("0 0 * * 6,0,1"), "at 00:00 on Monday, Saturday and Sunday", id="wrap"),
+        pytest.param(Cron("0 12 * jan,jul *"), "at 12:00 in January and July", id="two-months"),
     ],
 )
 def test_describe(trigger: Cron, expected: str) -> None:
@@ -461,7 +534,7 @@ def test_equal_crons_compare_and_hash_equal() -> None:
     assert first == second
     assert hash(first) == hash(second)
     assert first != Cron("0 9 * * *", timezone="Europe/Paris")
-    assert "_proto" not in repr(first)
+    assert repr(first) == "Cron('0 9 * * *', timezone='Europe/Berlin')  # at 09:00 (Europe/Berlin)"
 
 
 def test_preview_in_local_time() -> None:

@@ -100,7 +100,9 @@ def test_at_naive_unbound_cannot_fire() -> None:
 
 
 def test_at_describe() -> None:
-    assert At(utc(2030, 1, 1, 9)).describe() == "at 2030-01-01T09:00:00+00:00"
+    assert At(utc(2030, 1, 1, 9)).describe() == "once at 2030-01-01 09:00:00 UTC"
+    assert At(utc(2030, 1, 1, 9, 0, 0, 250000)).describe() == "once at 2030-01-01 09:00:00.25 UTC"
+    assert At(datetime(2030, 1, 1, 9)).describe() == "once at 2030-01-01 09:00:00 (local time)"
 
 
 # -- After -------------------------------------------------------------------------------------
@@ -153,10 +155,10 @@ def test_after_near_the_end_of_time_is_none() -> None:
 @pytest.mark.parametrize(
     ("delay", "expected"),
     [
-        pytest.param(30, "after 30s", id="seconds"),
-        pytest.param(90, "after 1m30s", id="minutes"),
-        pytest.param(0, "after 0s", id="zero"),
-        pytest.param(timedelta(days=1, hours=2), "after 1d2h", id="days"),
+        pytest.param(30, "after 30 seconds", id="seconds"),
+        pytest.param(90, "after 1 minute 30 seconds", id="minutes"),
+        pytest.param(0, "after 0 seconds", id="zero"),
+        pytest.param(timedelta(days=1, hours=2), "after 1 day 2 hours", id="days"),
     ],
 )
 def test_after_describe(delay: float | timedelta, expected: str) -> None:

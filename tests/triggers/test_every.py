@@ -336,13 +336,13 @@ def test_unbound_naive_start_cannot_fire() -> None:
 @pytest.mark.parametrize(
     ("trigger", "expected"),
     [
-        pytest.param(Every(minutes=5), "every 5m", id="minutes"),
-        pytest.param(Every(minutes=90), "every 1h30m", id="hours-minutes"),
-        pytest.param(Every(0.25), "every 0.25s", id="fraction"),
-        pytest.param(Every(90.5), "every 1m30.5s", id="minutes-fraction"),
-        pytest.param(Every(days=1, seconds=1), "every 1d1s", id="days-seconds"),
-        pytest.param(Every(weeks=2), "every 14d", id="weeks"),
-        pytest.param(Every(3600), "every 1h", id="an-hour"),
+        pytest.param(Every(minutes=5), "every 5 minutes", id="minutes"),
+        pytest.param(Every(minutes=90), "every 1 hour 30 minutes", id="hours-minutes"),
+        pytest.param(Every(0.25), "every 0.25 seconds", id="fraction"),
+        pytest.param(Every(90.5), "every 1 minute 30.5 seconds", id="minutes-fraction"),
+        pytest.param(Every(days=1, seconds=1), "every 1 day 1 second", id="days-seconds"),
+        pytest.param(Every(weeks=2), "every 14 days", id="weeks"),
+        pytest.param(Every(3600), "every 1 hour", id="an-hour"),
     ],
 )
 def test_describe(trigger: Every, expected: str) -> None:

@@ -1,0 +1,60 @@
+"""Far-future exactness: no float timestamp stands between a trigger and its answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aioscheduler.triggers import Cron, Every
+from aioscheduler.triggers._time import datetime_to_ts, ts_to_datetime, ts_to_us
+
+_US = timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize("year", [2001, 2038, 2107, 2200, 2241])
+def test_every_timestamps_do_not_drift_while_floats_hold_microseconds(year: int) -> None:
+    trigger = Every(timedelta(seconds=1, microseconds=1))
+    dt = datetime(year, 1, 1, 0, 0, 0, 123457, tzinfo=UTC)
+    ts = dt.timestamp()
+    for _ in range(3000):
+        ts = trigger.next_after_ts(ts)  # type: ignore[assignment]
+        dt = trigger.next_after(dt)  # type: ignore[assignment]
+        assert ts == dt.timestamp()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ts=st.floats(min_value=-1e10, max_value=2.5e11, allow_nan=False),
+    step=st.integers(1, 10**12),
+)
+def test_every_next_after_ts_is_next_after_on_the_exact_instant(ts: float, step: int) -> None:
+    trigger = Every(timedelta(microseconds=step))
+    nxt = trigger.next_after(ts_to_datetime(ts))
+    assert nxt is not None
+    assert trigger.next_after_ts(ts) == datetime_to_ts(nxt)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ts=st.floats(min_value=8192, max_value=2.5e11, allow_nan=False))
+def test_exact_conversion_agrees_with_fromtimestamp(ts: float) -> None:
+    assert ts_to_datetime(ts) == datetime.fromtimestamp(ts, UTC)
+    assert (
+        ts_to_us(ts) == (datetime.fromtimestamp(ts, UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // _US
+    )
+
+
+@pytest.mark.parametrize("year", [2515, 2600, 3000, 9998])
+def test_cron_does_not_skip_a_year_one_microsecond_ahead(year: int) -> None:
+    new_year = datetime(year, 1, 1, tzinfo=UTC)
+    assert Cron("0 0 1 1 *").next_after(new_year - _US) == new_year
+    assert Cron("0 0 1 1 *").next_after(new_year) == datetime(year + 1, 1, 1, tzinfo=UTC)
+
+
+def test_cron_ends_at_the_year_9999() -> None:
+    assert Cron("0 0 1 1 *").next_after(datetime(9999, 1, 1, tzinfo=UTC)) is None
+    late = datetime(9999, 12, 30, tzinfo=UTC)
+    nxt = Cron("0 0 * * *", timezone="Pacific/Kiritimati").next_after(late)  # UTC+14: no raise
+    assert nxt is None or nxt > late
