@@ -316,3 +316,71 @@ async def until_rows(url: str, ok: Any, timeout: float = 15) -> list[asyncpg.Rec
             pass
         assert time.monotonic() < deadline, "the node did not resume"
         await asyncio.sleep(0.2)
+
+
+async def test_nothing_of_a_removed_job_is_claimed_or_started_after_remove_returns(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        nodes = [c.start("a"), c.start("b")]
+        s = await admin(pg_schema)
+        start = datetime.now(UTC) + timedelta(seconds=0.5)
+        for i in range(20):
+            await s.add(jobs.stamp, Every(seconds=0.1, start_at=start), id=f"j{i}", args=(log,))
+        await until(lambda: len({e[1] for e in jobs.read(log)}) == 20, 10, "every job firing")
+        removed: dict[str, float] = {}
+        for i in range(0, 20, 2):  # while both nodes claim every 0.1 s
+            await s.remove(f"j{i}")
+            [row] = await query(PG_URL, "SELECT extract(epoch FROM clock_timestamp())::float8")
+            removed[f"j{i}"] = row[0]
+        last = max(removed.values())
+        await until(lambda: time.time() > last + 1.0, 10, "ten more rounds")
+        left = [r["id"] for r in await query(PG_URL, f'SELECT id FROM "{pg_schema}".jobs')]
+        await s.stop()
+        for node in nodes:
+            node.stop()
+    rows = await firings(PG_URL, pg_schema)
+    late = [r for r in rows if r["job_id"] in removed and r["claimed_at"] > removed[r["job_id"]]]
+    assert late == [], "a removed job's firing was created after remove() returned"
+    trace = jobs.read(log)
+    ghost = [e for e in trace if e[1] in removed and e[2] > removed[e[1]]]
+    assert ghost == [], "a slot due after remove() returned was started"
+    assert sorted(left) == sorted(f"j{i}" for i in range(1, 20, 2)), "only the removed are gone"
+    alive = {e[1] for e in trace if e[2] > last + 0.3}
+    assert alive == set(left), "the other jobs kept firing"
+    assert len({(r["job_id"], r["slot"]) for r in rows}) == len(rows)
+
+
+async def test_a_node_killed_inside_its_claim_loses_no_slot_and_creates_none_twice(
+    pg_schema: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    n = 50
+    with Proxy("127.0.0.1", 5432) as proxy, cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
+        a = c.start("a", url=PG_URL.replace(":5432", f":{proxy.port}"), poll=60, timeout=1.0)
+        s = await admin(pg_schema)
+        due = soon(2.5)
+        for i in range(n):
+            await s.add(jobs.stamp, At(due), id=f"j{i}", args=(log,))
+        await until(lambda: time.time() > due.timestamp() - 0.3, 5, "just before the claim")
+        assert await firings(PG_URL, pg_schema) == [], "set-up too slow: claimed before the cut"
+        proxy.set("drop_after_commit")  # the claim commits; a never hears of it
+        deadline = time.monotonic() + 10
+        while not (claimed := await firings(PG_URL, pg_schema)):
+            assert time.monotonic() < deadline, "a never claimed"
+            await asyncio.sleep(0.05)
+        c.start("b")
+        a.kill()  # SIGKILL: a is still waiting for its claim's reply
+        rows = await settled(PG_URL, pg_schema, n, 15)
+        await s.stop()
+    by_a = {r["job_id"] for r in claimed}
+    assert {r["node"] for r in claimed} == {"a"} and {r["attempt"] for r in claimed} == {1}
+    assert len(rows) == n and len({r["job_id"] for r in rows}) == n, "each slot created once"
+    assert all(r["node"] == "b" and r["done_at"] is not None for r in rows), "run by b"
+    assert {r["job_id"]: r["attempt"] for r in rows} == {
+        f"j{i}": 2 if f"j{i}" in by_a else 1 for i in range(n)
+    }, "attempt counted up exactly where a's lease was taken over"
+    trace = jobs.read(log)
+    assert sorted(e[1] for e in trace) == sorted(f"j{i}" for i in range(n)), "each ran once"
+    assert {(e[1], e[3], e[4]) for e in trace} == {(r["job_id"], r["attempt"], "b") for r in rows}

@@ -9,6 +9,7 @@ Redis is never restarted or flushed: the outage test runs its own ``redis-server
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import signal
@@ -30,7 +31,7 @@ from aioscheduler.stores.redis import RedisStore
 from tests.distributed import jobs, privateredis
 from tests.distributed.harness import until
 from tests.distributed.proxy import Proxy
-from tests.distributed.redis_harness import REDIS_URL, redis_cluster, settled
+from tests.distributed.redis_harness import REDIS_URL, recorded, redis_cluster, settled
 from tests.stores.redis_support import delete_prefix, require_redis, unique_prefix
 
 pytestmark = pytest.mark.slow
@@ -303,3 +304,82 @@ async def test_two_nodes_with_one_name_share_the_work_without_stealing(
     assert got.takeovers == 0 and got.refused == 0, "no live work was taken over"
     assert all(st["stale"] == 0 and st["lost"] == 0 for st in stats)
     assert sum(st["claims"] for st in stats) >= 40 * 5, "the two incarnations ran every firing"
+
+
+async def server_time(url: str = REDIS_URL) -> float:
+    client = aioredis.from_url(url)
+    try:
+        seconds, micros = await client.time()
+    finally:
+        await client.aclose()
+    return seconds + micros / 1e6
+
+
+async def test_nothing_of_a_removed_job_is_claimed_or_started_after_remove_returns(
+    ns: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    with redis_cluster(REDIS_URL, ns, tmp_path, LEASE) as c:
+        nodes = [c.start("a"), c.start("b")]
+        s = await admin(ns)
+        start = datetime.now(UTC) + timedelta(seconds=0.5)
+        for i in range(20):
+            await s.add(jobs.stamp, Every(seconds=0.1, start_at=start), id=f"j{i}", args=(log,))
+        await until(lambda: len({e[1] for e in jobs.read(log)}) == 20, 10, "every job firing")
+        removed: dict[str, float] = {}
+        for i in range(0, 20, 2):  # while both nodes claim every 0.1 s
+            await s.remove(f"j{i}")
+            removed[f"j{i}"] = await server_time()
+        last = max(removed.values())
+        await until(lambda: time.time() > last + 1.0, 10, "ten more rounds")
+        await s.stop()
+        for node in nodes:
+            node.stop()
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        left = sorted(k.decode() for k in await client.hkeys(f"{{{ns}}}:job"))
+        due = {k.decode() for k in await client.zrange(f"{{{ns}}}:due", 0, -1)}
+        live = [await client.scard(f"{{{ns}}}:r:{job_id}") for job_id in removed]
+    finally:
+        await client.aclose()
+    trace = jobs.read(log)
+    ghost = [e for e in trace if e[1] in removed and e[2] > removed[e[1]]]
+    assert ghost == [], "a slot due after remove() returned was claimed and started"
+    assert left == sorted(f"j{i}" for i in range(1, 20, 2)), "only the removed are gone"
+    assert due.isdisjoint(removed) and live == [0] * len(removed), "nothing of them is left"
+    alive = {e[1] for e in trace if e[2] > last + 0.3}
+    assert alive == set(left), "the other jobs kept firing"
+    assert max(Counter((e[1], e[2]) for e in trace).values()) == 1, "no slot ran twice"
+
+
+async def test_a_node_killed_inside_its_claim_loses_no_slot_and_creates_none_twice(
+    ns: str, tmp_path: Path
+) -> None:
+    log = str(tmp_path / "trace")
+    n = 50
+    with Proxy("127.0.0.1", PORT) as proxy, redis_cluster(REDIS_URL, ns, tmp_path, LEASE) as c:
+        a = c.start("a", url=REDIS_URL.replace(f":{PORT}", f":{proxy.port}"), poll=60, timeout=5)
+        s = await admin(ns)
+        # the claim script is sent by hash: swallow the reply of the one that creates firings
+        proxy.commit_marker = hashlib.sha1(CLAIM.encode()).hexdigest().encode()
+        due = soon(2.5)
+        for i in range(n):
+            await s.add(jobs.stamp, At(due), id=f"j{i}", args=(log,))
+        await until(lambda: time.time() > due.timestamp() - 0.3, 5, "just before the claim")
+        assert (await recorded(REDIS_URL, ns)).claimed == 0, "set-up too slow: claimed too early"
+        proxy.set("drop_after_commit")  # the claim is applied; a never hears of it
+        deadline = time.monotonic() + 10
+        while (claimed := (await recorded(REDIS_URL, ns)).claimed) == 0:
+            assert time.monotonic() < deadline, "a never claimed"
+            await asyncio.sleep(0.02)
+        a.kill()  # SIGKILL: a is still waiting for its claim's reply
+        c.start("b")
+        got = await settled(REDIS_URL, ns, n, 15)
+        await s.stop()
+    assert got.claimed == n, "each slot created once"
+    assert (got.takeovers, got.refused, got.leased) == (claimed, 0, 0), "a's claims taken over"
+    trace = jobs.read(log)
+    assert sorted(e[1] for e in trace) == sorted(f"j{i}" for i in range(n)), "each ran once"
+    assert {e[4] for e in trace} == {"b"}
+    attempts = Counter(e[3] for e in trace)
+    assert attempts == +Counter({2: claimed, 1: n - claimed}), "attempt counted up if taken over"
