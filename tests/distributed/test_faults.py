@@ -360,7 +360,7 @@ async def test_a_node_killed_inside_its_claim_loses_no_slot_and_creates_none_twi
     with Proxy("127.0.0.1", 5432) as proxy, cluster(PG_URL, pg_schema, tmp_path, LEASE) as c:
         a = c.start("a", url=PG_URL.replace(":5432", f":{proxy.port}"), poll=60, timeout=1.0)
         s = await admin(pg_schema)
-        due = soon(2.5)
+        due = soon(3.0)
         for i in range(n):
             await s.add(jobs.stamp, At(due), id=f"j{i}", args=(log,))
         await until(lambda: time.time() > due.timestamp() - 0.3, 5, "just before the claim")
