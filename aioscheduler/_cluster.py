@@ -80,8 +80,8 @@ class ClusterHost(Protocol):
     def emit(self, event: Event) -> None:
         """Log and publish a lifecycle event."""
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        """Run ``coro`` as an internal task of the scheduler."""
+    def spawn_service(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` as a long-lived internal task of the scheduler (its owner ends it)."""
 
     def claim_again(self) -> None:
         """Room for more leased work: wake the dispatcher so that it claims again."""
@@ -193,7 +193,7 @@ class Cluster:
             if not self._next_renew:
                 self._next_renew = sent + lease / 3
             self._wake = asyncio.Event()
-            self._task = self._host.spawn(self._keep())
+            self._task = self._host.spawn_service(self._keep())
         elif self._wake is not None:
             self._wake.set()
 

@@ -147,6 +147,7 @@ class Lifecycle:
             exc_info=error,
         )
         self._crash = (what, error)
+        self.hub.start(self._spawn_delivery)  # the group cancelled delivery: the rest goes out
         self.emit(SchedulerCrashedEvent(at=self.clock.now(), task=what, error=repr(error)))
         if self.state is SchedulerState.RUNNING:
             try:

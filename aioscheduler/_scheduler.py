@@ -247,6 +247,9 @@ class Scheduler(JobMethods, Declaring):
             SchedulerCrashed: an internal task failed (a bug): the scheduler stopped itself.
         """
         engine = self._engine
+        crash = engine.take_crash(keep=True)
+        if crash is not None and engine.state is SchedulerState.STOPPED:
+            raise crash  # crashed before serve() was called: not restarted silently
         started = engine.state is SchedulerState.STOPPED
         if started:
             await self.start()

@@ -32,7 +32,8 @@ class SchedulerStatistics:
         starts: How many times the scheduler was started.
         running: Firings running now (jobs and timers).
         waiting: Firings waiting for a ``max_concurrency`` slot.
-        threads: Worker-thread runs in flight (jobs, timers and sync event subscribers).
+        threads: Worker-thread runs in flight: jobs, timers and sync event subscribers (events
+            buffered for a subscriber thread count as one).
         threads_finished: Worker-thread runs finished so far.
         local_entries: Timers and local job firings (retries, ``run_now``, ``Ticks``) waiting
             in the dispatcher's heap.
