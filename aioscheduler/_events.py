@@ -210,7 +210,6 @@ class Subscription(_Sink):
             finally:
                 hub.threads_busy -= 1
                 hub.delivered += 1
-                hub.thread_finished()
 
     def _call_batch(self, event: Event) -> None:
         """On the worker thread: deliver ``event``, then whatever was buffered meanwhile."""
@@ -269,7 +268,6 @@ class EventHub:
         "_loop_thread",
         "_sinks",
         "_spawn",
-        "_thread_done",
         "active",
         "delivered",
         "threads_busy",
@@ -281,7 +279,6 @@ class EventHub:
         self.active = False
         self.threads_busy = 0  # subscriber worker threads delivering now
         self.delivered = 0  # batches delivered on threads (progress, for FakeClock)
-        self._thread_done: asyncio.Event | None = None
         self._abandoned = Abandoned()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
@@ -295,26 +292,13 @@ class EventHub:
         )
 
     def forward_to_loop(self, call: Callable[[], object]) -> bool:
-        """From another thread: schedule ``call`` on the loop and return True; on the loop
-        thread (or with no loop) return False: the caller goes on itself."""
+        """From another thread: schedule ``call`` on the loop, return True (else False)."""
         loop = self._loop
         if loop is None or threading.get_ident() == self._loop_thread:
             return False
         with contextlib.suppress(RuntimeError):  # the loop closed: nothing to wake
             loop.call_soon_threadsafe(call)
         return True
-
-    def thread_finished(self) -> None:
-        """A subscriber's worker thread finished a batch."""
-        if self._thread_done is not None:
-            self._thread_done.set()
-
-    async def wait_thread(self) -> None:
-        """Wait until some subscriber thread finishes a batch."""
-        if self._thread_done is None:
-            self._thread_done = asyncio.Event()
-        self._thread_done.clear()
-        await self._thread_done.wait()
 
     def subscribe(
         self, callback: Callable[[Any], object], types: tuple[type[Event], ...], buffer: int

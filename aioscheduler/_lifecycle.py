@@ -54,7 +54,8 @@ class Lifecycle:
         self.state = SchedulerState.STOPPED
         self.starts = 0
         self._stopping = False
-        self._internal: set[asyncio.Task[Any]] = set()
+        self._internal: set[asyncio.Task[Any]] = set()  # waited for at stop
+        self._services: set[asyncio.Task[Any]] = set()  # long-lived, ended by their owner
         self._group: asyncio.TaskGroup | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._dispatch_task: asyncio.Task[None] | None = None
@@ -108,9 +109,9 @@ class Lifecycle:
         else:
             task = asyncio.get_running_loop().create_task(coro)
             task.add_done_callback(_log_failure)
-        if drain:
-            self._internal.add(task)
-            task.add_done_callback(self._internal.discard)
+        tracked = self._internal if drain else self._services
+        tracked.add(task)
+        task.add_done_callback(tracked.discard)
         return task
 
     async def _supervise(self, ready: asyncio.Future[None]) -> None:
@@ -243,12 +244,16 @@ class Lifecycle:
             self._mark_stopped()
             raise
         supervisor, self._supervisor = self._supervisor, None
-        if supervisor is not None and not supervisor.done():
+        me = asyncio.current_task()
+        inside = me in self._services or me in self._internal  # e.g. an event subscriber
+        if supervisor is not None and not supervisor.done() and not inside:
             # the group closes once its last task returns; not cancelled: stop() may be called
             # from one of them (an event subscriber), which must not cancel itself
             await asyncio.wait({supervisor}, timeout=CANCEL_GRACE)
             if not supervisor.done():
                 self._abandoned.keep(supervisor)
+        elif supervisor is not None and not supervisor.done():
+            self._abandoned.keep(supervisor)  # closes once the calling task returns
         self._mark_stopped()
         crash = self.take_crash()
         if crash is not None:

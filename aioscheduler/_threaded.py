@@ -87,17 +87,21 @@ class SchedulerThread:
             app.run()
     """
 
-    def __init__(self, scheduler: AsyncScheduler, name: str) -> None:
+    def __init__(
+        self, scheduler: AsyncScheduler, name: str, timeout: float = START_TIMEOUT
+    ) -> None:
+        """Start the thread; return once the scheduler runs in it (``timeout`` seconds at
+        most)."""
         self._scheduler = scheduler
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._start(timeout)
 
     # -- the thread ----------------------------------------------------------------------------
 
-    def start(self, timeout: float) -> None:
-        """Start the thread and wait (up to ``timeout`` seconds) until the scheduler runs."""
+    def _start(self, timeout: float) -> None:
         self._thread.start()
         if not self._ready.wait(timeout):
             raise SchedulerStateError(f"the scheduler did not start within {timeout:g} s")
@@ -225,6 +229,4 @@ def start_in_thread(scheduler: AsyncScheduler, name: str) -> SchedulerThread:
     """See :meth:`Scheduler.start_in_thread`."""
     if scheduler.state is not SchedulerState.STOPPED:
         raise SchedulerStateError(f"the scheduler is already {scheduler.state.value}")
-    handle = SchedulerThread(scheduler, name)
-    handle.start(START_TIMEOUT)
-    return handle
+    return SchedulerThread(scheduler, name)

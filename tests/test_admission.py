@@ -186,9 +186,10 @@ def test_only_storable_callables_are_registered() -> None:
     policy = Admission()
     for func in (_Thing().method, lambda: None, _Thing):
         policy.register_callable(func)
-    assert policy._callables == set()
+    assert policy.registered == 0
     policy.register_callable(conformance_job)
-    assert policy._callables == {"aioscheduler.testing.conformance:conformance_job"}
+    assert policy.registered == 1
+    policy.check_callable("aioscheduler.testing.conformance:conformance_job", signed=False)
 
 
 async def test_a_refused_add_registers_nothing(tmp_path: Path) -> None:

@@ -99,8 +99,10 @@ def test_a_job_may_stop_its_scheduler_without_deadlock() -> None:
     handle.append(scheduler.start_in_thread())
     handle[0].add(stop_it, Every(seconds=0.02), id="stopper")
     assert stopped.wait(WAIT)
-    handle[0]._thread.join(WAIT)
-    assert not scheduler.running
+    for thread in threading.enumerate():  # the scheduler's thread ends on its own
+        if thread.name == "aioscheduler":
+            thread.join(WAIT)
+    assert not scheduler.running and not handle[0].running
 
 
 def test_a_blocking_call_from_the_schedulers_own_loop_is_refused(
