@@ -130,6 +130,11 @@ class Lifecycle:
             self._group = None
             what, error = _first(group_error)
             await self._crashed(what, error)
+        except (KeyboardInterrupt, SystemExit):
+            # A task of the group was hit by Ctrl-C: the interrupt has already left the loop
+            # from that task; the group raising it again here, in the middle of asyncio.run()'s
+            # clean-up, would cut that clean-up short (tasks and worker threads left behind).
+            return
         finally:
             self._group = None
 

@@ -222,7 +222,7 @@ class Scheduler(JobMethods, Declaring):
             raise ValueError(f"timeout must be seconds >= 0 or None, got {timeout!r}")
         await self._engine.stop(timeout)
 
-    def start_in_thread(self, *, name: str = "aioscheduler") -> SchedulerThread:
+    def start_in_thread(self, *, name: str = "aioscheduler") -> SchedulerThread[Scheduler]:
         """Start the scheduler on its own event loop in a daemon thread; return its blocking,
         thread-safe face (``add``, ``remove``, ``pause``, ``resume``, ``jobs``, ``stop``...).
 

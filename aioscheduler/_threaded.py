@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Protocol, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, Unpack
 
 from ._firing import current_run
 from ._statistics import SchedulerState
@@ -70,7 +70,15 @@ class AsyncScheduler(Protocol):
     async def reschedule(self, id: str, trigger: Trigger) -> Job: ...
 
 
-class SchedulerThread:
+if TYPE_CHECKING:  # a default (PEP 696): a bare ``SchedulerThread`` needs no parameter
+    from typing_extensions import TypeVar as DefaultTypeVar
+
+    S = DefaultTypeVar("S", bound=AsyncScheduler, default=AsyncScheduler)
+else:
+    S = TypeVar("S", bound=AsyncScheduler)
+
+
+class SchedulerThread(Generic[S]):
     """A running scheduler's blocking, thread-safe face; made by
     :meth:`Scheduler.start_in_thread <aioscheduler.Scheduler.start_in_thread>`.
 
@@ -87,9 +95,7 @@ class SchedulerThread:
             app.run()
     """
 
-    def __init__(
-        self, scheduler: AsyncScheduler, name: str, timeout: float = START_TIMEOUT
-    ) -> None:
+    def __init__(self, scheduler: S, name: str, timeout: float = START_TIMEOUT) -> None:
         """Start the thread; return once the scheduler runs in it (``timeout`` seconds at
         most)."""
         self._scheduler = scheduler
@@ -142,7 +148,7 @@ class SchedulerThread:
     # -- the face ------------------------------------------------------------------------------
 
     @property
-    def scheduler(self) -> AsyncScheduler:
+    def scheduler(self) -> S:
         """The scheduler (its coroutine methods belong to its own loop, in the thread)."""
         return self._scheduler
 
@@ -209,7 +215,7 @@ class SchedulerThread:
             self._call(lambda: self._scheduler.stop(seconds))
         self._thread.join()
 
-    def __enter__(self) -> SchedulerThread:
+    def __enter__(self) -> SchedulerThread[S]:
         return self
 
     def __exit__(
@@ -225,7 +231,7 @@ class SchedulerThread:
         return f"<SchedulerThread {self._thread.name!r} {state}>"
 
 
-def start_in_thread(scheduler: AsyncScheduler, name: str) -> SchedulerThread:
+def start_in_thread(scheduler: S, name: str) -> SchedulerThread[S]:
     """See :meth:`Scheduler.start_in_thread`."""
     if scheduler.state is not SchedulerState.STOPPED:
         raise SchedulerStateError(f"the scheduler is already {scheduler.state.value}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 
 import pytest
 
@@ -28,7 +27,7 @@ class FlakyStore(MemoryStore):
         super().__init__()
         self.errors: list[BaseException] = []
 
-    async def acquire_due(self, now: float, limit: int) -> Sequence[Claim]:
+    async def acquire_due(self, now: float, limit: int) -> list[Claim]:
         if self.errors:
             raise self.errors.pop(0)
         return await super().acquire_due(now, limit)
