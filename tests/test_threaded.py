@@ -22,14 +22,14 @@ WAIT = 30.0  # real seconds: generous, never reached when things work
 
 
 @pytest.fixture
-def background() -> Iterator[SchedulerThread]:
+def background() -> Iterator[SchedulerThread[Scheduler]]:
     handle = Scheduler().start_in_thread()
     yield handle
     handle.stop()
 
 
 def test_jobs_added_from_the_calling_thread_run_in_the_scheduler_thread(
-    background: SchedulerThread,
+    background: SchedulerThread[Scheduler],
 ) -> None:
     ran = threading.Event()
     where: list[str] = []
@@ -52,7 +52,7 @@ def test_jobs_added_from_the_calling_thread_run_in_the_scheduler_thread(
     assert threading.current_thread().name not in where
 
 
-def test_modify_reschedule_and_run_now_block_too(background: SchedulerThread) -> None:
+def test_modify_reschedule_and_run_now_block_too(background: SchedulerThread[Scheduler]) -> None:
     background.add(fc_support.greet, Every(hours=1), id="g", args=("ann",))
     assert background.modify("g", args=("bob",)).args == ("bob",)
     assert background.reschedule("g", Every(hours=2)).trigger == Every(hours=2)
@@ -62,7 +62,7 @@ def test_modify_reschedule_and_run_now_block_too(background: SchedulerThread) ->
     assert done.wait(WAIT)
 
 
-def test_calls_from_many_threads_lose_nothing(background: SchedulerThread) -> None:
+def test_calls_from_many_threads_lose_nothing(background: SchedulerThread[Scheduler]) -> None:
     def add_some(k: int) -> None:
         for i in range(10):
             background.add(fc_support.greet, Every(hours=1), id=f"{k}-{i}", args=("x",))
@@ -89,7 +89,7 @@ def test_stop_stops_the_scheduler_and_ends_the_thread() -> None:
 
 def test_a_job_may_stop_its_scheduler_without_deadlock() -> None:
     stopped = threading.Event()
-    handle: list[SchedulerThread] = []
+    handle: list[SchedulerThread[Scheduler]] = []
 
     def stop_it() -> None:
         handle[0].stop()
@@ -99,12 +99,14 @@ def test_a_job_may_stop_its_scheduler_without_deadlock() -> None:
     handle.append(scheduler.start_in_thread())
     handle[0].add(stop_it, Every(seconds=0.02), id="stopper")
     assert stopped.wait(WAIT)
-    handle[0]._thread.join(WAIT)
-    assert not scheduler.running
+    for thread in threading.enumerate():  # the scheduler's thread ends on its own
+        if thread.name == "aioscheduler":
+            thread.join(WAIT)
+    assert not scheduler.running and not handle[0].running
 
 
 def test_a_blocking_call_from_the_schedulers_own_loop_is_refused(
-    background: SchedulerThread,
+    background: SchedulerThread[Scheduler],
 ) -> None:
     errors: list[BaseException] = []
     done = threading.Event()
@@ -132,7 +134,7 @@ def test_a_start_failure_is_raised_in_the_caller(tmp_path: Path) -> None:
 
 
 def test_starting_a_running_scheduler_in_a_thread_is_refused(
-    background: SchedulerThread,
+    background: SchedulerThread[Scheduler],
 ) -> None:
     with pytest.raises(SchedulerStateError, match="already running"):
         background.scheduler.start_in_thread()
@@ -146,7 +148,7 @@ def test_the_handle_is_a_context_manager() -> None:
 
 
 def test_decorating_from_another_thread_while_it_runs_adds_the_job(
-    background: SchedulerThread,
+    background: SchedulerThread[Scheduler],
 ) -> None:
     @background.scheduler.every(seconds=5, id="late")
     def late() -> None: ...

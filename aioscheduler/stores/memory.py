@@ -24,7 +24,7 @@ class _Entry:
     """One job's state in the memory store (also its heap entry)."""
 
     __slots__ = (
-        "_heap_seq",
+        "heap_seq",
         "history",
         "history_limit",
         "nominal",
@@ -35,7 +35,7 @@ class _Entry:
     )
 
     def __init__(self, spec: JobSpec, history_limit: int) -> None:
-        self._heap_seq = -1
+        self.heap_seq = -1
         self.spec = spec
         self.nominal: float | None = None
         self.run_at: float | None = None
