@@ -105,7 +105,7 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
         self._history_limit = 10 if history_limit is None else history_limit
         self._history_max_age = _seconds(history_max_age, "history_max_age")
         self._lease = _seconds(lease, "lease") or 30.0
-        self._file = SQLiteFile(self._path, self._codec)
+        self._file = SQLiteFile(self._path, self._codec, accept_unsigned=accept_unsigned)
         self._thread: ThreadPoolExecutor | None = None
         self._context: StoreContext | None = None
         self._lock = asyncio.Lock()

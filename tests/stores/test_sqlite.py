@@ -93,12 +93,12 @@ def test_scheduler_hands_keys_to_a_store_url(db: Path) -> None:
 
 async def test_schema_is_versioned_and_a_newer_file_is_refused(db: Path) -> None:
     await (await opened(SQLiteStore(db))).close()
-    assert raw(db, "PRAGMA user_version") == [(1,)]
+    assert raw(db, "PRAGMA user_version") == [(2,)]
     assert raw(db, "PRAGMA journal_mode") == [("wal",)]
     raw(db, "PRAGMA user_version = 99")
     with pytest.raises(StoreVersionError, match=r"schema version 99.*Upgrade aioscheduler"):
         await opened(SQLiteStore(db))
-    raw(db, "PRAGMA user_version = 1")
+    raw(db, "PRAGMA user_version = 2")
     await (await opened(SQLiteStore(db))).close()  # a refused open let go of the file lock
 
 
