@@ -142,6 +142,12 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
         """Whether rows are signed (or encrypted) with a ``secret_key``."""
         return self._codec.key_id is not None
 
+    @property
+    def seals_state(self) -> bool:
+        """Whether the schedule state (paused, next times, claimed firings) is sealed too:
+        with a ``secret_key`` (see ``docs/persistence.md``, "What a key protects")."""
+        return self._codec.key_id is not None
+
     def _open_run(self, job_id: str, record: bytes) -> Run:
         admission = None if self._context is None else self._context.admission
         return open_run(job_id, record, self._codec, admission)

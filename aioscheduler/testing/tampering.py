@@ -36,8 +36,9 @@ from .._admission import Admission
 from .._clock import to_datetime
 from .._crypto import PayloadCodec
 from .._values import Outcome, Run
-from ..stores import Store, StoreContext
+from ..stores import Store
 from ..stores._codec import encode_run, encode_spec
+from ._sealed_state import SealedStateTests, suite_admission
 
 __all__ = ("Sentinel", "TamperingTests", "forged_payload", "make_sentinel")
 
@@ -146,7 +147,7 @@ def _edits(sentinel: str) -> dict[str, Callable[[dict[str, Any]], None]]:
 EDITS = tuple(_edits("x"))
 
 
-class TamperingTests:
+class TamperingTests(SealedStateTests):
     """Tampered rows of a persistent store (see the module docstring)."""
 
     persistent: ClassVar[bool] = False
@@ -174,28 +175,6 @@ class TamperingTests:
         yield made
         sys.modules.pop(made.name, None)
 
-    async def _reopen(
-        self, store: Store, admission: Admission, broken: list[tuple[str, str]]
-    ) -> None:
-        def on_broken(job_id: str, reason: str) -> None:
-            broken.append((job_id, reason))
-
-        await store.open(
-            StoreContext("node-t", lambda due: None, 10, on_broken, admission=admission)
-        )
-
-    async def _two_jobs(self, make_store: Callable[[], Store]) -> Store:
-        from .conformance import spec
-
-        if not self.persistent:
-            pytest.skip("only persistent stores keep rows that can be tampered with")
-        store = make_store()
-        await store.open(StoreContext("node-w", lambda due: None, 10, admission=_suite()))
-        await store.add_job(spec("good"), now=_T0, paused=False, replace=False)
-        await store.add_job(spec("victim"), now=_T0, paused=False, replace=False)
-        await store.close()
-        return store
-
     # -- tests -------------------------------------------------------------------------------
 
     @pytest.mark.parametrize("edit", EDITS)
@@ -207,7 +186,7 @@ class TamperingTests:
         await self.overwrite_job(store, "victim", forged)
         broken: list[tuple[str, str]] = []
         again = make_store()
-        await self._reopen(again, _suite(), broken)
+        await self._reopen(again, suite_admission(), broken)
         try:
             assert [job_id for job_id, _ in broken] == ["victim"], broken
             assert not sentinel.imported, f"{sentinel.name} was imported"
@@ -302,7 +281,7 @@ class TamperingTests:
         await self.append_run(store, "good", PayloadCodec().seal(json.dumps(document).encode()))
         broken: list[tuple[str, str]] = []
         again = make_store()
-        await self._reopen(again, _suite(), broken)
+        await self._reopen(again, suite_admission(), broken)
         try:
             job = await again.get_job("good")
             assert broken == []
@@ -314,8 +293,3 @@ class TamperingTests:
         finally:
             await again.close()
         assert not sentinel.imported
-
-
-def _suite() -> Admission:
-    """What the scheduler of the suite's jobs would admit: the conformance module."""
-    return Admission(allow=["aioscheduler.testing.conformance"])
