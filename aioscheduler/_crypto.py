@@ -147,7 +147,7 @@ class StateKey:
 
     def tag(self, message: bytes) -> bytes:
         """The tag of ``message`` under this key."""
-        return self.kid + b":" + hmac.new(self._state, message, hashlib.sha256).hexdigest().encode()
+        return self.kid + b":" + hmac.digest(self._state, message, "sha256").hex().encode()
 
     def check(self, message: bytes, tag: bytes) -> bool:
         """Whether ``tag`` is this key's tag of ``message`` (constant time)."""
@@ -155,7 +155,7 @@ class StateKey:
 
     def leaf(self, tag: bytes) -> int:
         """The hidden value a tag adds to a store's digest (256 bits)."""
-        return int.from_bytes(hmac.digest(self._leaf, bytes(tag), hashlib.sha256), "big")
+        return int.from_bytes(hmac.digest(self._leaf, tag, "sha256"), "big")
 
 
 def _mac(key: _Key, header: bytes, payload: bytes) -> bytes:

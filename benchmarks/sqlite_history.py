@@ -42,7 +42,7 @@ def build(path: Path, jobs: int) -> float:
     for i in range(jobs):
         spec = dataclasses.replace(template, id=f"j{i}", args=(i,))
         conn.execute(
-            "INSERT INTO jobs VALUES (?, ?, ?, 0, ?, ?)",
+            "INSERT INTO jobs VALUES (?, ?, ?, 0, ?, ?, 0)",
             (spec.id, payload_func(spec), codec.seal(encode_spec(spec)), first.timestamp(),
              first.timestamp()),
         )  # fmt: skip

@@ -118,10 +118,12 @@ class Seals:
         self._jobs: dict[str, JobState] = {}
         self._firings: dict[str, dict[float, str]] = {}
         self._tags: dict[str, bytes] = {}  # the table ``seals`` as in the file
+        self._leaves: dict[str, int] = {}  # their leaves under the current key
         self._dirty: set[str] = set()
         self._bumped = False
         self._force = False  # write the anchor even if no tag changed (set up at open)
         self._undo: dict[str, tuple[JobState | None, dict[float, str] | None, bytes | None]] = {}
+        self._undo_leaves: dict[str, int | None] = {}
         self._saved = (0, 0)
 
     @property
@@ -138,7 +140,7 @@ class Seals:
     # -- transactions --------------------------------------------------------------------------
 
     def begin(self) -> None:
-        self._undo = {}
+        self._undo, self._undo_leaves = {}, {}
         self._saved = (self._seq, self._digest)
         self._bumped = False
 
@@ -148,11 +150,12 @@ class Seals:
             _put(self._jobs, job_id, state)
             _put(self._firings, job_id, firings)
             _put(self._tags, job_id, tag)
+            _put(self._leaves, job_id, self._undo_leaves.get(job_id))
         self._seq, self._digest = self._saved
-        self._undo, self._dirty, self._bumped = {}, set(), False
+        self._undo, self._undo_leaves, self._dirty, self._bumped = {}, {}, set(), False
 
     def commit(self) -> None:
-        self._undo, self._bumped = {}, False
+        self._undo, self._undo_leaves, self._bumped = {}, {}, False
 
     def _touch(self, job_id: str) -> None:
         if job_id not in self._undo:
@@ -162,6 +165,7 @@ class Seals:
                 None if firings is None else dict(firings),
                 self._tags.get(job_id),
             )
+            self._undo_leaves[job_id] = self._leaves.get(job_id)
         self._dirty.add(job_id)
 
     def flush(self, conn: sqlite3.Connection) -> None:
@@ -172,18 +176,19 @@ class Seals:
         self._force = False
         upserts: list[tuple[str, bytes]] = []
         deletes: list[tuple[str]] = []
+        tags, leaves = self._tags, self._leaves
         for job_id in self._dirty:
-            old = self._tags.get(job_id)
-            if old is not None:
-                self._digest ^= key.leaf(old)
+            if job_id in tags:
+                self._digest ^= leaves.pop(job_id)
             state = self._jobs.get(job_id)
             if state is None:
-                self._tags.pop(job_id, None)
+                tags.pop(job_id, None)
                 deletes.append((job_id,))
                 continue
             tag = key.tag(self._message(job_id, state))
-            self._digest ^= key.leaf(tag)
-            self._tags[job_id] = tag
+            leaf = leaves[job_id] = key.leaf(tag)
+            self._digest ^= leaf
+            tags[job_id] = tag
             upserts.append((job_id, tag))
         self._dirty.clear()
         conn.executemany("INSERT OR REPLACE INTO seals VALUES (?, ?)", upserts)
@@ -286,8 +291,9 @@ class Seals:
         if anchor is not None and self._codec.state_key_for(anchor.partition(b"|")[2]) is None:
             # Sealed with a key this codec does not have: the wrong key, not tampering.
             self._tags = ledger
-            for tag in ledger.values():
-                self._digest ^= key.leaf(tag)
+            self._leaves = {job_id: key.leaf(tag) for job_id, tag in ledger.items()}
+            for leaf in self._leaves.values():
+                self._digest ^= leaf
             return [(row.job_id, _UNKNOWN_KEY) for row in rows]
         anchored = self._verify_anchor(meta, ledger)
         if anchored is None:
@@ -341,9 +347,10 @@ class Seals:
                 self._dirty.add(row.job_id)  # sealed now (accept), or with the current key
         refused += [(i, _DELETED) for i in sorted(ledger) if i not in present]
         self._tags = ledger
+        self._leaves = {job_id: key.leaf(tag) for job_id, tag in ledger.items()}
         self._digest = 0
-        for tag in ledger.values():
-            self._digest ^= key.leaf(tag)
+        for leaf in self._leaves.values():
+            self._digest ^= leaf
         if anchored != key.kid:  # a new anchor, or a rotated key: tag everything again
             self._dirty.update(self._jobs)
             self._force = True
@@ -383,9 +390,15 @@ class Seals:
 
 
 def _message(store_id: str, job_id: str, state: JobState, firings: dict[float, str]) -> bytes:
-    fired = hashlib.sha256("\n".join(sorted(firings.values())).encode()).hexdigest()
-    document: list[Any] = ["job", store_id, job_id, *state, fired if firings else ""]
-    return json.dumps(document, separators=(",", ":")).encode()
+    """The bytes a job's tag covers: length-prefixed ids, then fixed-form fields."""
+    fired = (
+        hashlib.sha256("\n".join(sorted(firings.values())).encode()).hexdigest() if firings else ""
+    )
+    version, payload, paused, nominal, run_at = state
+    return (
+        f"job|{len(store_id)}:{store_id}|{len(job_id)}:{job_id}|{version}|{payload}|"
+        f"{int(paused)}|{nominal!r}|{run_at!r}|{fired}"
+    ).encode()
 
 
 def _id_message(store_id: str) -> bytes:
