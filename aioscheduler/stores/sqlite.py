@@ -364,12 +364,20 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
         histories = await self._histories([job_id])
         return self._snapshot(entry, histories.get(job_id, ()))
 
-    async def list_jobs(self) -> list[Job]:
-        # history read, decoded and snapshots built on the store's thread, not on the loop
-        return await self._call(self._list_jobs, list(self._entries.values()))
+    async def list_jobs(self, *, history: bool = True) -> list[Job]:
+        """Snapshots of all jobs, by next run time.
 
-    def _list_jobs(self, entries: list[Entry]) -> list[Job]:
-        histories = self._read_histories(None)
+        Args:
+            history: Read and decode every job's run history (``Job.history``,
+                ``Job.last_run``). ``False`` answers from memory without touching the file:
+                100,000 jobs in well under a second; read one job's history with
+                :meth:`get_job`.
+        """
+        # history read, decoded and snapshots built on the store's thread, not on the loop
+        return await self._call(self._list_jobs, list(self._entries.values()), history)
+
+    def _list_jobs(self, entries: list[Entry], history: bool = True) -> list[Job]:
+        histories = self._read_histories(None) if history else {}
         jobs = [self._snapshot(e, histories.get(e.spec.id, ())) for e in entries]
         jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
         return jobs
