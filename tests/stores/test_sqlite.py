@@ -254,3 +254,53 @@ async def test_errors_come_back_as_recorded_errors(db: Path) -> None:
         assert isinstance(got.error, RecordedError) and got.error.type_name == "builtins.KeyError"
     finally:
         await store.close()
+
+
+# -- listing without history (issue 10 item 4) ---------------------------------------------------
+
+
+async def test_list_jobs_without_history_answers_from_memory(db: Path) -> None:
+    store = await opened(SQLiteStore(db))
+    try:
+        await add_two(store)
+        await store.set_paused("victim", True, now=T0)
+        for claim in await store.acquire_due(T0, 10):
+            await store.release([(claim, finished(claim))])
+        full, bare = await store.list_jobs(), await store.list_jobs(history=False)
+        assert [(j.id, j.next_run_at, j.paused) for j in bare] == [
+            (j.id, j.next_run_at, j.paused) for j in full
+        ]
+        assert [len(j.history) for j in full] == [1, 0]
+        assert all(j.history == () and j.last_run is None for j in bare)
+        raw(db, "DELETE FROM runs")  # nothing is read from the file for it
+        assert [j.id for j in await store.list_jobs(history=False)] == ["good", "victim"]
+        assert (await store.get_job("good")).history == ()  # one job's history: on request
+    finally:
+        await store.close()
+
+
+# -- sealed state: a failed transaction leaves the seals in step (issue 10 item 5) ----------------
+
+
+async def test_a_failed_write_transaction_leaves_the_sealed_state_consistent(db: Path) -> None:
+    store = await opened(SQLiteStore(db, secret_key=KEY))
+    try:
+        await add_two(store)
+        # the transaction fails while writing the seals themselves, after they were computed
+        raw(db, "CREATE TRIGGER fail BEFORE INSERT ON seals BEGIN SELECT RAISE(ABORT, 'x'); END")
+        with pytest.raises(StoreError):
+            await store.set_paused("victim", True, now=T0)  # rolled back: state and seals
+        raw(db, "DROP TRIGGER fail")
+        await store.set_paused("good", True, now=T0)  # writes the anchor: victim's unchanged
+    finally:
+        await store.close()
+    broken: list[tuple[str, str]] = []
+    again = await opened(SQLiteStore(db, secret_key=KEY), broken)
+    try:
+        assert broken == []
+        assert [(j.id, j.paused) for j in await again.list_jobs()] == [
+            ("victim", False),
+            ("good", True),
+        ]
+    finally:
+        await again.close()
