@@ -20,13 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aioscheduler import Every, Scheduler
 from aioscheduler.events import RunFinished
 from aioscheduler.stores.sqlite import SQLiteStore
 from aioscheduler.testing.conformance import conformance_job as noop
-
 
 #: The secret of the "sqlite+key" rows (signed payloads and sealed schedule state).
 KEY = "benchmark-secret-key-of-32-chars"
