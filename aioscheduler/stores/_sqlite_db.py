@@ -20,7 +20,8 @@ from ..errors import RefusedReference
 from ._codec import decode_spec, encode_spec
 from ._sqlite_rows import DamagedRow, check_firing, check_state
 from ._sqlite_schema import FileLock, connect
-from ._sqlite_seals import RowState, Seals, firing_message
+from ._sqlite_seals import Seals
+from ._sqlite_tags import RowState, firing_message
 
 __all__ = ("Firing", "Loaded", "LoadedJob", "RefusedRow", "SQLiteFile")
 

@@ -35,7 +35,7 @@ from collections.abc import Callable
 
 from ..errors import StoreError, StoreVersionError
 from ._sqlite_paths import path_error, unwritable
-from ._sqlite_seals import new_store_id
+from ._sqlite_tags import new_store_id
 
 try:
     import fcntl

@@ -20,14 +20,9 @@ key, all of it is sealed too:
   ``accept_unsigned=True`` (which seals the file as found).
 * **The store id** is random, created with the database, and tagged itself.
 
-What a key cannot do: stop rows from being deleted (a deleted job row whose tag remains is
-reported; deleting the tag as well breaks the anchor), or notice a rollback of the *whole*
-sealed state (the file restored from a backup). Run history is signed per record but not
-anchored: it decides nothing. ``owner`` and ``lease_until`` of firings are not sealed (a single
-writer resets leases at open).
-
-Cost: without a key, nothing. With one, per write transaction: one tag and two leaves for each
-job it touches, and one MAC for the anchor.
+What a key cannot protect (deletion, a rollback of the whole file) and what each change is
+reported as: ``docs/persistence.md``, "What a key protects". Cost: nothing without a key; with
+one, per write transaction, one tag and one leaf for each job it touches and one MAC.
 
 Everything here runs on the store's thread, inside :class:`~aioscheduler.stores._sqlite_db.
 SQLiteFile`'s transactions: :meth:`Seals.begin` / :meth:`Seals.flush` (before ``COMMIT``) /
@@ -36,57 +31,26 @@ SQLiteFile`'s transactions: :meth:`Seals.begin` / :meth:`Seals.flush` (before ``
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 import sqlite3
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 from .._crypto import PayloadCodec, StateKey
 from ..errors import StoreError
+from ._sqlite_tags import (
+    JobState,
+    RowState,
+    anchor_message,
+    id_message,
+    job_message,
+    new_store_id,
+    payload_hash,
+)
 
-__all__ = ("JobState", "RowState", "Seals", "firing_message", "new_store_id")
+__all__ = ("Seals",)
 
 logger = logging.getLogger("aioscheduler.stores.sqlite")
-
-
-class JobState(NamedTuple):
-    """What a job's tag covers besides its firings."""
-
-    version: int
-    payload: str  # sha256 of the sealed payload, hex
-    paused: bool
-    nominal: float | None
-    run_at: float | None
-
-
-class RowState(NamedTuple):
-    """A job row as read at open (its plain columns already checked)."""
-
-    job_id: str
-    payload: bytes
-    paused: bool
-    nominal: float | None
-    run_at: float | None
-    version: int
-
-
-def firing_message(
-    slot: float, run_at: float, missed: int, run: bool, final: bool, attempt: int
-) -> str:
-    """The sealed fields of a ``firings`` row (``owner`` and ``lease_until`` are not)."""
-    return f"{slot!r},{run_at!r},{missed},{int(run)},{int(final)},{attempt}"
-
-
-def new_store_id() -> str:
-    """A random store id (128 bits, hex), made when the database is created."""
-    return os.urandom(16).hex()
-
-
-def payload_hash(payload: bytes) -> str:
-    return hashlib.sha256(payload).hexdigest()
 
 
 _NOT_SEALED = (
@@ -337,7 +301,7 @@ class Seals:
                     continue
             else:
                 tag_key = self._codec.state_key_for(tag)
-                covered = _message(self.store_id, row.job_id, state, own)
+                covered = job_message(self.store_id, row.job_id, state, own)
                 if tag_key is None or not tag_key.check(covered, tag):
                     refused.append((row.job_id, _MISMATCH))
                     continue
@@ -356,7 +320,7 @@ class Seals:
             self._force = True
             conn.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('store_id_tag', ?)",
-                (key.tag(_id_message(self.store_id)),),
+                (key.tag(id_message(self.store_id)),),
             )
         return refused
 
@@ -369,44 +333,24 @@ class Seals:
         key = self._codec.state_key_for(tag)
         if key is None or not seq.isdigit():
             return None
-        if not key.check(_id_message(self.store_id), id_tag):
+        if not key.check(id_message(self.store_id), id_tag):
             return None
         digest = 0
         for value in ledger.values():
             digest ^= key.leaf(value)
-        if not key.check(_anchor_message(self.store_id, int(seq), digest), tag):
+        if not key.check(anchor_message(self.store_id, int(seq), digest), tag):
             return None
         self._seq = int(seq)
         return key.kid
 
     def _write_anchor(self, conn: sqlite3.Connection, key: StateKey) -> None:
-        tag = key.tag(_anchor_message(self.store_id, self._seq, self._digest))
+        tag = key.tag(anchor_message(self.store_id, self._seq, self._digest))
         conn.execute(
             "INSERT OR REPLACE INTO meta VALUES ('anchor', ?)", (b"%d|" % self._seq + tag,)
         )
 
     def _message(self, job_id: str, state: JobState) -> bytes:
-        return _message(self.store_id, job_id, state, self._firings.get(job_id, {}))
-
-
-def _message(store_id: str, job_id: str, state: JobState, firings: dict[float, str]) -> bytes:
-    """The bytes a job's tag covers: length-prefixed ids, then fixed-form fields."""
-    fired = (
-        hashlib.sha256("\n".join(sorted(firings.values())).encode()).hexdigest() if firings else ""
-    )
-    version, payload, paused, nominal, run_at = state
-    return (
-        f"job|{len(store_id)}:{store_id}|{len(job_id)}:{job_id}|{version}|{payload}|"
-        f"{int(paused)}|{nominal!r}|{run_at!r}|{fired}"
-    ).encode()
-
-
-def _id_message(store_id: str) -> bytes:
-    return json.dumps(["store", store_id]).encode()
-
-
-def _anchor_message(store_id: str, seq: int, digest: int) -> bytes:
-    return json.dumps(["anchor", store_id, seq, f"{digest:064x}"]).encode()
+        return job_message(self.store_id, job_id, state, self._firings.get(job_id, {}))
 
 
 def _put(mapping: dict[str, Any], key: str, value: Any) -> None:
