@@ -138,14 +138,18 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
         return self._path
 
     @property
+    def codec(self) -> PayloadCodec:
+        """The codec sealing this store's payloads (for tools reading the file beside it)."""
+        return self._codec
+
+    @property
     def signs_payloads(self) -> bool:
         """Whether rows are signed (or encrypted) with a ``secret_key``."""
         return self._codec.key_id is not None
 
     @property
     def seals_state(self) -> bool:
-        """Whether the schedule state (paused, next times, claimed firings) is sealed too:
-        with a ``secret_key`` (see ``docs/persistence.md``, "What a key protects")."""
+        """Whether paused flags, next times and claims are sealed too (with a ``secret_key``)."""
         return self._codec.key_id is not None
 
     def _open_run(self, job_id: str, record: bytes) -> Run:
@@ -365,14 +369,9 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
         return self._snapshot(entry, histories.get(job_id, ()))
 
     async def list_jobs(self, *, history: bool = True) -> list[Job]:
-        """Snapshots of all jobs, by next run time.
-
-        Args:
-            history: Read and decode every job's run history (``Job.history``,
-                ``Job.last_run``). ``False`` answers from memory without touching the file:
-                100,000 jobs in well under a second; read one job's history with
-                :meth:`get_job`.
-        """
+        """Snapshots of all jobs, by next run time. ``history=False``: without ``Job.history``
+        and ``Job.last_run``, from memory (100,000 jobs in about half a second); one job's
+        history: :meth:`get_job`."""
         # history read, decoded and snapshots built on the store's thread, not on the loop
         return await self._call(self._list_jobs, list(self._entries.values()), history)
 

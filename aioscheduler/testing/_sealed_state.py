@@ -21,9 +21,11 @@ import pytest
 
 from .._admission import Admission
 from .._clock import to_datetime
+from .._values import JobSpec, Run
 from ..stores import Store, StoreContext
+from ..triggers import Every
 
-__all__ = ("SealedStateTests", "suite_admission")
+__all__ = ("SealedStateTests", "suite_admission", "suite_jobs")
 
 #: The instant the suite's jobs start at (the conformance suite's ``T0``).
 _T0 = 1_772_452_800.0
@@ -76,8 +78,7 @@ class SealedStateTests:
         )
 
     async def _two_jobs(self, make_store: Callable[[], Store]) -> Store:
-        from .conformance import spec
-
+        spec = suite_jobs()[0]
         if not self.persistent:
             pytest.skip("only persistent stores keep rows that can be tampered with")
         store = make_store()
@@ -110,8 +111,7 @@ class SealedStateTests:
         self, make_store: Callable[[], Store]
     ) -> None:
         """The row as it was before an update, put back: a valid old seal, an old version."""
-        from .conformance import spec
-
+        spec = suite_jobs()[0]
         store = await self._sealed(make_store)
         before = await self.job_row(store, "victim")
         await _while_open(
@@ -154,9 +154,7 @@ class SealedStateTests:
         self, make_store: Callable[[], Store]
     ) -> None:
         """A daily job made due now: the state edit is refused, not run."""
-        from ..triggers import Every
-        from .conformance import spec
-
+        spec = suite_jobs()[0]
         store = await self._sealed(make_store)
         daily = spec("victim", Every(days=1, start_at=to_datetime(_T0 + 86400)))
         await _while_open(store, lambda s: s.add_job(daily, now=_T0, paused=False, replace=True))
@@ -186,8 +184,7 @@ class SealedStateTests:
     async def test_a_row_copied_from_another_store_with_the_same_key_is_refused(
         self, make_store: Callable[[], Store]
     ) -> None:
-        from .conformance import spec
-
+        spec = suite_jobs()[0]
         store = await self._sealed(make_store)
         other = await self.other_store(store)
         await _while_open(
@@ -207,8 +204,7 @@ class SealedStateTests:
         self, make_store: Callable[[], Store]
     ) -> None:
         """The control for the tests above: what the store itself wrote always verifies."""
-        from .conformance import finished
-
+        finished = suite_jobs()[1]
         await self._sealed(make_store)
         for now in (_T0, _T0 + 10):
             again, broken = await self._reopened(make_store)
@@ -240,6 +236,14 @@ def _require_sealed_state(store: Store) -> None:
         "the database server (SQL / Lua), which does not hold the key, so they cannot be "
         "sealed (docs/persistence.md, 'What a key protects')"
     )
+
+
+def suite_jobs() -> tuple[Callable[..., JobSpec], Callable[..., Run], Callable[..., Any]]:
+    """``spec``, ``finished`` and ``conformance_job`` of the conformance suite (imported here
+    only, when a test runs: the suite's modules import this one)."""
+    from .conformance import conformance_job, finished, spec
+
+    return spec, finished, conformance_job
 
 
 def suite_admission() -> Admission:

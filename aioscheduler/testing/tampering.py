@@ -38,7 +38,7 @@ from .._crypto import PayloadCodec
 from .._values import Outcome, Run
 from ..stores import Store
 from ..stores._codec import encode_run, encode_spec
-from ._sealed_state import SealedStateTests, suite_admission
+from ._sealed_state import SealedStateTests, suite_admission, suite_jobs
 
 __all__ = ("Sentinel", "TamperingTests", "forged_payload", "make_sentinel")
 
@@ -96,8 +96,7 @@ def make_sentinel(directory: Path) -> Sentinel:
 def forged_payload(job_id: str, edit: Callable[[dict[str, Any]], None]) -> bytes:
     """A job row as an attacker without the key writes it: a genuine document of the suite,
     edited, in a plain envelope (a signature cannot be forged)."""
-    from .conformance import spec  # the suite's job definitions
-
+    spec = suite_jobs()[0]  # the suite's job definitions
     document = json.loads(encode_spec(spec(job_id)))
     edit(document)
     return PayloadCodec().seal(json.dumps(document).encode())
@@ -245,8 +244,7 @@ class TamperingTests(SealedStateTests):
     ) -> None:
         """``add()`` of a function after the store opened admits its other stored jobs: the
         store tries refused rows again when ``Admission.generation`` changes."""
-        from .conformance import conformance_job, spec
-
+        spec, _, conformance_job = suite_jobs()
         store = await self._two_jobs(make_store)
         if store.signs_payloads:
             pytest.skip("signed rows are admitted by their signature")
