@@ -7,6 +7,7 @@ through its thread and keeps its in-memory view in step with what they wrote.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -23,7 +24,7 @@ from ._sqlite_schema import FileLock, connect
 from ._sqlite_seals import Seals
 from ._sqlite_tags import RowState, firing_message
 
-__all__ = ("Firing", "Loaded", "LoadedJob", "RefusedRow", "SQLiteFile")
+__all__ = ("FREEZE_EVERY", "Firing", "Loaded", "LoadedJob", "RefusedRow", "SQLiteFile", "gc_paused")
 
 logger = logging.getLogger("aioscheduler.stores.sqlite")
 
@@ -67,6 +68,28 @@ class Loaded(NamedTuple):
     broken: list[tuple[str, str]]
     firings: dict[tuple[str, float], Firing]
     refused: list[RefusedRow]
+
+
+#: Loading a large store freezes the objects made so far every this many jobs
+#: (:func:`gc.freeze`): the loaded definitions live as long as the store, and a full garbage
+#: collection over a million of them would hold the GIL, stalling the event loop, for hundreds
+#: of milliseconds (issue 10 item 4). Frozen objects are still freed by reference counting.
+FREEZE_EVERY = 5000
+
+
+@contextmanager
+def gc_paused(objects: int) -> Iterator[None]:
+    """No cyclic garbage collection while building ``objects`` short-lived objects (snapshots
+    of a large store): a full collection over them would stall the event loop, and they are
+    freed by reference counting. Does nothing for fewer than :data:`FREEZE_EVERY`."""
+    was = gc.isenabled() and objects >= FREEZE_EVERY
+    if was:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 _STATE = "UPDATE jobs SET paused = ?, nominal = ?, run_at = ?, version = ? WHERE id = ?"
@@ -144,7 +167,10 @@ class SQLiteFile:
                 "SELECT id, payload, paused, nominal, run_at, version FROM jobs ORDER BY id"
             ).fetchall()
             loaded: dict[str, tuple[RowState, JobSpec | None]] = {}
-            for job_id, value, paused, nominal, run_at, version in rows:
+            freeze = len(rows) >= FREEZE_EVERY  # a large store: see FREEZE_EVERY
+            for i, (job_id, value, paused, nominal, run_at, version) in enumerate(rows):
+                if freeze and i % FREEZE_EVERY == 0:
+                    gc.freeze()
                 job_id = str(job_id)
                 row_state: RowState | None = None
                 try:
@@ -196,6 +222,8 @@ class SQLiteFile:
             firings = {key: f for key, f in firings.items() if key[0] not in bad}
         if reseal:
             logger.info("re-sealed %d stored jobs with the current key", len(reseal))
+        if len(rows) >= FREEZE_EVERY:
+            gc.freeze()
         return Loaded(jobs, broken, firings, refused)
 
     def close(self) -> None:

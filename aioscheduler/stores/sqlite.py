@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import sqlite3
@@ -27,10 +28,11 @@ from .._values import Job, JobSpec, Run
 from ..errors import InvalidConfiguration, JobExists, JobNotFound, SchedulerStateError, StoreError
 from ._base import Store, StoreContext
 from ._codec import encode_spec, open_run
-from ._local import Entry
+from ._local import Entry, listing_order
 from ._sqlite_claims import SQLiteClaims
-from ._sqlite_db import SQLiteFile
+from ._sqlite_db import FREEZE_EVERY, SQLiteFile, gc_paused
 from ._sqlite_refused import RefusedRows
+from ._sqlite_rows import positive_seconds
 
 __all__ = ("SQLiteStore",)
 
@@ -40,14 +42,6 @@ T = TypeVar("T")
 
 #: Default age after which finished runs are dropped from the history.
 DEFAULT_HISTORY_MAX_AGE = timedelta(days=7)
-
-
-def _seconds(value: float | timedelta | None, name: str) -> float | None:
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if value is not None and (isinstance(value, bool) or not value > 0):
-        raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
-    return None if value is None else float(value)
 
 
 class SQLiteStore(SQLiteClaims, RefusedRows, Store):
@@ -103,8 +97,8 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
         )
         self._history_limit_option = history_limit
         self._history_limit = 10 if history_limit is None else history_limit
-        self._history_max_age = _seconds(history_max_age, "history_max_age")
-        self._lease = _seconds(lease, "lease") or 30.0
+        self._history_max_age = positive_seconds(history_max_age, "history_max_age")
+        self._lease = positive_seconds(lease, "lease") or 30.0
         self._file = SQLiteFile(self._path, self._codec, accept_unsigned=accept_unsigned)
         self._thread: ThreadPoolExecutor | None = None
         self._context: StoreContext | None = None
@@ -227,6 +221,8 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
             self._history_limit = context.history_limit
         # the in-memory view is built on the store's thread: 100k jobs never block the loop
         await self._call(self._index, loaded.jobs)
+        if len(loaded.jobs) >= FREEZE_EVERY:
+            gc.freeze()  # the view lives as long as the store (see FREEZE_EVERY)
         self._context = context
         if self._heap:
             context.wakeup(self._heap[0][0])
@@ -377,9 +373,9 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
 
     def _list_jobs(self, entries: list[Entry], history: bool = True) -> list[Job]:
         histories = self._read_histories(None) if history else {}
-        jobs = [self._snapshot(e, histories.get(e.spec.id, ())) for e in entries]
-        jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
-        return jobs
+        entries.sort(key=listing_order)
+        with gc_paused(len(entries)):
+            return [self._snapshot(e, histories.get(e.spec.id, ())) for e in entries]
 
     async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:
         async with self._lock:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from aioscheduler import Every, Outcome, Scheduler
 from aioscheduler._admission import Admission
+from aioscheduler._crypto import PayloadCodec
 from aioscheduler.errors import (
     InvalidConfiguration,
     JobNotFound,
@@ -305,3 +307,34 @@ async def test_a_failed_write_transaction_leaves_the_sealed_state_consistent(db:
         ]
     finally:
         await again.close()
+
+
+async def test_a_large_store_is_loaded_with_its_objects_frozen(db: Path) -> None:
+    """Opening FREEZE_EVERY jobs or more moves the loaded objects out of the cyclic GC's
+    reach (gc.freeze): a full collection over them would stall the loop (issue 10 item 4)."""
+    import gc
+    import json
+
+    from aioscheduler.stores._codec import encode_spec
+    from aioscheduler.stores._sqlite_db import FREEZE_EVERY
+    from aioscheduler.stores._sqlite_schema import connect
+
+    codec, template = PayloadCodec(None), spec("j", args=(0,))
+    conn = connect(str(db))
+    conn.executemany(
+        "INSERT INTO jobs VALUES (?, 'x', ?, 0, ?, ?, 0)",
+        [(f"j{i}", codec.seal(encode_spec(replace(template, id=f"j{i}"))), T0, T0)
+         for i in range(FREEZE_EVERY)],
+    )  # fmt: skip
+    conn.commit()
+    conn.close()
+    gc.unfreeze()
+    store = await opened(SQLiteStore(db))
+    try:
+        assert gc.get_freeze_count() > 0
+        jobs = await store.list_jobs(history=False)
+        assert len(jobs) == FREEZE_EVERY and gc.isenabled()
+        assert json.dumps([j.id for j in jobs[:2]]) == '["j0", "j1"]'
+    finally:
+        await store.close()
+        gc.unfreeze()
