@@ -33,7 +33,7 @@ from typing import Protocol
 
 from .errors import SerializationError
 
-__all__ = ("PayloadCodec", "PayloadError")
+__all__ = ("PayloadCodec", "PayloadError", "StateKey")
 
 _PLAIN = b"p1:"
 _SIGNED = b"s1:"
@@ -71,6 +71,8 @@ class _Key:
     kid: bytes
     sign: bytes = field(repr=False)
     encrypt: bytes = field(repr=False)
+    state: bytes = field(repr=False)
+    leaf: bytes = field(repr=False)
 
     @classmethod
     def derive(cls, secret: object, name: str) -> _Key:
@@ -88,6 +90,8 @@ class _Key:
             kid=_hkdf(secret, b"aioscheduler/v1 key id").hex()[:_KID_LEN].encode("ascii"),
             sign=_hkdf(secret, b"aioscheduler/v1 sign"),
             encrypt=_hkdf(secret, b"aioscheduler/v1 encrypt"),
+            state=_hkdf(secret, b"aioscheduler/v1 state"),
+            leaf=_hkdf(secret, b"aioscheduler/v1 state leaf"),
         )
 
 
@@ -122,6 +126,36 @@ class _Cipher:
             return self._aesgcm(key.encrypt).decrypt(nonce, ciphertext, header)
         except self._invalid_tag:
             return None
+
+
+class StateKey:
+    """MACs over a store's plain state (next times, flags, claims) with one secret.
+
+    A *tag* (:meth:`tag`) is written next to the state it vouches for and names its key id:
+    ``<key id>:<HMAC-SHA256, 64 hex>``. A *leaf* (:meth:`leaf`) is a second keyed hash of a
+    tag that is never written: a store XORs the leaves of all its tags into one digest and
+    keeps only a MAC of that digest, so that a tag put back, deleted or copied in is noticed
+    (``stores/_sqlite_seals.py``). The keys are derived from the secret with their own labels.
+    """
+
+    __slots__ = ("_leaf", "_state", "kid")
+
+    def __init__(self, key: _Key) -> None:
+        self.kid = key.kid
+        self._state = key.state
+        self._leaf = key.leaf
+
+    def tag(self, message: bytes) -> bytes:
+        """The tag of ``message`` under this key."""
+        return self.kid + b":" + hmac.digest(self._state, message, "sha256").hex().encode()
+
+    def check(self, message: bytes, tag: bytes) -> bool:
+        """Whether ``tag`` is this key's tag of ``message`` (constant time)."""
+        return hmac.compare_digest(self.tag(message), bytes(tag))
+
+    def leaf(self, tag: bytes) -> int:
+        """The hidden value a tag adds to a store's digest (256 bits)."""
+        return int.from_bytes(hmac.digest(self._leaf, tag, "sha256"), "big")
 
 
 def _mac(key: _Key, header: bytes, payload: bytes) -> bytes:
@@ -196,6 +230,19 @@ class PayloadCodec:
     def key_id(self) -> str | None:
         """The id of the current key as written in envelopes, or ``None`` without a key."""
         return None if self._current is None else self._current.kid.decode("ascii")
+
+    @property
+    def state_key(self) -> StateKey | None:
+        """The current key's :class:`StateKey` (state tags), or ``None`` without a key."""
+        return None if self._current is None else StateKey(self._current)
+
+    def state_key_for(self, tag: bytes) -> StateKey | None:
+        """The :class:`StateKey` whose id starts ``tag`` (current or old key), or ``None``."""
+        kid = bytes(tag[:_KID_LEN])
+        for key in self._keys:
+            if key.kid == kid:
+                return StateKey(key)
+        return None
 
     def seal(self, payload: bytes) -> bytes:
         """Wrap ``payload`` in an envelope of the current mode, with the current key.

@@ -23,10 +23,10 @@ from typing import Any, cast
 
 from .errors import SerializationError
 
-__all__ = ("callable_ref", "class_ref", "resolve_ref")
+__all__ = ("callable_ref", "class_ref", "lookup_ref", "module_allowed", "resolve_ref", "split_ref")
 
 
-def _split_ref(ref: str) -> tuple[str, tuple[str, ...]]:
+def split_ref(ref: str) -> tuple[str, tuple[str, ...]]:
     """Validate ``"module:qualname"`` and return the module name and the qualname's parts."""
     return _split_str(ref) if isinstance(ref, str) else _split_str("")
 
@@ -53,16 +53,16 @@ def _split_str(ref: str) -> tuple[str, tuple[str, ...]]:
     return module, parts
 
 
-def _module_allowed(module: str, allowed_modules: Collection[str] | None) -> bool:
+def module_allowed(module: str, allowed_modules: Collection[str] | None) -> bool:
     return allowed_modules is None or any(
         module == allowed or module.startswith(allowed + ".") for allowed in allowed_modules
     )
 
 
-def _lookup(ref: str, allowed_modules: Collection[str] | None) -> object:
+def lookup_ref(ref: str, allowed_modules: Collection[str] | None) -> object:
     """Import the module of ``ref`` (if allowed) and walk its qualname with ``getattr``."""
-    module_name, parts = _split_ref(ref)
-    if not _module_allowed(module_name, allowed_modules):
+    module_name, parts = split_ref(ref)
+    if not module_allowed(module_name, allowed_modules):
         # Checked before importing: importing a module runs its code.
         raise SerializationError(
             f"reference {ref!r} is outside the allowed modules "
@@ -193,7 +193,7 @@ def callable_ref(func: Callable[..., Any]) -> str:
             "move it into an importable module"
         )
     ref = f"{module}:{qualname}"
-    if not _same_callable(_lookup(ref, None), func):
+    if not _same_callable(lookup_ref(ref, None), func):
         raise SerializationError(
             f"{ref!r} imports another object than the {name} given: was it decorated without "
             "functools.wraps, or redefined? Pass the object the module exposes under that name"
@@ -223,7 +223,7 @@ def resolve_ref(ref: str, allowed_modules: Collection[str] | None = None) -> Cal
             imported (the import error is the ``__cause__``), or names something that is not
             a function.
     """
-    obj = _lookup(ref, allowed_modules)
+    obj = lookup_ref(ref, allowed_modules)
     if inspect.isclass(obj):
         raise SerializationError(
             f"{ref!r} names a class; stored references may only name functions, never classes "
@@ -248,7 +248,7 @@ def class_ref(cls: type) -> tuple[str, str | None]:
     if cls.__module__ == "__main__" or "<locals>" in cls.__qualname__:
         return ref, "unimportable"
     try:
-        found = _lookup(ref, None)
+        found = lookup_ref(ref, None)
     except SerializationError:
         found = None
     return ref, None if found is cls else "not found"

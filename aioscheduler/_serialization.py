@@ -9,7 +9,8 @@ Three things leave the process when a job is stored, and each has its own rule:
   (APScheduler 4's CVE-2026-31072). Before any of that, the scheduler's admission policy
   (``_admission.py``) decides whether a stored reference may be followed at all.
 * **The arguments** become JSON (:func:`encode_args`). Besides JSON's own types, a closed
-  registry of value types is written as tagged objects ``{"__aiosched__": tag, "v": ...}``.
+  registry of value types (``_tagged.py``) is written as tagged objects
+  ``{"__aiosched__": tag, "v": ...}``.
   The only class ever looked up from stored data is an :class:`~enum.Enum`, and its member is
   found by name: no constructor ever sees stored data.
 * **The bytes** are sealed by :class:`PayloadCodec` (signed, optionally encrypted; see
@@ -20,29 +21,24 @@ Nothing here is asynchronous or touches a store: stores call these functions aro
 
 from __future__ import annotations
 
-import base64
 import enum
-import inspect
 import json
 import math
-import re
-import uuid
 from collections.abc import Callable, Collection, Iterable
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
-from typing import Any, TypeAlias, cast
-from zoneinfo import ZoneInfo
+from typing import Any, cast
 
 from ._crypto import PayloadCodec as PayloadCodec
 from ._crypto import PayloadError as PayloadError
 
-# The callable-reference half lives in _refs.py; these names stay importable from here.
-from ._refs import _lookup as _lookup
-from ._refs import _module_allowed as _module_allowed
-from ._refs import _split_ref as _split_ref
+# The callable-reference half lives in _refs.py, the tagged scalar types in _tagged.py; these
+# names stay importable from here.
 from ._refs import callable_ref as callable_ref
 from ._refs import class_ref as class_ref
+from ._refs import module_allowed, split_ref
 from ._refs import resolve_ref as resolve_ref
+from ._tagged import SCALAR_DECODERS, SCALARS, Unstorable, decode_enum, encode_enum
+from ._tagged import ClassGate as ClassGate
+from ._tagged import JSONValue as JSONValue
 from .errors import RefusedReference, SerializationError
 
 __all__ = (
@@ -60,15 +56,11 @@ __all__ = (
     "safe_repr_value",
 )
 
-JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 
 #: The key that marks a tagged object. A user dict holding this key is itself wrapped in a
 #: ``"dict"`` tag, so stored user data can never be read back as a tag.
 TAG = "__aiosched__"
 
-#: Called with each class reference stored data names, before anything is imported; raises
-#: :class:`~aioscheduler.errors.RefusedReference` to refuse it (see ``_admission.py``).
-ClassGate: TypeAlias = "Callable[[str], None]"
 
 #: Version of the argument document written by :func:`encode_args`.
 _ARGS_VERSION = 1
@@ -76,29 +68,12 @@ _ARGS_VERSION = 1
 # -- values -------------------------------------------------------------------------------------
 
 
-class _Unstorable(Exception):
-    """Internal: what is wrong with one value.
-
-    Each container adds its index while the exception propagates, so the happy path never
-    formats a position; the public functions turn it into a :class:`SerializationError`.
-    """
-
-    def __init__(self, problem: str, error: type[SerializationError] = SerializationError) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.error = error
-        self.path: list[str] = []
-
-    def at(self, where: str) -> SerializationError:
-        return self.error(f"{where}{''.join(reversed(self.path))} {self.problem}")
-
-
 def _each_item(values: Iterable[Any], convert: Callable[[Any], Any]) -> list[Any]:
     out = []
     for i, value in enumerate(values):
         try:
             out.append(convert(value))
-        except _Unstorable as problem:
+        except Unstorable as problem:
             problem.path.append(f"[{i}]")
             raise
     return out
@@ -109,42 +84,18 @@ def _each_value(mapping: dict[str, Any], convert: Callable[[Any], Any]) -> dict[
     for key, value in mapping.items():
         try:
             out[key] = convert(value)
-        except _Unstorable as problem:
+        except Unstorable as problem:
             problem.path.append(f"[{key!r}]")
             raise
     return out
-
-
-def _encode_enum(member: enum.Enum) -> JSONValue:
-    cls = type(member)
-    ref, problem = class_ref(cls)
-    if problem == "unimportable":
-        raise _Unstorable(
-            f"is a member of enum {cls.__qualname__} defined in {cls.__module__}, which cannot "
-            "be imported again; move the enum into an importable module"
-        )
-    if problem is not None:
-        raise _Unstorable(
-            f"is a member of enum {cls.__qualname__}, which cannot be found again as {ref!r}; "
-            "define it at module level"
-        )
-    if member.name is None:
-        raise _Unstorable(
-            f"is an empty {cls.__qualname__} flag without a name; store None or a named member"
-        )
-    names: list[JSONValue] = [member.name]
-    if member.name not in cls.__members__:
-        # A Flag composite (R|W) is no member of its own: keep the names of its parts.
-        names = [m.name for m in cast("enum.Flag", member)]
-    return [ref, *names]
 
 
 def _modules_gate(allowed_modules: Collection[str]) -> ClassGate:
     """The gate of an ``allowed_modules`` list (the older, module-only form of a policy)."""
 
     def gate(ref: str) -> None:
-        module, _ = _split_ref(ref)
-        if not _module_allowed(module, allowed_modules):
+        module, _ = split_ref(ref)
+        if not module_allowed(module, allowed_modules):
             raise RefusedReference(
                 f"reference {ref!r} is outside the allowed modules "
                 f"{sorted(allowed_modules)}; add its package to allowed_modules"
@@ -164,100 +115,6 @@ def _both(first: ClassGate, second: ClassGate | None) -> ClassGate:
     return gate
 
 
-def _decode_enum(v: Any, gate: ClassGate | None) -> enum.Enum:
-    if not (isinstance(v, list) and len(v) >= 2 and all(isinstance(x, str) for x in v)):
-        raise ValueError("expected [enum reference, member name, ...]")
-    if gate is not None:
-        _split_ref(v[0])  # a malformed reference is damage, not a policy question
-        gate(v[0])  # before importing: importing a module runs its code
-    cls = _lookup(v[0], None)
-    defined = f"{getattr(cls, '__module__', '')}:{getattr(cls, '__qualname__', '')}"
-    if gate is not None and defined != v[0]:
-        gate(defined)  # re-exported from elsewhere: where it is defined must be admitted too
-    if not (inspect.isclass(cls) and issubclass(cls, enum.Enum)):
-        raise ValueError(f"{v[0]!r} is not an Enum class")
-    members = [cls[name] for name in v[1:]]  # by name: no constructor sees stored data
-    result = members[0]
-    for m in members[1:]:
-        result = result | m  # type: ignore[operator]  # only Flag composites have several
-    return result
-
-
-def _encode_clock(obj: datetime | time) -> JSONValue:
-    tz, key = obj.tzinfo, None
-    if type(tz) is ZoneInfo and tz.key is not None:
-        key = tz.key  # wall time + key: exact, even inside a DST gap
-    elif tz is not None and type(tz) is not timezone:
-        raise _Unstorable(
-            f"has a time zone of type {type(tz).__name__} that cannot be stored; use "
-            "zoneinfo.ZoneInfo or datetime.timezone"
-        )
-    out: dict[str, JSONValue] = {"t": (obj.replace(tzinfo=None) if key else obj).isoformat()}
-    if key:
-        out["tz"] = key
-    if obj.fold:
-        out["fold"] = 1
-    return out
-
-
-_FRACTIONAL_OFFSET = re.compile(r"([+-])(\d\d):(\d\d):(\d\d)\.(\d{6})$")
-
-
-def _decode_clock(v: Any, cls: type[datetime] | type[time]) -> datetime | time:
-    if not (isinstance(v, dict) and isinstance(v.get("t"), str)):
-        raise ValueError("expected {'t': isoformat, ...}")
-    value = cls.fromisoformat(v["t"])
-    fraction = _FRACTIONAL_OFFSET.search(v["t"])
-    if fraction is not None and value.tzinfo is not None:
-        # CPython 3.11's fromisoformat drops the microseconds of an offset (+HH:MM:SS.ffffff)
-        sign, hh, mm, ss, us = fraction.groups()
-        offset = timedelta(hours=int(hh), minutes=int(mm), seconds=int(ss), microseconds=int(us))
-        value = value.replace(tzinfo=timezone(-offset if sign == "-" else offset))
-    if "tz" in v:
-        value = value.replace(tzinfo=ZoneInfo(v["tz"]))
-    return value.replace(fold=1) if v.get("fold") == 1 else value
-
-
-def _text(v: Any) -> str:
-    if not isinstance(v, str):
-        raise TypeError(f"expected a string, got {type(v).__name__}")
-    return v
-
-
-def _decode_float(v: Any) -> float:
-    if v not in ("nan", "inf", "-inf"):
-        raise ValueError("expected 'nan', 'inf' or '-inf'")
-    return float(v)
-
-
-def _decode_timedelta(v: Any) -> timedelta:
-    if not (isinstance(v, list) and len(v) == 3 and all(type(x) is int for x in v)):
-        raise ValueError("expected [days, seconds, microseconds]")
-    return timedelta(*v)
-
-
-#: The closed registry of extra scalar types, by exact type: (tag, encoder of ``v``).
-_SCALARS: dict[type, tuple[str, Callable[[Any], JSONValue]]] = {
-    datetime: ("datetime", _encode_clock),
-    time: ("time", _encode_clock),
-    date: ("date", date.isoformat),
-    timedelta: ("timedelta", lambda td: [td.days, td.seconds, td.microseconds]),
-    uuid.UUID: ("uuid", str),
-    Decimal: ("decimal", str),
-    bytes: ("bytes", lambda b: base64.b64encode(b).decode("ascii")),
-}
-
-_SCALAR_DECODERS: dict[str, Callable[[Any], object]] = {
-    "float": _decode_float,  # NaN and infinities: JSON has none, PostgreSQL's jsonb refuses them
-    "datetime": lambda v: _decode_clock(v, datetime),
-    "time": lambda v: _decode_clock(v, time),
-    "date": lambda v: date.fromisoformat(_text(v)),
-    "timedelta": _decode_timedelta,
-    "uuid": lambda v: uuid.UUID(_text(v)),
-    "decimal": lambda v: Decimal(_text(v)),
-    "bytes": lambda v: base64.b64decode(_text(v), validate=True),
-}
-
 _COLLECTIONS: dict[type, str] = {tuple: "tuple", set: "set", frozenset: "frozenset"}
 _COLLECTION_TYPES: dict[str, Callable[[list[Any]], object]] = {
     "tuple": tuple,
@@ -268,13 +125,13 @@ _CONTAINERS = (list, dict, *_COLLECTIONS)
 _ID_HINT = "store an id and look it up in the job"
 
 
-def _type_problem(obj: object) -> _Unstorable:
+def _type_problem(obj: object) -> Unstorable:
     hint = _ID_HINT
     for base in (str, int, float, list, dict, bytes):  # a subclass would come back as its base
         if isinstance(obj, base):
             hint = f"convert it to a plain {base.__name__} first"
             break
-    return _Unstorable(f"of type {type(obj).__qualname__} cannot be stored; {hint}")
+    return Unstorable(f"of type {type(obj).__qualname__} cannot be stored; {hint}")
 
 
 def _encode(obj: object, seen: set[int]) -> JSONValue:
@@ -283,21 +140,21 @@ def _encode(obj: object, seen: set[int]) -> JSONValue:
         return cast("JSONValue", obj)
     if isinstance(obj, float) and kind is float:
         return obj if math.isfinite(obj) else {TAG: "float", "v": repr(obj)}
-    if kind in _SCALARS:
-        tag, encode = _SCALARS[kind]
+    if kind in SCALARS:
+        tag, encode = SCALARS[kind]
         return {TAG: tag, "v": encode(obj)}
     if isinstance(obj, enum.Enum):  # before the containers: IntEnum is an int, StrEnum a str
-        return {TAG: "enum", "v": _encode_enum(obj)}
+        return {TAG: "enum", "v": encode_enum(obj)}
     if not isinstance(obj, (list, dict, tuple, set, frozenset)) or kind not in _CONTAINERS:
         raise _type_problem(obj)
     if id(obj) in seen:
-        raise _Unstorable("contains itself; a cycle cannot be stored")
+        raise Unstorable("contains itself; a cycle cannot be stored")
     seen.add(id(obj))
     try:
         if isinstance(obj, dict):
             for key in obj:
                 if type(key) is not str:
-                    raise _Unstorable(
+                    raise Unstorable(
                         f"has a key {key!r} of type {type(key).__qualname__}; only str keys can "
                         "be stored (convert the keys to str)"
                     )
@@ -322,21 +179,21 @@ def _decode(obj: Any, gate: ClassGate | None) -> Any:
         return _each_value(obj, lambda x: _decode(x, gate))
     tag, v = obj[TAG], obj.get("v")
     if obj.keys() != {TAG, "v"}:
-        raise _Unstorable("is a malformed tagged object")
+        raise Unstorable("is a malformed tagged object")
     try:
         if tag == "dict" and isinstance(v, dict):
             return _each_value(v, lambda x: _decode(x, gate))
         if tag in _COLLECTION_TYPES and isinstance(v, list):
             return _COLLECTION_TYPES[tag](_each_item(v, lambda x: _decode(x, gate)))
         if tag == "enum":
-            return _decode_enum(v, gate)
-        if tag in _SCALAR_DECODERS:
-            return _SCALAR_DECODERS[tag](v)
+            return decode_enum(v, gate)
+        if tag in SCALAR_DECODERS:
+            return SCALAR_DECODERS[tag](v)
     except RefusedReference as exc:  # a policy refusal, kept apart from damage
-        raise _Unstorable(f"(tag {tag!r}) is refused: {exc}", RefusedReference) from exc
+        raise Unstorable(f"(tag {tag!r}) is refused: {exc}", RefusedReference) from exc
     except (ValueError, TypeError, LookupError, ArithmeticError) as exc:  # forged or damaged
-        raise _Unstorable(f"(tag {tag!r}) is invalid: {exc}") from exc
-    raise _Unstorable(
+        raise Unstorable(f"(tag {tag!r}) is invalid: {exc}") from exc
+    raise Unstorable(
         f"has an unknown or malformed tag {tag!r}; was it written by a newer aioscheduler?"
     )
 
@@ -366,7 +223,7 @@ def encode_value(obj: object, where: str = "value") -> JSONValue:
     """
     try:
         return _encode(obj, set())
-    except _Unstorable as problem:
+    except Unstorable as problem:
         raise problem.at(where) from None
     except RecursionError:
         raise SerializationError(f"{where} is nested too deeply to be stored") from None
@@ -398,7 +255,7 @@ def decode_value(
         gate = _both(_modules_gate(allowed_modules), gate)
     try:
         return _decode(obj, gate)
-    except _Unstorable as problem:
+    except Unstorable as problem:
         raise problem.at(where) from problem.__cause__
     except RecursionError:
         raise SerializationError(f"{where} is nested too deeply") from None

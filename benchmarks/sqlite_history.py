@@ -5,9 +5,11 @@ Usage: ``python benchmarks/sqlite_history.py [JOBS ...]`` (default: 1000 100000)
 For each size, a database with JOBS jobs x 10 finished runs each is written directly (one
 transaction, rows sealed by the store's own codec; the build time is printed apart), then a
 scheduler starts on it. A heartbeat task on the loop measures the longest stall while
-``start()`` runs and while ``jobs()`` runs, and the wall time of each. Targets (100k x 10):
-``start()`` blocks the loop < 50 ms at a time, ``jobs()`` returns in < 1 s. The 1000-job row is
-the baseline measured in the same run.
+``start()`` runs and while ``jobs()`` runs, and the wall time of each; then the same for the
+store's ``list_jobs(history=False)`` (snapshots from memory, no history read: what a listing
+needs) and one ``get(id)`` (one job's history, read on request). Targets (100k x 10):
+``start()`` blocks the loop < 50 ms at a time, listing all jobs returns in < 1 s. The
+1000-job row is the baseline measured in the same run.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from aioscheduler import Every, Outcome, Run, Scheduler
 from aioscheduler._serialization import PayloadCodec
@@ -27,6 +31,9 @@ from aioscheduler._values import JobSpec
 from aioscheduler.stores._codec import encode_run, encode_spec
 from aioscheduler.stores._sqlite_db import payload_func
 from aioscheduler.stores._sqlite_schema import connect
+from aioscheduler.stores.sqlite import SQLiteStore
+
+T = TypeVar("T")
 
 RUNS = 10
 
@@ -42,7 +49,7 @@ def build(path: Path, jobs: int) -> float:
     for i in range(jobs):
         spec = dataclasses.replace(template, id=f"j{i}", args=(i,))
         conn.execute(
-            "INSERT INTO jobs VALUES (?, ?, ?, 0, ?, ?)",
+            "INSERT INTO jobs VALUES (?, ?, ?, 0, ?, ?, 0)",
             (spec.id, payload_func(spec), codec.seal(encode_spec(spec)), first.timestamp(),
              first.timestamp()),
         )  # fmt: skip
@@ -84,18 +91,26 @@ class Stalls:
         self._task.cancel()
 
 
-async def measure(path: Path) -> tuple[float, float, float, float, int]:
-    scheduler = Scheduler(store=f"sqlite:///{path}", allow=["json"])
+async def timed(call: Callable[[], Awaitable[T]]) -> tuple[T, float, float]:
+    """``call()``'s result, its wall time and the longest loop stall while it ran."""
     async with Stalls() as stalls:
         t = time.perf_counter()
-        await scheduler.start()
-        start_wall, start_block = time.perf_counter() - t, stalls.longest
-    async with Stalls() as stalls:
-        t = time.perf_counter()
-        jobs = await scheduler.jobs()
-        jobs_wall, jobs_block = time.perf_counter() - t, stalls.longest
+        result = await call()
+        return result, time.perf_counter() - t, stalls.longest
+
+
+async def measure(path: Path) -> tuple[float, ...]:
+    scheduler = Scheduler(store=f"sqlite:///{path}", allow=["json"], loop_lag_threshold=None)
+    _, start_wall, start_block = await timed(scheduler.start)
+    jobs, jobs_wall, jobs_block = await timed(scheduler.jobs)
+    store = scheduler.store
+    assert isinstance(store, SQLiteStore)
+    bare, bare_wall, bare_block = await timed(lambda: store.list_jobs(history=False))
+    one, get_wall, _ = await timed(lambda: scheduler.get("j5"))
     await scheduler.stop()
-    return start_wall, start_block, jobs_wall, jobs_block, sum(len(j.history) for j in jobs)
+    assert len(bare) == len(jobs) and len(one.history) == RUNS
+    return (start_wall, start_block, jobs_wall, jobs_block, bare_wall, bare_block, get_wall,
+            sum(len(j.history) for j in jobs))  # fmt: skip
 
 
 def main() -> None:
@@ -107,11 +122,13 @@ def main() -> None:
             built = build(path, jobs)
             rows.append((jobs, built, *asyncio.run(measure(path))))
     print(f"| jobs x {RUNS} runs | build s | start() s | start() longest block ms | "
-          "jobs() s | jobs() longest block ms | runs listed |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
-    for jobs, built, sw, sb, jw, jb, listed in rows:
+          "jobs() s | jobs() longest block ms | list_jobs(history=False) s | its longest "
+          "block ms | get(id) ms | runs listed |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for jobs, built, sw, sb, jw, jb, bw, bb, gw, listed in rows:
         print(f"| {jobs:,} | {built:.1f} | {sw:.2f} | {sb * 1000:.0f} | {jw:.2f} | "
-              f"{jb * 1000:.0f} | {listed:,} |")  # fmt: skip
+              f"{jb * 1000:.0f} | {bw:.2f} | {bb * 1000:.0f} | {gw * 1000:.1f} | "
+              f"{int(listed):,} |")  # fmt: skip
 
 
 if __name__ == "__main__":

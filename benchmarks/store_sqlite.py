@@ -27,11 +27,15 @@ from aioscheduler.events import RunFinished
 from aioscheduler.stores.sqlite import SQLiteStore
 from aioscheduler.testing.conformance import conformance_job as noop
 
+#: The secret of the "sqlite+key" rows (signed payloads and sealed schedule state).
+KEY = "benchmark-secret-key-of-32-chars"
+
 
 def make(kind: str, tmp: Path, name: str) -> Scheduler:
     if kind == "memory":
         return Scheduler()
-    return Scheduler(store=SQLiteStore(tmp / f"{name}.db", history_limit=3))
+    key = KEY if kind == "sqlite+key" else None
+    return Scheduler(store=SQLiteStore(tmp / f"{name}.db", history_limit=3, secret_key=key))
 
 
 async def firings_per_second(
@@ -80,7 +84,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         rows = {}
-        for kind in ("memory", "sqlite"):
+        for kind in ("memory", "sqlite", "sqlite+key"):
             rows[kind] = (
                 await firings_per_second(kind, tmp, jobs, interval, seconds),
                 await add_cost_us(kind, tmp, adds),
@@ -94,8 +98,9 @@ async def main() -> None:
     print("|---|---:|---:|")
     for kind, (rate, cost) in rows.items():
         print(f"| {kind} | {rate:,.0f} | {cost:,.1f} |")
-    mem, sql = rows["memory"], rows["sqlite"]
+    mem, sql, key = rows["memory"], rows["sqlite"], rows["sqlite+key"]
     print(f"| sqlite / memory | {sql[0] / mem[0]:.2f}x | {sql[1] / mem[1]:.1f}x |")
+    print(f"| sqlite+key / sqlite | {key[0] / sql[0]:.2f}x | {key[1] / sql[1]:.1f}x |")
 
 
 if __name__ == "__main__":

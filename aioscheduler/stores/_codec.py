@@ -24,13 +24,12 @@ from typing import Any
 
 from .._admission import Admission, ref_of
 from .._clock import to_datetime
+from .._refs import lookup_ref, split_ref
 from .._serialization import (
     TAG,
     ClassGate,
     JSONValue,
     PayloadCodec,
-    _lookup,  # the same guarded import walk, for exception classes in retry_on
-    _split_ref,
     callable_ref,
     class_ref,
     decode_value,
@@ -96,7 +95,7 @@ def _exception_class(ref: object, gate: ClassGate) -> type[BaseException]:
     if not isinstance(ref, str):
         raise SerializationError(f"stored retry_on entry {ref!r} is not a reference")
     gate(ref)  # before importing (check_names checked it first, this is a second line)
-    cls = _lookup(ref, None)
+    cls = lookup_ref(ref, None)  # the guarded import walk, for isinstance() only
     defined = f"{getattr(cls, '__module__', '')}:{getattr(cls, '__qualname__', '')}"
     if defined != ref:
         gate(defined)  # re-exported from elsewhere: where it is defined must be admitted too
@@ -258,19 +257,19 @@ def check_names(
     ref = document.get("func")
     if not isinstance(ref, str):
         raise SerializationError(f"stored callable {ref!r} is not a reference")
-    _split_ref(ref)  # malformed: damage, reported as such
+    split_ref(ref)  # malformed: damage, reported as such
     admission.check_callable(ref, signed=signed, job_id=job_id)
     options = document.get("options")
     retry_on = options.get("retry_on") if isinstance(options, dict) else None
     for cls in retry_on if isinstance(retry_on, list) else ():
         if isinstance(cls, str):
-            _split_ref(cls)
+            split_ref(cls)
             admission.check_class(cls, signed=signed, what="retry_on class")
     if raw is not None and b"enum" not in raw and b"\\u" not in raw:
         return  # no enum tag anywhere (nor a JSON escape that could spell one)
     for where in ("args", "kwargs"):
         for cls in _tagged_enums(document.get(where), 0):
-            _split_ref(cls)
+            split_ref(cls)
             admission.check_class(cls, signed=signed, what=f"enum class in {where}")
 
 

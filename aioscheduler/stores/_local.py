@@ -20,7 +20,7 @@ from ._base import StoreContext
 from ._planning import jitter_offset
 from ._sqlite_db import Firing, LoadedJob
 
-__all__ = ("Entry", "LocalJobs")
+__all__ = ("Entry", "LocalJobs", "listing_order")
 
 logger = logging.getLogger("aioscheduler.stores.sqlite")
 
@@ -39,6 +39,12 @@ class Entry:
         self.paused = paused
         self.pending = 0  # claims handed out by this store and not yet released
         self.version = 0  # heap items carrying an older version are stale
+
+
+def listing_order(entry: Entry) -> tuple[bool, float, str]:
+    """The order of a listing: by next run time (paused and ended jobs last), then id."""
+    due = None if entry.paused else entry.run_at
+    return (due is None, due or 0.0, entry.spec.id)
 
 
 class LocalJobs:

@@ -7,6 +7,7 @@ through its thread and keeps its in-memory view in step with what they wrote.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -20,8 +21,10 @@ from ..errors import RefusedReference
 from ._codec import decode_spec, encode_spec
 from ._sqlite_rows import DamagedRow, check_firing, check_state
 from ._sqlite_schema import FileLock, connect
+from ._sqlite_seals import Seals
+from ._sqlite_tags import RowState, firing_message
 
-__all__ = ("Firing", "Loaded", "LoadedJob", "RefusedRow", "SQLiteFile")
+__all__ = ("FREEZE_EVERY", "Firing", "Loaded", "LoadedJob", "RefusedRow", "SQLiteFile", "gc_paused")
 
 logger = logging.getLogger("aioscheduler.stores.sqlite")
 
@@ -67,16 +70,40 @@ class Loaded(NamedTuple):
     refused: list[RefusedRow]
 
 
-_STATE = "UPDATE jobs SET paused = ?, nominal = ?, run_at = ? WHERE id = ?"
+#: Loading a large store freezes the objects made so far every this many jobs
+#: (:func:`gc.freeze`): the loaded definitions live as long as the store, and a full garbage
+#: collection over a million of them would hold the GIL, stalling the event loop, for hundreds
+#: of milliseconds (issue 10 item 4). Frozen objects are still freed by reference counting.
+FREEZE_EVERY = 5000
+
+
+@contextmanager
+def gc_paused(objects: int) -> Iterator[None]:
+    """No cyclic garbage collection while building ``objects`` short-lived objects (snapshots
+    of a large store): a full collection over them would stall the event loop, and they are
+    freed by reference counting. Does nothing for fewer than :data:`FREEZE_EVERY`."""
+    was = gc.isenabled() and objects >= FREEZE_EVERY
+    if was:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+_STATE = "UPDATE jobs SET paused = ?, nominal = ?, run_at = ?, version = ? WHERE id = ?"
 _CLAIM = "INSERT OR REPLACE INTO firings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 class SQLiteFile:
     """The database file of one store (see the module docstring)."""
 
-    def __init__(self, path: str, codec: PayloadCodec) -> None:
+    def __init__(self, path: str, codec: PayloadCodec, *, accept_unsigned: bool = False) -> None:
         self._path = path
         self._codec = codec
+        self._accept = accept_unsigned
+        self._seals = Seals(codec, path)
         self._lock = FileLock(path) if path != ":memory:" else None
         self._conn: sqlite3.Connection | None = None
 
@@ -91,19 +118,24 @@ class SQLiteFile:
         if self._lock is not None:
             self._lock.check()  # the path still leads to the file we locked
         conn.execute("BEGIN IMMEDIATE")  # take the write lock now, not halfway through
+        self._seals.begin()
         try:
             yield conn
+            self._seals.flush(conn)  # the tags of what changed, and the anchor
+            conn.execute("COMMIT")
         except BaseException:
+            self._seals.abort()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        self._seals.commit()
 
     # -- open and close ------------------------------------------------------------------------
 
     def open(self, node_id: str, admission: Admission) -> Loaded:
         if self._lock is not None:
             self._lock.acquire(node_id)
+        self._seals = Seals(self._codec, self._path)
         try:
             self._conn = connect(self._path)
             return self._load(admission)
@@ -117,25 +149,6 @@ class SQLiteFile:
         refused: list[RefusedRow] = []
         reseal: list[tuple[bytes, str]] = []
         with self._transaction() as conn:
-            rows = conn.execute("SELECT id, payload, paused, nominal, run_at FROM jobs ORDER BY id")
-            for job_id, value, paused, nominal, run_at in rows.fetchall():
-                try:
-                    # every plain column is checked before use (see _sqlite_rows)
-                    state = check_state(paused, nominal, run_at)
-                    if not isinstance(value, str | bytes):
-                        raise DamagedRow(f"payload = {value!r} is not a blob")
-                    # A row edited by hand may hold TEXT where a BLOB was written.
-                    payload = value.encode() if isinstance(value, str) else bytes(value)
-                    spec = decode_spec(str(job_id), payload, self._codec, admission)
-                except Exception as exc:  # tampered, unimportable, malformed: report, keep the row
-                    broken.append((str(job_id), f"{type(exc).__name__}: {exc}"))
-                    if isinstance(exc, RefusedReference):  # its state was checked above
-                        refused.append(RefusedRow(str(job_id), payload, *state))
-                    continue
-                jobs.append(LoadedJob(spec, *state))
-                if self._codec.needs_reseal(payload):  # key rotation, mode change
-                    reseal.append((self._codec.seal(encode_spec(spec)), job_id))
-            conn.executemany("UPDATE jobs SET payload = ? WHERE id = ?", reseal)
             # The file lock proves every claim in the file belongs to a scheduler that is gone:
             # each one can be claimed again at once.
             conn.execute("DELETE FROM firings WHERE job_id NOT IN (SELECT id FROM jobs)")
@@ -150,6 +163,56 @@ class SQLiteFile:
                     broken.append((damaged, f"DamagedRow: {exc}"))
                     continue
                 firings[(firing.job_id, firing.slot)] = firing
+            rows = conn.execute(
+                "SELECT id, payload, paused, nominal, run_at, version FROM jobs ORDER BY id"
+            ).fetchall()
+            loaded: dict[str, tuple[RowState, JobSpec | None]] = {}
+            freeze = len(rows) >= FREEZE_EVERY  # a large store: see FREEZE_EVERY
+            for i, (job_id, value, paused, nominal, run_at, version) in enumerate(rows):
+                if freeze and i % FREEZE_EVERY == 0:
+                    gc.freeze()
+                job_id = str(job_id)
+                row_state: RowState | None = None
+                try:
+                    # every plain column is checked before use (see _sqlite_rows)
+                    state = check_state(paused, nominal, run_at)
+                    if not isinstance(value, str | bytes):
+                        raise DamagedRow(f"payload = {value!r} is not a blob")
+                    if type(version) is not int:
+                        raise DamagedRow(f"version = {version!r} is not an integer")
+                    # A row edited by hand may hold TEXT where a BLOB was written.
+                    payload = value.encode() if isinstance(value, str) else bytes(value)
+                    row_state = RowState(job_id, payload, *state, version)
+                    spec = decode_spec(job_id, payload, self._codec, admission)
+                except Exception as exc:  # tampered, unimportable, malformed: report, keep the row
+                    broken.append((job_id, f"{type(exc).__name__}: {exc}"))
+                    if isinstance(exc, RefusedReference) and row_state is not None:
+                        loaded[job_id] = (row_state, None)  # may be admitted later
+                    continue
+                loaded[job_id] = (row_state, spec)
+            # With a key, each job's state and claims must match its seal (_sqlite_seals).
+            sealed = self._seals.load(
+                conn,
+                [row for row, _ in loaded.values()],
+                [(f.job_id, f.slot, firing_message(*f[1:6], f.attempt)) for f in firings.values()],
+                {str(row[0]) for row in rows},
+                self._accept,
+            )
+            for job_id, reason in sealed:
+                broken.append((job_id, f"StateSealError: {reason}"))
+            unsealed = {job_id for job_id, _ in sealed}
+            for job_id, (row, decoded) in loaded.items():
+                if job_id in unsealed:
+                    continue
+                if decoded is None:
+                    refused.append(RefusedRow(job_id, row.payload, *row[2:5]))
+                    continue
+                jobs.append(LoadedJob(decoded, row.paused, row.nominal, row.run_at))
+                if self._codec.needs_reseal(row.payload):  # key rotation, mode change
+                    payload = self._codec.seal(encode_spec(decoded))
+                    self._seals.resealed(job_id, payload)
+                    reseal.append((payload, job_id))
+            conn.executemany("UPDATE jobs SET payload = ? WHERE id = ?", reseal)
         first: dict[str, str] = {}
         for job_id, reason in broken:  # one report per job: its first fault
             first.setdefault(job_id, reason)
@@ -159,6 +222,8 @@ class SQLiteFile:
             firings = {key: f for key, f in firings.items() if key[0] not in bad}
         if reseal:
             logger.info("re-sealed %d stored jobs with the current key", len(reseal))
+        if len(rows) >= FREEZE_EVERY:
+            gc.freeze()
         return Loaded(jobs, broken, firings, refused)
 
     def close(self) -> None:
@@ -191,12 +256,15 @@ class SQLiteFile:
         payload = self._codec.seal(encode_spec(spec))
         func = payload_func(spec)
         with self._transaction() as conn:
+            self._seals.put(spec.id, payload, paused, nominal, run_at, fresh=not replacing)
             conn.execute(
-                "INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?)",
-                (spec.id, func, payload, int(paused), nominal, run_at),
+                "INSERT OR REPLACE INTO jobs (id, func, payload, paused, nominal, run_at, version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (spec.id, func, payload, int(paused), nominal, run_at, self._seals.version()),
             )
-            if not replacing:  # a new job (or one over a broken row) starts without history
+            if not replacing:  # a new job (or one over a broken row) starts afresh
                 conn.execute("DELETE FROM runs WHERE job_id = ?", (spec.id,))
+                conn.execute("DELETE FROM firings WHERE job_id = ?", (spec.id,))
                 return []
             rows = conn.execute("SELECT record FROM runs WHERE job_id = ? ORDER BY seq", (spec.id,))
             return [bytes(r[0]) for r in rows]
@@ -204,12 +272,24 @@ class SQLiteFile:
     def delete_jobs(self, job_ids: Sequence[str]) -> None:
         with self._transaction() as conn:
             params = [(i,) for i in job_ids]
+            for job_id in job_ids:
+                self._seals.delete(job_id)
             conn.executemany("DELETE FROM jobs WHERE id = ?", params)
             conn.executemany("DELETE FROM runs WHERE job_id = ?", params)
+            conn.executemany("DELETE FROM firings WHERE job_id = ?", params)
 
     def set_state(self, rows: Sequence[tuple[str, bool, float | None, float | None]]) -> None:
         with self._transaction() as conn:
-            conn.executemany(_STATE, [(int(p), n, r, i) for i, p, n, r in rows])
+            conn.executemany(_STATE, self._states(rows))
+
+    def _states(
+        self, rows: Sequence[tuple[str, bool, float | None, float | None]]
+    ) -> list[tuple[int, float | None, float | None, int, str]]:
+        seals = self._seals
+        for job_id, paused, nominal, run_at in rows:
+            seals.state(job_id, paused, nominal, run_at)
+        version = seals.version()
+        return [(int(p), n, r, version, i) for i, p, n, r in rows]
 
     def history(self, job_ids: Sequence[str] | None) -> list[tuple[str, bytes]]:
         conn = self.conn
@@ -232,8 +312,12 @@ class SQLiteFile:
     ) -> None:
         """Advance the jobs' next times and record the claimed firings, in one transaction."""
         with self._transaction() as conn:
-            conn.executemany(_STATE, [(int(p), n, r, i) for i, p, n, r in jobs])
+            conn.executemany(_STATE, self._states(jobs))
             conn.executemany(_CLAIM, [(*f[:4], int(f.run), int(f.final), *f[6:]) for f in firings])
+            if self._seals.enabled:
+                for f in firings:
+                    message = firing_message(f.slot, f.run_at, f.missed, f.run, f.final, f.attempt)
+                    self._seals.claimed(f.job_id, f.slot, message)
 
     def release(
         self,
@@ -244,7 +328,14 @@ class SQLiteFile:
         finals: Sequence[str],
     ) -> None:
         """Free finished claims, append history (pruned by count and age), drop ended jobs."""
+        seals = self._seals
         with self._transaction() as conn:
+            if seals.enabled:
+                for job_id, slot in done:
+                    seals.released(job_id, slot)
+                for job_id in finals:
+                    if seals.ended(job_id):  # deleted below: ``nominal IS NULL``
+                        seals.delete(job_id)
             conn.executemany("DELETE FROM firings WHERE job_id = ? AND slot = ?", done)
             conn.executemany(
                 "INSERT INTO runs (job_id, finished_at, record) VALUES (?, ?, ?)", records

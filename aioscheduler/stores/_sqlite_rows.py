@@ -10,9 +10,10 @@ value is checked here when it is read, before it reaches the heap, the planner o
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
-__all__ = ("DamagedRow", "check_firing", "check_state", "timestamp")
+__all__ = ("DamagedRow", "check_firing", "check_state", "positive_seconds", "timestamp")
 
 #: Timestamps a ``datetime`` can hold (years 1 to 9999), in UTC seconds.
 MIN_TS = -62135596800.0
@@ -90,3 +91,16 @@ def check_firing(row: tuple[Any, ...]) -> tuple[Any, ...]:
         float(lease_until) if math.isfinite(lease_until) else 0.0,  # at open: claimable now
         _count(attempt, "firing attempt", 1, MAX_ATTEMPT),
     )
+
+
+def positive_seconds(value: float | timedelta | None, name: str) -> float | None:
+    """An option given in seconds or as a ``timedelta``: positive, or ``None``.
+
+    Raises:
+        ValueError: zero, negative, not a number, or a ``bool``.
+    """
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if value is not None and (isinstance(value, bool) or not value > 0):
+        raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
+    return None if value is None else float(value)

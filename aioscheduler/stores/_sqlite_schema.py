@@ -15,6 +15,13 @@ Schema version 1::
     runs     run history, bounded per job by count and by age
       seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT, finished_at REAL, record BLOB (sealed)
 
+Schema version 2 (sealed schedule state, see ``_sqlite_seals.py``)::
+
+    jobs     + version INTEGER (the store's write sequence number when the row was written)
+    meta     key TEXT PRIMARY KEY, value BLOB: 'store_id' (random, made with the database),
+             'store_id_tag' and 'anchor' (with a secret_key)
+    seals    job_id TEXT PRIMARY KEY, tag BLOB: each job's state tag (with a secret_key)
+
 ``PRAGMA user_version`` holds the schema version, ``PRAGMA application_id`` marks the file as
 ours. A file of a newer version is refused with :class:`~aioscheduler.errors.StoreVersionError`.
 """
@@ -28,6 +35,7 @@ from collections.abc import Callable
 
 from ..errors import StoreError, StoreVersionError
 from ._sqlite_paths import path_error, unwritable
+from ._sqlite_tags import new_store_id
 
 try:
     import fcntl
@@ -73,6 +81,18 @@ CREATE INDEX runs_by_age ON runs (finished_at);
 """
 
 
+_V2 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE seals (job_id TEXT PRIMARY KEY, tag BLOB NOT NULL);
+ALTER TABLE jobs ADD COLUMN version INTEGER NOT NULL DEFAULT 0
+"""
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    _script(_V2)(conn)
+    conn.execute("INSERT INTO meta VALUES ('store_id', ?)", (new_store_id().encode(),))
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     # Statement by statement: executescript() would COMMIT the migration's transaction first.
     def run(conn: sqlite3.Connection) -> None:
@@ -84,7 +104,7 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
 
 
 #: Migrations in order: entry ``i`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_script(_V1),)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_script(_V1), _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

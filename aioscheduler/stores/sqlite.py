@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
+import gc
 import logging
 import os
 import sqlite3
@@ -22,16 +22,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from .._admission import Admission
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
 from ..errors import InvalidConfiguration, JobExists, JobNotFound, SchedulerStateError, StoreError
-from ._base import Claim, Store, StoreContext
-from ._codec import decode_spec, encode_run, encode_spec, open_run
-from ._local import Entry, LocalJobs
-from ._planning import MAX_BACKLOG_PER_ACQUIRE, plan
-from ._sqlite_db import Firing, RefusedRow, SQLiteFile
+from ._base import Store, StoreContext
+from ._codec import encode_spec, open_run
+from ._local import Entry, listing_order
+from ._sqlite_claims import SQLiteClaims
+from ._sqlite_db import FREEZE_EVERY, SQLiteFile, gc_paused
+from ._sqlite_refused import RefusedRows
+from ._sqlite_rows import positive_seconds
 
 __all__ = ("SQLiteStore",)
 
@@ -43,15 +44,7 @@ T = TypeVar("T")
 DEFAULT_HISTORY_MAX_AGE = timedelta(days=7)
 
 
-def _seconds(value: float | timedelta | None, name: str) -> float | None:
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if value is not None and (isinstance(value, bool) or not value > 0):
-        raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
-    return None if value is None else float(value)
-
-
-class SQLiteStore(LocalJobs, Store):
+class SQLiteStore(SQLiteClaims, RefusedRows, Store):
     """A persistent store in one SQLite file, for one scheduler at a time.
 
     Jobs must be storable: an importable function and JSON-serializable arguments (checked at
@@ -104,9 +97,9 @@ class SQLiteStore(LocalJobs, Store):
         )
         self._history_limit_option = history_limit
         self._history_limit = 10 if history_limit is None else history_limit
-        self._history_max_age = _seconds(history_max_age, "history_max_age")
-        self._lease = _seconds(lease, "lease") or 30.0
-        self._file = SQLiteFile(self._path, self._codec)
+        self._history_max_age = positive_seconds(history_max_age, "history_max_age")
+        self._lease = positive_seconds(lease, "lease") or 30.0
+        self._file = SQLiteFile(self._path, self._codec, accept_unsigned=accept_unsigned)
         self._thread: ThreadPoolExecutor | None = None
         self._context: StoreContext | None = None
         self._lock = asyncio.Lock()
@@ -139,53 +132,19 @@ class SQLiteStore(LocalJobs, Store):
         return self._path
 
     @property
+    def codec(self) -> PayloadCodec:
+        """The codec sealing this store's payloads (for tools reading the file beside it)."""
+        return self._codec
+
+    @property
     def signs_payloads(self) -> bool:
         """Whether rows are signed (or encrypted) with a ``secret_key``."""
         return self._codec.key_id is not None
 
-    def _reset(self) -> None:
-        super()._reset()
-        self._refused: dict[str, RefusedRow] = {}  # refused by the policy: may be admitted later
-        self._tried = 0  # the admission generation they were last tried under
-
-    def _decode_rows(self, rows: list[RefusedRow], admission: Admission) -> list[JobSpec | None]:
-        out: list[JobSpec | None] = []
-        for row in rows:
-            try:
-                out.append(decode_spec(row.job_id, row.payload, self._codec, admission))
-            except Exception:  # still refused, or broken for another reason: stays broken
-                out.append(None)
-        return out
-
-    async def _readmit(self) -> None:
-        """Load the refused rows whose names were registered since (an ``add()`` of their
-        function after the store opened). Called with the lock held."""
-        context = self._context
-        if context is None or not self._refused or context.admission.generation == self._tried:
-            return
-        self._tried = context.admission.generation
-        rows = list(self._refused.values())
-        specs = await self._call(self._decode_rows, rows, context.admission)
-        for row, spec in zip(rows, specs, strict=True):
-            if spec is None or row.job_id in self._entries:
-                continue
-            del self._refused[row.job_id]
-            self._broken.pop(row.job_id, None)
-            entry = self._entries[row.job_id] = Entry(spec, row.nominal, None, row.paused)
-            self._schedule(entry, row.nominal, row.run_at)
-            logger.info(
-                "stored job %r is loaded: its function is now registered in this process",
-                row.job_id,
-                extra={"job_id": row.job_id},
-            )
-
-    def _may_readmit(self) -> bool:
-        context = self._context
-        return (
-            bool(self._refused)
-            and context is not None
-            and (context.admission.generation != self._tried)
-        )
+    @property
+    def seals_state(self) -> bool:
+        """Whether paused flags, next times and claims are sealed too (with a ``secret_key``)."""
+        return self._codec.key_id is not None
 
     def _open_run(self, job_id: str, record: bytes) -> Run:
         admission = None if self._context is None else self._context.admission
@@ -262,6 +221,8 @@ class SQLiteStore(LocalJobs, Store):
             self._history_limit = context.history_limit
         # the in-memory view is built on the store's thread: 100k jobs never block the loop
         await self._call(self._index, loaded.jobs)
+        if len(loaded.jobs) >= FREEZE_EVERY:
+            gc.freeze()  # the view lives as long as the store (see FREEZE_EVERY)
         self._context = context
         if self._heap:
             context.wakeup(self._heap[0][0])
@@ -403,15 +364,18 @@ class SQLiteStore(LocalJobs, Store):
         histories = await self._histories([job_id])
         return self._snapshot(entry, histories.get(job_id, ()))
 
-    async def list_jobs(self) -> list[Job]:
+    async def list_jobs(self, *, history: bool = True) -> list[Job]:
+        """Snapshots of all jobs, by next run time. ``history=False``: without ``Job.history``
+        and ``Job.last_run``, from memory (100,000 jobs in about half a second); one job's
+        history: :meth:`get_job`."""
         # history read, decoded and snapshots built on the store's thread, not on the loop
-        return await self._call(self._list_jobs, list(self._entries.values()))
+        return await self._call(self._list_jobs, list(self._entries.values()), history)
 
-    def _list_jobs(self, entries: list[Entry]) -> list[Job]:
-        histories = self._read_histories(None)
-        jobs = [self._snapshot(e, histories.get(e.spec.id, ())) for e in entries]
-        jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
-        return jobs
+    def _list_jobs(self, entries: list[Entry], history: bool = True) -> list[Job]:
+        histories = self._read_histories(None) if history else {}
+        entries.sort(key=listing_order)
+        with gc_paused(len(entries)):
+            return [self._snapshot(e, histories.get(e.spec.id, ())) for e in entries]
 
     async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:
         async with self._lock:
@@ -427,127 +391,3 @@ class SQLiteStore(LocalJobs, Store):
                 entry.paused = paused
                 self._schedule(entry, nominal, run_at)
         return await self.get_job(job_id)
-
-    # -- claims --------------------------------------------------------------------------------
-
-    async def acquire_due(self, now: float, limit: int) -> list[Claim]:
-        async with self._lock:
-            assert self._context is not None
-            node, lease_until = self._context.node_id, now + self._lease
-            claims: list[Claim] = []
-            rows: list[Firing] = []
-            # Healthy due jobs first: firings a crash interrupted (a job that may kill the
-            # process again) are handed out only by a call that found nothing else due.
-            heap = self._heap
-            while heap and not self._live(heap[0]):
-                heapq.heappop(heap)
-            orphans = [] if heap and heap[0][0] <= now else self._orphans(now)[:limit]
-            for (job_id, slot), old in orphans:
-                spec = self._entries[job_id].spec
-                run, missed = old.run, old.missed
-                grace = spec.options.misfire_grace
-                if run and grace is not None and now - old.run_at > grace:
-                    run, missed = False, missed + 1  # recovered too late: report it missed
-                claims.append(
-                    Claim(spec, slot, old.run_at, missed, run, old.final, attempt=old.attempt + 1)
-                )
-                rows.append(
-                    old._replace(owner=node, lease_until=lease_until, attempt=old.attempt + 1)
-                )
-            updates: list[tuple[Entry, float | None, float | None, int]] = []
-            budget = limit - len(claims)  # like the memory store: ``limit`` jobs per call
-            while self._heap and len(updates) < budget and self._heap[0][0] <= now:
-                item = heapq.heappop(self._heap)
-                if not self._live(item):
-                    continue
-                entry = self._entries[item[2]]
-                spec, options = entry.spec, entry.spec.options
-                nominal, run_at, count = entry.nominal, entry.run_at, 0
-                for _ in range(MAX_BACKLOG_PER_ACQUIRE):
-                    assert nominal is not None
-                    jitter = run_at - nominal if run_at is not None else 0.0
-                    try:
-                        p = plan(
-                            spec.trigger, nominal, now, options.misfire_grace, options.coalesce,
-                            jitter,
-                        )  # fmt: skip
-                    except Exception as exc:  # a trigger that fails on its data: that job only
-                        self._poisoned(entry, exc)
-                        break
-                    nominal = p.next_nominal
-                    claim_at = run_at if run_at is not None else p.scheduled_at
-                    claims.append(
-                        Claim(spec, p.scheduled_at, claim_at, p.missed, p.run, nominal is None)
-                    )
-                    rows.append(
-                        Firing(spec.id, p.scheduled_at, claim_at, p.missed, p.run,
-                               nominal is None, node, lease_until, 1)
-                    )  # fmt: skip
-                    count += 1
-                    run_at = self._run_at(spec, nominal)
-                    if run_at is None or run_at > now:
-                        break
-                if count:
-                    updates.append((entry, nominal, run_at, count))
-            if not claims:
-                return claims
-            try:
-                await self._call(
-                    self._file.claim,
-                    [(e.spec.id, e.paused, n, r) for e, n, r, _ in updates],
-                    rows,
-                )
-            except BaseException:
-                for entry, *_ in updates:  # put them back: nothing was claimed
-                    self._schedule(entry, entry.nominal, entry.run_at)
-                raise
-            for entry, nominal, run_at, count in updates:
-                entry.pending += count
-                self._schedule(entry, nominal, run_at)
-            for row in rows:
-                self._firings[(row.job_id, row.slot)] = row
-                if row.attempt > 1:
-                    self._entries[row.job_id].pending += 1
-            return claims
-
-    async def release(self, runs: Sequence[tuple[Claim, Run]]) -> None:
-        async with self._lock:
-            done: list[tuple[str, float]] = []
-            records: list[tuple[str, float, bytes]] = []
-            pending: dict[str, int] = {}
-            finals: list[str] = []
-            latest = 0.0
-            for claim, run in runs:
-                # the run's attempt already counts a recovered claim (Claim.attempt)
-                job_id, attempt = claim.spec.id, run.attempt
-                if claim.claimed:
-                    key = (job_id, claim.scheduled_at)
-                    if key in self._firings:
-                        done.append(key)
-                entry = self._entries.get(job_id)
-                if entry is None:
-                    continue  # removed meanwhile: its history went with it
-                finished = (run.finished_at or run.scheduled_at).timestamp()
-                latest = max(latest, finished)
-                if self._history_limit:
-                    records.append((job_id, finished, self._codec.seal(encode_run(run, attempt))))
-                if entry.spec is claim.spec:
-                    left = pending.get(job_id, entry.pending) - claim.claimed
-                    pending[job_id] = left
-                    if claim.final and left <= 0 and entry.nominal is None:
-                        finals.append(job_id)
-            max_age = self._history_max_age
-            await self._call(
-                self._file.release,
-                done,
-                records,
-                self._history_limit,
-                None if max_age is None or not latest else latest - max_age,
-                finals,
-            )
-            for key in done:
-                self._firings.pop(key, None)
-            for job_id, left in pending.items():
-                self._entries[job_id].pending = max(0, left)
-            for job_id in finals:
-                self._entries.pop(job_id, None)

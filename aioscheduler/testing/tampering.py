@@ -36,8 +36,9 @@ from .._admission import Admission
 from .._clock import to_datetime
 from .._crypto import PayloadCodec
 from .._values import Outcome, Run
-from ..stores import Store, StoreContext
+from ..stores import Store
 from ..stores._codec import encode_run, encode_spec
+from ._sealed_state import SealedStateTests, suite_admission, suite_jobs
 
 __all__ = ("Sentinel", "TamperingTests", "forged_payload", "make_sentinel")
 
@@ -95,8 +96,7 @@ def make_sentinel(directory: Path) -> Sentinel:
 def forged_payload(job_id: str, edit: Callable[[dict[str, Any]], None]) -> bytes:
     """A job row as an attacker without the key writes it: a genuine document of the suite,
     edited, in a plain envelope (a signature cannot be forged)."""
-    from .conformance import spec  # the suite's job definitions
-
+    spec = suite_jobs()[0]  # the suite's job definitions
     document = json.loads(encode_spec(spec(job_id)))
     edit(document)
     return PayloadCodec().seal(json.dumps(document).encode())
@@ -146,7 +146,7 @@ def _edits(sentinel: str) -> dict[str, Callable[[dict[str, Any]], None]]:
 EDITS = tuple(_edits("x"))
 
 
-class TamperingTests:
+class TamperingTests(SealedStateTests):
     """Tampered rows of a persistent store (see the module docstring)."""
 
     persistent: ClassVar[bool] = False
@@ -174,28 +174,6 @@ class TamperingTests:
         yield made
         sys.modules.pop(made.name, None)
 
-    async def _reopen(
-        self, store: Store, admission: Admission, broken: list[tuple[str, str]]
-    ) -> None:
-        def on_broken(job_id: str, reason: str) -> None:
-            broken.append((job_id, reason))
-
-        await store.open(
-            StoreContext("node-t", lambda due: None, 10, on_broken, admission=admission)
-        )
-
-    async def _two_jobs(self, make_store: Callable[[], Store]) -> Store:
-        from .conformance import spec
-
-        if not self.persistent:
-            pytest.skip("only persistent stores keep rows that can be tampered with")
-        store = make_store()
-        await store.open(StoreContext("node-w", lambda due: None, 10, admission=_suite()))
-        await store.add_job(spec("good"), now=_T0, paused=False, replace=False)
-        await store.add_job(spec("victim"), now=_T0, paused=False, replace=False)
-        await store.close()
-        return store
-
     # -- tests -------------------------------------------------------------------------------
 
     @pytest.mark.parametrize("edit", EDITS)
@@ -207,7 +185,7 @@ class TamperingTests:
         await self.overwrite_job(store, "victim", forged)
         broken: list[tuple[str, str]] = []
         again = make_store()
-        await self._reopen(again, _suite(), broken)
+        await self._reopen(again, suite_admission(), broken)
         try:
             assert [job_id for job_id, _ in broken] == ["victim"], broken
             assert not sentinel.imported, f"{sentinel.name} was imported"
@@ -266,8 +244,7 @@ class TamperingTests:
     ) -> None:
         """``add()`` of a function after the store opened admits its other stored jobs: the
         store tries refused rows again when ``Admission.generation`` changes."""
-        from .conformance import conformance_job, spec
-
+        spec, _, conformance_job = suite_jobs()
         store = await self._two_jobs(make_store)
         if store.signs_payloads:
             pytest.skip("signed rows are admitted by their signature")
@@ -302,7 +279,7 @@ class TamperingTests:
         await self.append_run(store, "good", PayloadCodec().seal(json.dumps(document).encode()))
         broken: list[tuple[str, str]] = []
         again = make_store()
-        await self._reopen(again, _suite(), broken)
+        await self._reopen(again, suite_admission(), broken)
         try:
             job = await again.get_job("good")
             assert broken == []
@@ -314,8 +291,3 @@ class TamperingTests:
         finally:
             await again.close()
         assert not sentinel.imported
-
-
-def _suite() -> Admission:
-    """What the scheduler of the suite's jobs would admit: the conformance module."""
-    return Admission(allow=["aioscheduler.testing.conformance"])

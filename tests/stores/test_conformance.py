@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,6 +45,37 @@ class TestSQLiteStore(StoreConformance):
         _raw(store, "INSERT INTO runs (job_id, finished_at, record) VALUES (?, 0, ?)", job_id,
              record)  # fmt: skip
 
+    async def job_row(self, store: Store, job_id: str) -> Any:
+        assert isinstance(store, SQLiteStore)
+        with contextlib.closing(sqlite3.connect(store.path)) as conn:
+            return conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+
+    async def put_job_row(self, store: Store, job_id: str, row: Any) -> None:
+        assert isinstance(store, SQLiteStore)
+        marks = ", ".join("?" * len(row))
+        _raw(store, f"INSERT OR REPLACE INTO jobs VALUES ({marks})", *row)
+
+    async def edit_state(
+        self, store: Store, job_id: str, *, paused: bool | None = None, due: float | None = None
+    ) -> None:
+        assert isinstance(store, SQLiteStore)
+        if paused is not None:
+            _raw(store, "UPDATE jobs SET paused = ? WHERE id = ?", int(paused), job_id)
+        if due is not None:
+            _raw(store, "UPDATE jobs SET nominal = ?1, run_at = ?1 WHERE id = ?2", due, job_id)
+
+    async def forge_firing(self, store: Store, job_id: str, slot: float) -> None:
+        assert isinstance(store, SQLiteStore)
+        sql = "INSERT INTO firings VALUES (?1, ?2, ?2, 0, 1, 0, 'dead-node', 0, 1)"
+        _raw(store, sql, job_id, slot)
+
+    async def other_store(self, store: Store) -> Store:
+        assert isinstance(store, SQLiteStore)
+        return self.make_other(Path(store.path).with_name("other.db"))
+
+    def make_other(self, path: Path) -> SQLiteStore:
+        return SQLiteStore(path)
+
 
 def _raw(store: SQLiteStore, sql: str, *params: object) -> None:
     """Write the file directly, as anyone with write access to it can."""
@@ -56,7 +89,10 @@ def _raw(store: SQLiteStore, sql: str, *params: object) -> None:
 class TestSignedSQLiteStore(TestSQLiteStore):
     @pytest.fixture
     def make_store(self, tmp_path: Path) -> Callable[[], Store]:
-        return lambda: SQLiteStore(tmp_path / "jobs.db", secret_key="k" * 32, encrypt=True)
+        return lambda: self.make_other(tmp_path / "jobs.db")
+
+    def make_other(self, path: Path) -> SQLiteStore:
+        return SQLiteStore(path, secret_key="k" * 32, encrypt=True)
 
 
 class RedisRawWrites:

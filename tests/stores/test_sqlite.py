@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from aioscheduler import Every, Outcome, Scheduler
 from aioscheduler._admission import Admission
+from aioscheduler._crypto import PayloadCodec
 from aioscheduler.errors import (
     InvalidConfiguration,
     JobNotFound,
@@ -93,12 +95,12 @@ def test_scheduler_hands_keys_to_a_store_url(db: Path) -> None:
 
 async def test_schema_is_versioned_and_a_newer_file_is_refused(db: Path) -> None:
     await (await opened(SQLiteStore(db))).close()
-    assert raw(db, "PRAGMA user_version") == [(1,)]
+    assert raw(db, "PRAGMA user_version") == [(2,)]
     assert raw(db, "PRAGMA journal_mode") == [("wal",)]
     raw(db, "PRAGMA user_version = 99")
     with pytest.raises(StoreVersionError, match=r"schema version 99.*Upgrade aioscheduler"):
         await opened(SQLiteStore(db))
-    raw(db, "PRAGMA user_version = 1")
+    raw(db, "PRAGMA user_version = 2")
     await (await opened(SQLiteStore(db))).close()  # a refused open let go of the file lock
 
 
@@ -214,7 +216,8 @@ async def test_rotated_keys_still_open_old_rows_and_rows_are_resealed(db: Path) 
     assert store.broken_jobs() == []
     await store.close()
     after = raw(db, "SELECT payload FROM jobs")
-    assert all(bytes(p).startswith(b"e1:") for (p,) in after) and after != before  # type: ignore[arg-type]
+    assert all(isinstance(p, bytes) and p.startswith(b"e1:") for (p,) in after)
+    assert after != before
     store = await opened(SQLiteStore(db, secret_key=KEY))  # the old key is no longer needed
     assert [j.id for j in await store.list_jobs()] == ["good", "victim"]
     await store.close()
@@ -254,3 +257,84 @@ async def test_errors_come_back_as_recorded_errors(db: Path) -> None:
         assert isinstance(got.error, RecordedError) and got.error.type_name == "builtins.KeyError"
     finally:
         await store.close()
+
+
+# -- listing without history (issue 10 item 4) ---------------------------------------------------
+
+
+async def test_list_jobs_without_history_answers_from_memory(db: Path) -> None:
+    store = await opened(SQLiteStore(db))
+    try:
+        await add_two(store)
+        await store.set_paused("victim", True, now=T0)
+        for claim in await store.acquire_due(T0, 10):
+            await store.release([(claim, finished(claim))])
+        full, bare = await store.list_jobs(), await store.list_jobs(history=False)
+        assert [(j.id, j.next_run_at, j.paused) for j in bare] == [
+            (j.id, j.next_run_at, j.paused) for j in full
+        ]
+        assert [len(j.history) for j in full] == [1, 0]
+        assert all(j.history == () and j.last_run is None for j in bare)
+        raw(db, "DELETE FROM runs")  # nothing is read from the file for it
+        assert [j.id for j in await store.list_jobs(history=False)] == ["good", "victim"]
+        assert (await store.get_job("good")).history == ()  # one job's history: on request
+    finally:
+        await store.close()
+
+
+# -- sealed state: a failed transaction leaves the seals in step (issue 10 item 5) ----------------
+
+
+async def test_a_failed_write_transaction_leaves_the_sealed_state_consistent(db: Path) -> None:
+    store = await opened(SQLiteStore(db, secret_key=KEY))
+    try:
+        await add_two(store)
+        # the transaction fails while writing the seals themselves, after they were computed
+        raw(db, "CREATE TRIGGER fail BEFORE INSERT ON seals BEGIN SELECT RAISE(ABORT, 'x'); END")
+        with pytest.raises(StoreError):
+            await store.set_paused("victim", True, now=T0)  # rolled back: state and seals
+        raw(db, "DROP TRIGGER fail")
+        await store.set_paused("good", True, now=T0)  # writes the anchor: victim's unchanged
+    finally:
+        await store.close()
+    broken: list[tuple[str, str]] = []
+    again = await opened(SQLiteStore(db, secret_key=KEY), broken)
+    try:
+        assert broken == []
+        assert [(j.id, j.paused) for j in await again.list_jobs()] == [
+            ("victim", False),
+            ("good", True),
+        ]
+    finally:
+        await again.close()
+
+
+async def test_a_large_store_is_loaded_with_its_objects_frozen(db: Path) -> None:
+    """Opening FREEZE_EVERY jobs or more moves the loaded objects out of the cyclic GC's
+    reach (gc.freeze): a full collection over them would stall the loop (issue 10 item 4)."""
+    import gc
+    import json
+
+    from aioscheduler.stores._codec import encode_spec
+    from aioscheduler.stores._sqlite_db import FREEZE_EVERY
+    from aioscheduler.stores._sqlite_schema import connect
+
+    codec, template = PayloadCodec(None), spec("j", args=(0,))
+    conn = connect(str(db))
+    conn.executemany(
+        "INSERT INTO jobs VALUES (?, 'x', ?, 0, ?, ?, 0)",
+        [(f"j{i}", codec.seal(encode_spec(replace(template, id=f"j{i}"))), T0, T0)
+         for i in range(FREEZE_EVERY)],
+    )  # fmt: skip
+    conn.commit()
+    conn.close()
+    gc.unfreeze()
+    store = await opened(SQLiteStore(db))
+    try:
+        assert gc.get_freeze_count() > 0
+        jobs = await store.list_jobs(history=False)
+        assert len(jobs) == FREEZE_EVERY and gc.isenabled()
+        assert json.dumps([j.id for j in jobs[:2]]) == '["j0", "j1"]'
+    finally:
+        await store.close()
+        gc.unfreeze()
