@@ -5,4 +5,9 @@ from __future__ import annotations
 import pytest
 
 # The suite's asserts live in the package: let pytest explain their failures too.
-pytest.register_assert_rewrite("aioscheduler.testing.conformance")
+pytest.register_assert_rewrite(
+    "aioscheduler.testing.conformance",
+    "aioscheduler.testing._conformance_base",
+    "aioscheduler.testing._conformance_store",
+    "aioscheduler.testing._conformance_shared",
+)
