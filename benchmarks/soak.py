@@ -164,7 +164,7 @@ def _never_run(
         # a run that ran with missed = m folded the m slots before it (coalescing)
         covered.setdefault(job, set()).update(key - k * step for k in range(int(missed) + 1))
     reported: dict[str, set[int]] = {}
-    kinds: Counter[str] = Counter()
+    kinds: dict[tuple[str, int], str] = {}  # the same report may come as event and record
     for job, slot, missed, kind in reports:
         key = _slot_key(float(slot))
         n = max(int(missed), 1)
@@ -175,7 +175,7 @@ def _never_run(
             slots = {key - k * step for k in range(int(missed) + 1)}
             covered.setdefault(job, set()).update(slots)
             continue
-        kinds[kind] += len(slots)
+        kinds.update(((job, k), kind) for k in slots)
         reported.setdefault(job, set()).update(slots)
     conn = sqlite3.connect(db)
     nominal: dict[str, float | None] = dict(conn.execute("SELECT id, nominal FROM jobs").fetchall())
@@ -204,7 +204,7 @@ def _never_run(
         "due": due,
         "lost": lost,
         "examples": lost_examples,
-        "reported": kinds,
+        "reported": Counter(kinds.values()),
         "ran_and_reported": both,
         "next_slots": [v for v in nominal.values() if v is not None],
     }
@@ -216,7 +216,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--kill-every", type=float, default=60)
     parser.add_argument("--interval", type=float, default=10)
+    parser.add_argument("--check", metavar="DIR", help="only check the files of an earlier run")
     args = parser.parse_args()
+    if args.check:
+        _check(Path(args.check), args.interval)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="aiosched-soak-"))
     db, log = tmp / "soak.db", tmp / "runs.log"
     env = {**os.environ, "SOAK_LOG": str(log)}
@@ -256,6 +260,22 @@ def main() -> None:
             break
     errors.close()
     wall = time.monotonic() - began
+    print(f"{args.jobs:,} jobs every {args.interval:g} s, {args.seconds:g} s "
+          f"({wall:.0f} s wall), SIGKILL every {args.kill_every:g} s; files in {tmp}")  # fmt: skip
+    print("\n| process | ended by | firings logged | RSS at 1/4, 1/2, 3/4, end of life (MiB) |")
+    print("|---|---|---:|---:|")
+    for i, (pid, how, rss, count) in enumerate(rounds, 1):
+        sampled = " / ".join(f"{v:.0f}" for v in rss)
+        print(f"| {i} (pid {pid}) | {how} | {count:,} | {sampled} |")
+    _check(tmp, args.interval)
+
+
+def _check(tmp: Path, interval: float) -> None:
+    """The checks, from the files of a run (``--check DIR`` repeats them)."""
+    db, log = tmp / "soak.db", tmp / "runs.log"
+    env = {**os.environ, "SOAK_LOG": str(log)}
+    code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import soak; soak.child()"
+
     history = subprocess.run(
         [sys.executable, "-c", code, "child", "history", str(db)],
         env=env, capture_output=True, text=True,
@@ -273,26 +293,19 @@ def main() -> None:
     doubled = sum(1 for n in keys.values() if n > 1)
     attempts = Counter((job, slot) for job, slot, _, _, _ in lines)
     rerun = sum(1 for n in attempts.values() if n > 1)
+    stops = [float(e[1]) for e in entries if e[0] == "stop"]
     conn = sqlite3.connect(db)
     (claimed,) = conn.execute("SELECT count(*) FROM firings").fetchone()
     (no_future,) = conn.execute(
-        "SELECT count(*) FROM jobs WHERE nominal IS NULL OR nominal < ?", (time.time() - 60,)
+        "SELECT count(*) FROM jobs WHERE nominal IS NULL OR nominal < ?", (stops[-1] - 60,)
     ).fetchone()
     lost_runs = conn.execute(
         "SELECT count(*) FROM runs WHERE instr(CAST(record AS TEXT), 'lost:') > 0"
     ).fetchone()[0]
     conn.close()
-    stops = [float(e[1]) for e in entries if e[0] == "stop"]
-    never = _never_run(tmp, db, args.interval, lines, reports)
+    never = _never_run(tmp, db, interval, lines, reports)
     behind = max((stops[-1] - v for v in never["next_slots"]), default=float("nan"))
 
-    print(f"{args.jobs:,} jobs every {args.interval:g} s, {args.seconds:g} s "
-          f"({wall:.0f} s wall), SIGKILL every {args.kill_every:g} s; files in {tmp}")  # fmt: skip
-    print("\n| process | ended by | firings logged | RSS at 1/4, 1/2, 3/4, end of life (MiB) |")
-    print("|---|---|---:|---:|")
-    for i, (pid, how, rss, count) in enumerate(rounds, 1):
-        sampled = " / ".join(f"{v:.0f}" for v in rss)
-        print(f"| {i} (pid {pid}) | {how} | {count:,} | {sampled} |")
     print("\n| check | value |")
     print("|---|---:|")
     print(f"| firings logged | {len(lines):,} |")
