@@ -42,8 +42,13 @@ class _Writes:
     def firing(
         self, job_id: str, slot: float, run_at: float, missed: int, run: bool, fin: bool
     ) -> None:
-        for column, value in zip(self.new, (job_id, slot, run_at, missed, run, fin), strict=True):
-            column.append(value)
+        ids, slots, run_ats, misseds, runs, finals = self.new
+        ids.append(job_id)
+        slots.append(slot)
+        run_ats.append(run_at)
+        misseds.append(missed)
+        runs.append(run)
+        finals.append(fin)
 
 
 def _run_at(spec: JobSpec, nominal: float | None) -> float | None:

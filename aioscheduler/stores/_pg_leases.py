@@ -71,23 +71,24 @@ class PgLeases(PgNode):
             return None
         fence: tuple[list[Any], ...] = ([], [], [], [])
         hist: tuple[list[Any], ...] = ([], [], [], [])
+        f_ids, f_slots, f_attempts, f_idx = fence
+        h_ids, h_finished, h_records, h_idx = hist
         finals: list[str] = []
         keep = self._history_limit
+        seal = self._codec.seal
         for i, (claim, run) in enumerate(runs):
             job_id = claim.spec.id
             leased = claim.claimed and claim.owner is not None
             if leased:
-                for column, value in zip(
-                    fence, (job_id, claim.scheduled_at, claim.attempt, i), strict=True
-                ):
-                    column.append(value)
+                f_ids.append(job_id)
+                f_slots.append(claim.scheduled_at)
+                f_attempts.append(claim.attempt)
+                f_idx.append(i)
             if keep:
-                finished = (run.finished_at or run.scheduled_at).timestamp()
-                record = self._codec.seal(encode_run(run, run.attempt))
-                for column, value in zip(
-                    hist, (job_id, finished, record, i if leased else -1), strict=True
-                ):
-                    column.append(value)
+                h_ids.append(job_id)
+                h_finished.append((run.finished_at or run.scheduled_at).timestamp())
+                h_records.append(seal(encode_run(run, run.attempt)))
+                h_idx.append(i if leased else -1)
             if claim.final and claim.claimed:
                 finals.append(job_id)
         sql = self._sql
