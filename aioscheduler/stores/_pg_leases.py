@@ -6,7 +6,7 @@ statement, the listing of leased firings, and the release of finished runs fence
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from .._clock import to_datetime
@@ -69,10 +69,11 @@ class PgLeases(PgNode):
     async def release(self, runs: Sequence[tuple[Claim, Run]]) -> ReleaseResult | None:
         if not runs:
             return None
-        fence: tuple[list[Any], ...] = ([], [], [], [])
+        fence: tuple[list[Any], ...] = ([], [], [])
         hist: tuple[list[Any], ...] = ([], [], [], [])
-        f_ids, f_slots, f_attempts, f_idx = fence
-        h_ids, h_finished, h_records, h_idx = hist
+        f_ids, f_slots, f_attempts = fence
+        h_ids, h_slots, h_finished, h_records = hist
+        leased_at: dict[tuple[str, float, int], int] = {}  # fence key -> index in runs
         finals: list[str] = []
         keep = self._history_limit
         seal = self._codec.seal
@@ -83,26 +84,25 @@ class PgLeases(PgNode):
                 f_ids.append(job_id)
                 f_slots.append(claim.scheduled_at)
                 f_attempts.append(claim.attempt)
-                f_idx.append(i)
+                leased_at.setdefault((job_id, claim.scheduled_at, claim.attempt), i)
             if keep:
                 h_ids.append(job_id)
+                h_slots.append(claim.scheduled_at if leased else None)
                 h_finished.append((run.finished_at or run.scheduled_at).timestamp())
                 h_records.append(seal(encode_run(run, run.attempt)))
-                h_idx.append(i if leased else -1)
             if claim.final and claim.claimed:
                 finals.append(job_id)
         sql = self._sql
         paused: list[tuple[str, int]] = []
         async with self._db.connection(f"recording {len(runs)} finished runs") as conn:
-            accepted = {
-                r[0] for r in await conn.fetch(sql.release, self._t(), self._owner(), *fence, *hist)
-            }
-            tally = _failures(runs, fence[3], accepted)
+            rows = await conn.fetch(sql.release, self._t(), self._owner(), *fence, *hist)
+            accepted = {leased_at[(r[0], r[1], r[2])] for r in rows}
+            tally = _failures(runs, leased_at.values(), accepted)
             if tally[0]:
                 paused = [(r[0], r[1]) for r in await conn.fetch(sql.failures, *tally) if r[2]]
             if finals:
                 await conn.execute(sql.drop_finals, finals)
-        refused = tuple(runs[i][0] for i in fence[3] if i not in accepted)
+        refused = tuple(runs[i][0] for i in leased_at.values() if i not in accepted)
         if refused:
             self.stale_completions += len(refused)
             for claim in refused:
@@ -119,7 +119,7 @@ class PgLeases(PgNode):
 
 
 def _failures(
-    runs: Sequence[tuple[Claim, Run]], leased: list[int], accepted: set[int]
+    runs: Sequence[tuple[Claim, Run]], leased: Iterable[int], accepted: set[int]
 ) -> tuple[list[str], list[bool], list[int], list[int]]:
     """Consecutive-failure updates for jobs with ``pause_after_failures``: per job, whether a
     success resets the count, and the failures after the last success."""
