@@ -48,11 +48,6 @@ async def conformance_job(*args: Any, **kwargs: Any) -> None:
     """The callable of every job in the suite (importable, so persistent stores accept it)."""
 
 
-# Stored as ``aioscheduler.testing.conformance:conformance_job``, the public module that
-# re-exports it: the path stays the same whichever private module defines it.
-conformance_job.__module__ = JOBS_MODULE
-
-
 def spec(
     job_id: str = "job",
     trigger: Trigger | None = None,
@@ -109,3 +104,10 @@ def finished(
 def admission() -> Admission:
     """What the scheduler of the suite's jobs admits: the module of :func:`conformance_job`."""
     return Admission(allow=[JOBS_MODULE])
+
+
+# Published (and stored, for conformance_job) under the public module that re-exports them:
+# ``aioscheduler.testing.conformance:conformance_job`` stays the stored path whichever private
+# module defines it, and a forged reference to a helper names the public module.
+for _public in (conformance_job, spec, stored_triggers, finished):
+    _public.__module__ = JOBS_MODULE

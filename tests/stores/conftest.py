@@ -5,9 +5,4 @@ from __future__ import annotations
 import pytest
 
 # The suite's asserts live in the package: let pytest explain their failures too.
-pytest.register_assert_rewrite(
-    "aioscheduler.testing.conformance",
-    "aioscheduler.testing._conformance_base",
-    "aioscheduler.testing._conformance_store",
-    "aioscheduler.testing._conformance_shared",
-)
+pytest.register_assert_rewrite("aioscheduler.testing.conformance")

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 from aioscheduler import Cron, Scheduler
+from aioscheduler._values import JobOptions, JobSpec
 from aioscheduler.errors import InvalidConfiguration, StoreError
 from aioscheduler.events import JobBroken
 from aioscheduler.stores import StoreContext, store_from_url
@@ -86,11 +87,7 @@ async def test_a_job_added_on_one_node_wakes_another_through_notify(pg_schema: s
     await b.open(StoreContext("b#1", woken.append))
     try:
         await asyncio.sleep(0.3)  # b's listener connects
-        s = Scheduler(store=a)
-        spec = s._make_spec(
-            jobs.noop, Cron("0 0 1 1 *"), id="soon", args=(), kwargs={},
-            options=s._spec_from_kw(jobs.noop, Cron("0 0 1 1 *"), {}).options,
-        )  # fmt: skip
+        spec = JobSpec("soon", jobs.noop, Cron("0 0 1 1 *"), (), {}, JobOptions())
         job = await a.add_job(spec, now=datetime.now(UTC).timestamp(), paused=False, replace=False)
         assert job.next_run_at is not None
         for _ in range(50):
