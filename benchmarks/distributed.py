@@ -97,7 +97,7 @@ async def add_jobs(kind: str, ns: str, count: int, start: datetime, period: floa
     from aioscheduler import Every, Scheduler
 
     store = make_store(kind, ns, 0)
-    s = Scheduler(store=store, node_name="bench-admin")
+    s = Scheduler(store=store, node_name="bench-admin", allow=["_jobs"])
     trigger = Every(seconds=period, start_at=start)
     seed = (await s.add(noop, trigger, id="seed")).spec
     await s.remove("seed")
@@ -146,6 +146,67 @@ async def pg_claims(ns: str, since: float, until: float) -> list[tuple[float, fl
             until,
         )
         return [(r[0], r[1]) for r in rows]
+    finally:
+        await conn.close()
+
+
+def cpu_ticks(pid: int) -> int:
+    """utime + stime of a process, in clock ticks (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def postgres_ticks() -> dict[int, int]:
+    """CPU ticks of every PostgreSQL server process of this machine, by pid."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in {"postgres", "postmaster"}:
+                    out[int(entry.name)] = cpu_ticks(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
+def local_ports(pids: list[int]) -> set[int]:
+    """The local TCP ports of these processes' sockets (their connections to the server)."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+async def pg_backends(pids: list[int]) -> list[int]:
+    """The server processes serving these node processes (matched by client port)."""
+    import asyncpg
+
+    ports = local_ports(pids)
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])", list(ports)
+        )
+        return [r[0] for r in rows]
     finally:
         await conn.close()
 
@@ -208,14 +269,26 @@ async def throughput(
         start = time.time() + 1.5
         await move_due(ns, start - later.timestamp())  # the same slots, due in 1.5 s
         t0 = start + 1  # leave the first second out
-        await asyncio.sleep(max(0.0, t0 + seconds - time.time() + 1.5))
+        await asyncio.sleep(max(0.0, t0 - time.time()))
+        server0, nodes0 = postgres_ticks(), sum(cpu_ticks(p.pid) for p in procs)
+        await asyncio.sleep(max(0.0, t0 + seconds - time.time()))
+        backends = await pg_backends([p.pid for p in procs])
+        server1, nodes1 = postgres_ticks(), sum(cpu_ticks(p.pid) for p in procs)
+        await asyncio.sleep(1.5)
         stop_nodes(procs)
         claims = await pg_claims(ns, t0, t0 + seconds)
         lag = [c - r for r, c in claims]
+        tick = os.sysconf("SC_CLK_TCK")
+        server = sum(server1.get(b, 0) - server0.get(b, 0) for b in backends) / tick
+        every = (sum(server1.values()) - sum(server0.values())) / tick
+        per = 1e6 / max(1, len(claims))
         return {
             "rate": len(claims) / seconds,
             "p50": pct(lag, 0.5) * 1000,
             "p99": pct(lag, 0.99) * 1000,
+            "node_us": (nodes1 - nodes0) / tick * per,
+            "server_us": server * per,
+            "all_server_us": every * per,
         }
     finally:
         await pg_drop(ns)
@@ -245,7 +318,7 @@ async def hints(kind: str) -> list[float]:
             stop_nodes(procs)
             await rb.drop(REDIS_URL, ns)
     try:
-        s = Scheduler(store=make_store(kind, ns, 0), node_name="bench-admin")
+        s = Scheduler(store=make_store(kind, ns, 0), node_name="bench-admin", allow=["_jobs"])
         await s.add(noop, At(datetime.now(UTC) + timedelta(days=1)), id="far")  # the schema
         procs = start_nodes(kind, ns, 4, 0)
         for i in range(20):
@@ -266,6 +339,8 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--jobs", type=int, default=30_000, help="offered firings/s")
     parser.add_argument("--history", type=int, default=10, help="history_limit of the nodes")
+    parser.add_argument("--nodes", default="1,2,4", help="comma-separated process counts")
+    parser.add_argument("--throughput-only", action="store_true", help="skip lateness, hints")
     args = parser.parse_args()
     print(f"# Distributed benchmark ({platform.python_version()}, {os.cpu_count()} CPUs, loopback)")
     print(f"offered load {args.jobs:,} firings/s, {args.seconds:.0f} s window, history_limit "
@@ -273,14 +348,21 @@ async def main() -> None:
     for kind in args.stores.split(","):
         label = {"pg": "PostgreSQL", "redis": "Redis"}[kind]
         what = "claim" if kind == "pg" else "start"
-        print(f"| store | processes | firings/s | vs 1 process | {what} lateness p50 | p99 |")
-        print("|---|---:|---:|---:|---:|---:|")
+        cpu = " nodes CPU/firing | their server CPU/firing | load |" if kind == "pg" else ""
+        print(f"| store | processes | firings/s | vs 1 process | {what} lateness p50 | p99 |{cpu}")
+        print("|---|---:|---:|---:|---:|---:|" + ("---:|---:|---|" if cpu else ""))
         base = None
-        for n in (1, 2, 4):
+        for n in map(int, args.nodes.split(",")):
             r = await throughput(kind, n, args.jobs, args.seconds, args.history)
             base = base or r["rate"] or 1.0
+            extra = ""
+            if "node_us" in r:
+                extra = (f" {r['node_us']:.0f} µs | {r['server_us']:.0f} µs | "
+                         f"{os.getloadavg()[0]:.1f} |")  # fmt: skip
             print(f"| {label} | {n} | {r['rate']:,.0f} | {r['rate'] / base:.2f} | "
-                  f"{r['p50']:.0f} ms | {r['p99']:.0f} ms |", flush=True)  # fmt: skip
+                  f"{r['p50']:.0f} ms | {r['p99']:.0f} ms |{extra}", flush=True)  # fmt: skip
+        if args.throughput_only:
+            continue
         r = await throughput(kind, 4, 1000, args.seconds, args.history)
         print(f"\nLateness at 1,000 firings/s over 4 processes: p50 {r['p50']:.1f} ms, "
               f"p99 {r['p99']:.1f} ms (target < 5 / < 20 ms)")  # fmt: skip

@@ -1,6 +1,6 @@
-"""The PostgreSQL store's hot path: claim (with advance), lease renewal, fenced release.
+"""The PostgreSQL store's claim path: claim due firings (with advance) and expired leases.
 
-A mixin of :class:`~aioscheduler.stores.postgres.PostgresStore`; see that module for the
+A part of :class:`~aioscheduler.stores.postgres.PostgresStore`; see that module for the
 protocol. One claim is one transaction: ``claim_select`` locks the due jobs and the firings
 whose lease expired (``SKIP LOCKED``: nodes never wait for each other) and reads the server's
 clock; Python plans the firings; ``claim_write`` advances the jobs, inserts one row per
@@ -12,21 +12,14 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-from .._clock import to_datetime
-from .._serialization import PayloadCodec
-from .._values import JobSpec, Outcome, Run
-from ._base import Claim, ReleaseResult, StoreContext
-from ._codec import decode_spec, encode_run
-from ._pg_conn import Database
-from ._pg_options import Options
-from ._pg_sql import Statements
-from ._pg_state import NodeState
+from .._values import JobSpec
+from ._base import Claim
+from ._pg_node import PgNode
 from ._planning import MAX_BACKLOG_PER_ACQUIRE, jitter_offset, plan
 
-__all__ = ("Lease", "PgClaims")
+__all__ = ("PgClaims",)
 
 logger = logging.getLogger("aioscheduler.stores.postgres")
 
@@ -34,19 +27,6 @@ logger = logging.getLogger("aioscheduler.stores.postgres")
 QUEUE_RETRY = 0.5
 #: Seconds between two cleanups of finished firings past their retention.
 HOUSEKEEPING_EVERY = 60.0
-_FAILED = (Outcome.ERROR, Outcome.TIMEOUT)
-_NOT_COUNTED = (Outcome.SKIPPED, Outcome.MISSED, Outcome.CANCELLED)
-
-
-class Lease(NamedTuple):
-    """A leased firing as ``aioscheduler jobs`` shows it."""
-
-    job_id: str
-    scheduled_at: float
-    node: str
-    owner: str
-    attempt: int
-    expires_in: float
 
 
 class _Writes:
@@ -62,8 +42,13 @@ class _Writes:
     def firing(
         self, job_id: str, slot: float, run_at: float, missed: int, run: bool, fin: bool
     ) -> None:
-        for column, value in zip(self.new, (job_id, slot, run_at, missed, run, fin), strict=True):
-            column.append(value)
+        ids, slots, run_ats, misseds, runs, finals = self.new
+        ids.append(job_id)
+        slots.append(slot)
+        run_ats.append(run_at)
+        misseds.append(missed)
+        runs.append(run)
+        finals.append(fin)
 
 
 def _run_at(spec: JobSpec, nominal: float | None) -> float | None:
@@ -72,83 +57,8 @@ def _run_at(spec: JobSpec, nominal: float | None) -> float | None:
     return nominal + jitter_offset(spec.id, nominal, spec.trigger.jitter)
 
 
-class PgClaims:
-    """Mixin: claims, leases and releases of the PostgreSQL store (see the module docstring)."""
-
-    _db: Database
-    _sql: Statements
-    _opts: Options
-    _codec: PayloadCodec
-    _state: NodeState
-    _context: StoreContext | None
-    _history_limit: int
-    stale_completions: int
-
-    # -- time and identity ---------------------------------------------------------------------
-
-    def _t(self, hint: float | None = None) -> float | None:
-        """The ``$1`` of a statement: ``None`` (the server's clock) unless in node-clock mode."""
-        if self._opts.clock == "server":
-            return None
-        if hint is not None:
-            return hint
-        return self._context.time() if self._context is not None else None
-
-    def _server_now(self, hint: float) -> float:
-        """Best estimate of the server's clock now (for a first firing)."""
-        if self._opts.clock == "node":
-            return hint
-        node = self._context.time() if self._context is not None else hint
-        return node + self._state.offset
-
-    def _owner(self) -> str:
-        return self._context.node_id if self._context is not None else ""
-
-    def _wake(self, server_due: float) -> None:
-        state = self._state
-        if state.next_due is None or server_due < state.next_due:
-            state.next_due = server_due
-        if self._context is not None:
-            self._context.wakeup(server_due - state.offset)
-
-    def next_due(self) -> float | None:
-        state = self._state
-        due = state.next_due
-        if state.deferred:
-            soonest = min(state.deferred.values())
-            due = soonest if due is None else min(due, soonest)
-        return None if due is None else due - state.offset
-
-    def _spec(self, job_id: str, version: int, payload: bytes) -> JobSpec | None:
-        """The decoded definition of a row (cached by version); ``None`` for a broken one."""
-        specs = self._state.specs
-        spec = specs.get((job_id, version))
-        if spec is not None:
-            return spec
-        try:
-            admission = self._context.admission if self._context is not None else None
-            spec = decode_spec(job_id, bytes(payload), self._codec, admission)
-        except Exception as exc:  # tampered, unimportable, malformed: report, skip, keep the row
-            self._broken(job_id, version, f"{type(exc).__name__}: {exc}")
-            return None
-        if len(specs) > 50_000:
-            specs.clear()
-        specs[(job_id, version)] = spec
-        self._state.broken.pop(job_id, None)
-        self._state.reasons.pop(job_id, None)
-        self._state.reported.pop(job_id, None)
-        return spec
-
-    def _broken(self, job_id: str, version: int, reason: str) -> None:
-        """Skip a row that cannot be loaded; report each broken version once."""
-        state = self._state
-        state.broken[job_id] = version
-        if state.reported.get(job_id) != version:
-            state.reported[job_id] = version
-            state.reasons[job_id] = reason
-            logger.error("stored job %r is broken and skipped: %s", job_id, reason)
-            if self._context is not None:
-                self._context.on_broken(job_id, reason)
+class PgClaims(PgNode):
+    """Part of the store: claims of due firings and expired leases (see the module docstring)."""
 
     # -- claim ---------------------------------------------------------------------------------
 
@@ -284,110 +194,3 @@ class PgClaims:
         async with self._db.connection("cleaning up old firings", self._opts.timeout * 6) as conn:
             await conn.fetchval(self._sql.housekeep, self._t(), self._opts.retention)
             await conn.execute(self._sql.trim_runs, self._history_limit)
-
-    # -- leases --------------------------------------------------------------------------------
-
-    async def extend_leases(self, claims: Sequence[Claim]) -> list[Claim]:
-        mine = [c for c in claims if c.owner is not None]
-        if not mine:
-            return []
-        async with self._db.connection("renewing leases") as conn:
-            rows = await conn.fetch(
-                self._sql.extend,
-                self._t(),
-                self._owner(),
-                self._opts.lease,
-                [c.spec.id for c in mine],
-                [c.scheduled_at for c in mine],
-                [c.attempt for c in mine],
-            )
-        kept = {(r[0], r[1], r[2]) for r in rows}
-        return [c for c in mine if (c.spec.id, c.scheduled_at, c.attempt) not in kept]
-
-    async def leases(self) -> list[Lease]:
-        """The firings leased right now, by job: node, attempt, seconds to expiry."""
-        async with self._db.connection("listing leases") as conn:
-            rows = await conn.fetch(self._sql.leases, self._t())
-        return [Lease(r[0], r[1], r[2], r[3], r[4], r[5] - r[6]) for r in rows]
-
-    # -- release -------------------------------------------------------------------------------
-
-    async def release(self, runs: Sequence[tuple[Claim, Run]]) -> ReleaseResult | None:
-        if not runs:
-            return None
-        fence: tuple[list[Any], ...] = ([], [], [], [])
-        hist: tuple[list[Any], ...] = ([], [], [], [])
-        finals: list[str] = []
-        keep = self._history_limit
-        for i, (claim, run) in enumerate(runs):
-            job_id = claim.spec.id
-            leased = claim.claimed and claim.owner is not None
-            if leased:
-                for column, value in zip(
-                    fence, (job_id, claim.scheduled_at, claim.attempt, i), strict=True
-                ):
-                    column.append(value)
-            if keep:
-                finished = (run.finished_at or run.scheduled_at).timestamp()
-                record = self._codec.seal(encode_run(run, run.attempt))
-                for column, value in zip(
-                    hist, (job_id, finished, record, i if leased else -1), strict=True
-                ):
-                    column.append(value)
-            if claim.final and claim.claimed:
-                finals.append(job_id)
-        sql = self._sql
-        paused: list[tuple[str, int]] = []
-        async with self._db.connection(f"recording {len(runs)} finished runs") as conn:
-            accepted = {
-                r[0] for r in await conn.fetch(sql.release, self._t(), self._owner(), *fence, *hist)
-            }
-            tally = _failures(runs, fence[3], accepted)
-            if tally[0]:
-                paused = [(r[0], r[1]) for r in await conn.fetch(sql.failures, *tally) if r[2]]
-            if finals:
-                await conn.execute(sql.drop_finals, finals)
-        refused = tuple(runs[i][0] for i in fence[3] if i not in accepted)
-        if refused:
-            self.stale_completions += len(refused)
-            for claim in refused:
-                logger.warning(
-                    "refused the completion of job %r firing %s attempt %d: its lease was "
-                    "taken over by another node",
-                    claim.spec.id,
-                    to_datetime(claim.scheduled_at),
-                    claim.attempt,
-                )
-        if refused or paused:
-            return ReleaseResult(refused, tuple(paused))
-        return None
-
-
-def _failures(
-    runs: Sequence[tuple[Claim, Run]], leased: list[int], accepted: set[int]
-) -> tuple[list[str], list[bool], list[int], list[int]]:
-    """Consecutive-failure updates for jobs with ``pause_after_failures``: per job, whether a
-    success resets the count, and the failures after the last success."""
-    leased_set = set(leased)
-    per_job: dict[str, list[Any]] = {}
-    for i, (claim, run) in enumerate(runs):
-        options = claim.spec.options
-        k = options.pause_after_failures
-        if k is None or run.outcome in _NOT_COUNTED or run.outcome is None:
-            continue
-        if i in leased_set and i not in accepted:
-            continue  # refused: not this node's run to count
-        entry = per_job.setdefault(claim.spec.id, [False, 0, k])
-        if run.outcome in _FAILED:
-            retried = run.attempt <= options.retries and isinstance(run.error, options.retry_on)
-            if not retried:
-                entry[1] += 1
-        else:
-            entry[0], entry[1] = True, 0
-    ids = list(per_job)
-    return (
-        ids,
-        [per_job[i][0] for i in ids],
-        [per_job[i][1] for i in ids],
-        [per_job[i][2] for i in ids],
-    )

@@ -22,6 +22,17 @@ from __future__ import annotations
 __all__ = ("MIGRATIONS", "SCHEMA_VERSION", "Statements")
 
 _NOW = "coalesce($1::float8, extract(epoch FROM clock_timestamp())::float8)"
+# Which leased firings a statement touches: a hashed lookup of the given keys, probed once per
+# leased firing. Written inside an OR that the planner cannot simplify, so that it stays a
+# hashed subplan: as a join, stale statistics of the fast-changing firings table (one leased
+# row estimated) made a nested loop that rescans the parameter arrays for every firing, and a
+# release of 256 runs took 45-70 ms (EXPLAIN ANALYZE; benchmarks/distributed.py).
+_KEYS = (
+    "((f.job_id, f.slot, f.attempt) IN "
+    "(SELECT * FROM unnest(${ids}::text[], ${slots}::float8[], ${attempts}::int[])) "
+    "OR f.job_id IS NULL)"
+)
+
 
 _V1 = """
 CREATE TABLE {s}.jobs (
@@ -100,7 +111,7 @@ due AS (
 ),
 orphans AS (
     SELECT f.job_id, f.slot, f.run_at, f.missed, f.run, f.final, f.attempt FROM {s}.firings f
-    WHERE f.done_at IS NULL AND f.lease_until <= (SELECT now FROM t)
+    WHERE f.done_at IS NULL AND f.lease_until <= (SELECT now FROM t) AND f.run
     ORDER BY f.lease_until LIMIT $5
     FOR UPDATE OF f SKIP LOCKED
 )
@@ -167,32 +178,32 @@ SELECT (SELECT run_at FROM {s}.jobs WHERE NOT paused AND run_at IS NOT NULL
         # -- leases ---------------------------------------------------------------------------
         self.extend = f"""
 UPDATE {s}.firings f SET lease_until = {_NOW} + $3::float8
-FROM unnest($4::text[], $5::float8[], $6::int[]) AS h(job_id, slot, attempt)
-WHERE f.job_id = h.job_id AND f.slot = h.slot AND f.owner = $2 AND f.attempt = h.attempt
-  AND f.done_at IS NULL
+WHERE f.done_at IS NULL AND f.owner = $2 AND {_KEYS.format(ids=4, slots=5, attempts=6)}
 RETURNING f.job_id, f.slot, f.attempt
 """
         self.let_go = (
             f"UPDATE {s}.firings SET lease_until = {_NOW} WHERE owner = $2 AND done_at IS NULL"
         )
-        # $1 now, $2 owner, fenced $3-$6, history $7-$10 (trimmed by housekeeping)
+        # $1 now, $2 owner, fenced $3-$5 (job, slot, attempt), history $6-$9 (job, slot,
+        # finished at, record; slot NULL: not leased); trimmed by housekeeping. A leased
+        # firing's run is recorded if its job still exists: remove_job() turns ``run`` off on
+        # the firings still running, so no per-row lookup of the job is needed (it cost a
+        # third of this statement); an unleased one (a missed firing) looks the job up.
         self.release = f"""
 WITH fin AS (
     UPDATE {s}.firings f SET done_at = {_NOW}, lease_until = {_NOW}
-    FROM unnest($3::text[], $4::float8[], $5::int[], $6::int[]) AS r(job_id, slot, attempt, idx)
-    WHERE f.job_id = r.job_id AND f.slot = r.slot AND f.owner = $2 AND f.attempt = r.attempt
-      AND f.done_at IS NULL
-    RETURNING r.idx
+    WHERE f.done_at IS NULL AND f.owner = $2 AND {_KEYS.format(ids=3, slots=4, attempts=5)}
+    RETURNING f.job_id, f.slot, f.attempt, f.run
 ), ins AS (
     INSERT INTO {s}.runs (job_id, finished_at, record)
     SELECT h.job_id, h.finished_at, h.record
-    FROM unnest($7::text[], $8::float8[], $9::bytea[], $10::int[])
-         AS h(job_id, finished_at, record, idx)
-    WHERE (h.idx < 0 OR h.idx IN (SELECT idx FROM fin))
-      AND EXISTS (SELECT 1 FROM {s}.jobs j WHERE j.id = h.job_id)
+    FROM unnest($6::text[], $7::float8[], $8::float8[], $9::bytea[])
+         AS h(job_id, slot, finished_at, record)
+    WHERE (h.job_id, h.slot) IN (SELECT job_id, slot FROM fin WHERE run)
+       OR (h.slot IS NULL AND EXISTS (SELECT 1 FROM {s}.jobs j WHERE j.id = h.job_id))
     RETURNING 1
 )
-SELECT idx FROM fin
+SELECT job_id, slot, attempt FROM fin
 """
         # consecutive failures: $1 ids, $2 reset (a success in the batch), $3 failures after
         # the last success, $4 pause_after_failures
@@ -233,7 +244,8 @@ WITH t AS (SELECT {_NOW} AS now),
 a AS (DELETE FROM {s}.firings WHERE done_at < (SELECT now FROM t) - $2::float8
       RETURNING 1),
 b AS (DELETE FROM {s}.firings f WHERE f.lease_until < (SELECT now FROM t) - $2::float8
-      AND NOT EXISTS (SELECT 1 FROM {s}.jobs j WHERE j.id = f.job_id) RETURNING 1)
+      AND (NOT f.run OR NOT EXISTS (SELECT 1 FROM {s}.jobs j WHERE j.id = f.job_id))
+      RETURNING 1)
 SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)
 """
         # -- jobs -----------------------------------------------------------------------------
@@ -261,11 +273,15 @@ SELECT (SELECT count(*) FROM a) + (SELECT count(*) FROM b)
             f"version = nextval('{s}.versions'), nominal = $5, run_at = $6 WHERE id = $1"
         )
         self.clear_runs = f"DELETE FROM {s}.runs WHERE job_id = $1"
+        # firings still running stay (their nodes release them) with ``run`` off: their
+        # completions record no history and their leases are not taken over
         self.delete_job = f"""
 WITH gone AS (DELETE FROM {s}.jobs WHERE id = $1 RETURNING id),
 r AS (DELETE FROM {s}.runs WHERE job_id IN (SELECT id FROM gone) RETURNING 1),
 f AS (DELETE FROM {s}.firings WHERE job_id IN (SELECT id FROM gone) AND done_at IS NOT NULL
-      RETURNING 1)
+      RETURNING 1),
+u AS (UPDATE {s}.firings SET run = false WHERE job_id IN (SELECT id FROM gone)
+      AND done_at IS NULL RETURNING 1)
 SELECT id FROM gone
 """
         job_cols = "id, version, payload, paused, run_at"

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 from aioscheduler import Cron, Scheduler
+from aioscheduler._values import JobOptions, JobSpec
 from aioscheduler.errors import InvalidConfiguration, StoreError
 from aioscheduler.events import JobBroken
 from aioscheduler.stores import StoreContext, store_from_url
@@ -86,11 +87,7 @@ async def test_a_job_added_on_one_node_wakes_another_through_notify(pg_schema: s
     await b.open(StoreContext("b#1", woken.append))
     try:
         await asyncio.sleep(0.3)  # b's listener connects
-        s = Scheduler(store=a)
-        spec = s._make_spec(
-            jobs.noop, Cron("0 0 1 1 *"), id="soon", args=(), kwargs={},
-            options=s._spec_from_kw(jobs.noop, Cron("0 0 1 1 *"), {}).options,
-        )  # fmt: skip
+        spec = JobSpec("soon", jobs.noop, Cron("0 0 1 1 *"), (), {}, JobOptions())
         job = await a.add_job(spec, now=datetime.now(UTC).timestamp(), paused=False, replace=False)
         assert job.next_run_at is not None
         for _ in range(50):
@@ -218,3 +215,44 @@ async def test_stop_during_an_outage_returns_without_raising(pg_schema: str) -> 
         await s.stop()
         assert loop.time() - began < 10
         proxy.set("pass")
+
+
+async def test_a_removed_jobs_running_firing_records_nothing_and_is_not_taken_over(
+    pg_schema: str,
+) -> None:
+    """A job removed (and added again under its id) while a node runs its firing: the late
+    completion is accepted but writes no history into the new job, and when that node dies
+    no peer runs the old firing again under the new job."""
+    from aioscheduler._admission import Admission
+    from aioscheduler.testing.conformance import T0, finished, spec
+
+    clock = [T0]
+
+    async def node(name: str) -> PostgresStore:
+        store = PostgresStore(PG_URL, schema=pg_schema, clock="node", lease=5)
+        await store.open(
+            StoreContext(
+                f"{name}#1", lambda due: None, 10, node_name=name, time=lambda: clock[0],
+                admission=Admission(allow=["aioscheduler.testing.conformance"]),
+            )
+        )  # fmt: skip
+        return store
+
+    a, b, c = await node("a"), await node("b"), await node("c")
+    try:
+        await a.add_job(spec("done"), now=T0, paused=False, replace=False)
+        await a.add_job(spec("dies"), now=T0, paused=False, replace=False)
+        claims = {claim.spec.id: claim for claim in await a.acquire_due(T0, 10)}
+        for job_id in ("done", "dies"):
+            await b.remove_job(job_id)
+            await b.add_job(spec(job_id), now=T0 + 1, paused=False, replace=False)
+        late = claims["done"]
+        assert await a.release([(late, finished(late))]) is None, "accepted, not refused"
+        assert (await b.get_job("done")).history == ()
+        await a._abandon()  # a dies holding the other firing
+        clock[0] = T0 + 6  # past a's lease, before the new jobs' first slot (T0 + 10)
+        assert await c.acquire_due(clock[0], 10) == []
+        assert [cl.scheduled_at for cl in await c.acquire_due(T0 + 10, 10)] == [T0 + 10] * 2
+    finally:
+        for store in (b, c):
+            await store.close()
