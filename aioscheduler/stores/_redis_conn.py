@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from ..errors import InvalidConfiguration, StoreError
-from . import _redis_scripts as scripts
+from ._redis_scripts import SCRIPTS
 
 __all__ = ("HintListener", "JobRow", "Scripts", "as_str", "mapped", "split_url", "ts_or_none")
 
@@ -95,11 +95,7 @@ class Scripts:
         self._keys = list(keys)
         #: calls awaiting their reply right now (``Store.io_in_flight``)
         self.in_flight = 0
-        self._scripts = {
-            name: client.register_script(getattr(scripts, name))
-            for name in scripts.__all__
-            if name != "KEY_NAMES"
-        }
+        self._scripts = {name: client.register_script(source) for name, source in SCRIPTS.items()}
 
     async def __call__(self, name: str, args: Sequence[Any]) -> Any:
         self.in_flight += 1

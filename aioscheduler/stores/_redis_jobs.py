@@ -64,6 +64,16 @@ class RedisJobs:
         async def _run(self, name: str, hint: float | None, *args: Any) -> list[Any]:
             raise NotImplementedError
 
+        _declared: dict[str, tuple[JobSpec, bool]]
+
+        def _declared_job(self, spec: JobSpec, paused: bool) -> None:
+            raise NotImplementedError
+
+        def _changed_job(
+            self, job_id: str, spec: JobSpec | None = None, *, paused: bool | None = None
+        ) -> None:
+            raise NotImplementedError
+
     async def _load(self, job_ids: list[str]) -> dict[str, tuple[JobRow, JobSpec]]:
         if not job_ids:
             return {}
@@ -133,12 +143,15 @@ class RedisJobs:
         return status, self._snapshot(spec, JobRow(0, 0, paused, nominal, run_at), history)
 
     async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
-        return (await self._put(spec, now, paused, "replace" if replace else "add"))[1]
+        job = (await self._put(spec, now, paused, "replace" if replace else "add"))[1]
+        self._changed_job(spec.id, spec, paused=paused)
+        return job
 
     async def declare_job(
         self, spec: JobSpec, *, now: float, paused: bool
     ) -> tuple[Job, DeclareResult]:
         status, job = await self._put(spec, now, paused, "declare")
+        self._declared_job(spec, paused)  # declared again should the namespace be wiped
         return job, "added" if status == "added" else (
             "replaced" if status == "replaced" else "unchanged"
         )
@@ -146,6 +159,7 @@ class RedisJobs:
     async def remove_job(self, job_id: str) -> Job:
         got = await self._run("REMOVE", None, job_id)
         self._specs.pop(job_id, None)
+        self._declared.pop(job_id, None)
         broken = self._broken.pop(job_id, None)
         if not got or broken is not None:
             raise JobNotFound(job_id)
@@ -194,6 +208,7 @@ class RedisJobs:
             if int(code) == -1:
                 raise JobNotFound(job_id)
             if int(code) == 1:
+                self._changed_job(job_id, paused=paused)
                 if not paused and run_at is not None and self._context is not None:
                     self._context.wakeup(self._to_node(run_at))
                 return await self.get_job(job_id)
@@ -233,6 +248,7 @@ class RedisJobs:
             if int(code) == -1:
                 raise JobNotFound(job_id)
             if int(code) == 1:
+                self._changed_job(job_id, new)
                 if reschedule and run_at is not None and not row.paused and self._context:
                     self._stuck_until = 0.0
                     self._context.wakeup(self._to_node(run_at))
