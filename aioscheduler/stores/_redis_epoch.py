@@ -109,8 +109,8 @@ class RedisEpoch:
         lost = (
             f"Redis namespace {self.prefix!r} was wiped (a server restarted without persistence, "
             "or FLUSHDB/FLUSHALL): its jobs, next times, paused states, leases and run history "
-            f"are gone. This node {status} the namespace and declared its {restored} declared "
-            f"job(s) again, from now on (firings due meanwhile are lost); "
+            f"are gone. {status}; this node declared its {restored} declared job(s) again, "
+            "from now on (firings due meanwhile are lost); "
             f"{len(self._held)} firing(s) it is running stay leased. Jobs added at run time "
             "must be added again. Turn on Redis persistence (appendonly yes) to keep the "
             "schedule across restarts."
@@ -137,7 +137,8 @@ class RedisEpoch:
             await self._put(spec, self._node_now(), paused, "restore")
         if context is not None:
             context.wakeup(0.0)
-        return len(self._declared), "re-created" if status == "recreated" else "found re-created"
+        who = "This node" if status == "recreated" else "Another node had already"
+        return len(self._declared), f"{who} re-created the namespace"
 
 
 def _token() -> str:
