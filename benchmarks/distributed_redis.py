@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import subprocess
@@ -28,15 +27,20 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import redis.asyncio as aioredis  # noqa: E402
+from _redis_bench import add_jobs, counters, drop, start_lateness  # noqa: E402
 
-from aioscheduler import At, Every, Scheduler  # noqa: E402
-from aioscheduler._values import JobOptions, JobSpec  # noqa: E402
-from aioscheduler.stores._codec import encode_spec  # noqa: E402
-from aioscheduler.stores._redis_claims import run_at_of  # noqa: E402
+from aioscheduler import Every, Scheduler  # noqa: E402
 from aioscheduler.stores.redis import RedisStore  # noqa: E402
 from aioscheduler.testing.conformance import conformance_job  # noqa: E402
+
+
+async def bulk_add(url: str, prefix: str, n: int, due: float, every: float | None = None) -> None:
+    """Write ``n`` no-op jobs due at ``due`` (one-shot, or every ``every`` seconds)."""
+    when = datetime.fromtimestamp(due, UTC)
+    await add_jobs(url, prefix, n, when, every, conformance_job)
 
 
 def start_nodes(
@@ -64,40 +68,6 @@ def stop_nodes(procs: list[subprocess.Popen[str]]) -> list[int]:
     return claims
 
 
-async def bulk_add(url: str, prefix: str, n: int, due: float, every: float | None = None) -> None:
-    """Write ``n`` no-op jobs due at ``due`` (one-shot, or every ``every`` seconds)."""
-    store = RedisStore(url, prefix=prefix)
-    when = datetime.fromtimestamp(due, UTC)
-    trigger = At(when) if every is None else Every(seconds=every, start_at=when)
-    client = aioredis.from_url(url)
-    try:
-        for lo in range(0, n, 5000):
-            pipe = client.pipeline(transaction=False)
-            for i in range(lo, min(n, lo + 5000)):
-                spec = JobSpec(f"j{i}", conformance_job, trigger, (), {}, JobOptions())
-                document = encode_spec(spec)
-                run_at = run_at_of(spec, due)
-                pipe.hset(store.key("job"), spec.id, f"1|1|0|{due!r}|{run_at!r}|")
-                pipe.hset(store.key("def"), spec.id, store._codec.seal(document))
-                pipe.hset(store.key("dig"), spec.id, hashlib.sha256(document).hexdigest())
-                pipe.zadd(store.key("due"), {spec.id: run_at})
-            await pipe.execute()
-    finally:
-        await client.aclose()
-
-
-async def counters(url: str, prefix: str) -> tuple[int, int, int]:
-    """Firings finished, created, still leased."""
-    client = aioredis.from_url(url)
-    try:
-        done = int(await client.hget(f"{{{prefix}}}:stats", "finished") or 0)
-        claimed = int(await client.hget(f"{{{prefix}}}:stats", "claimed") or 0)
-        leased = await client.zcard(f"{{{prefix}}}:run")
-    finally:
-        await client.aclose()
-    return done, claimed, leased
-
-
 async def recurring(
     url: str, nodes: int, n: int, mode: str, every: float = 0.5, window: float = 4.0
 ) -> dict[str, Any]:
@@ -123,16 +93,6 @@ async def recurring(
         await drop(url, prefix)
     # every firing created was run and released once, or is still leased
     return {"rate": rate, "once": claimed == done + leased, "per_node": per_node}
-
-
-async def drop(url: str, prefix: str) -> None:
-    client = aioredis.from_url(url)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{{{prefix}}}:*", count=5000)]
-        for i in range(0, len(keys), 1000):
-            await client.delete(*keys[i : i + 1000])
-    finally:
-        await client.aclose()
 
 
 async def storm(url: str, nodes: int, n: int, mode: str) -> dict[str, Any]:
@@ -216,7 +176,7 @@ async def cross_node(url: str, rounds: int = 20) -> dict[str, float]:
             # finished firings are remembered by slot; the run records carry the start times
             for i in range(rounds):
                 records = await client.lrange(f"{{{prefix}}}:h:x{i}", 0, -1)
-                late += [_start_lateness(r) for r in records]
+                late += [start_lateness(r) for r in records]
         finally:
             await client.aclose()
     finally:
@@ -225,13 +185,6 @@ async def cross_node(url: str, rounds: int = 20) -> dict[str, float]:
         await drop(url, prefix)
     late.sort()
     return {"count": len(late), "p50": late[len(late) // 2] * 1000, "max": late[-1] * 1000}
-
-
-def _start_lateness(record: bytes) -> float:
-    from aioscheduler._serialization import PayloadCodec
-
-    d = json.loads(PayloadCodec(None).open(record))
-    return float(d["st"]) - float(d["s"])
 
 
 async def main() -> None:

@@ -4,29 +4,18 @@ read without importing the jobs' modules (a mixin of
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .._admission import Admission
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
-from ._inspect import LeaseInfo, StoredJob, describe_document, last_outcome
+from ._inspect import Lease, StoredJob, by_job, describe_document, last_outcome
 from ._redis_conn import JobRow, as_str, mapped
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
 __all__ = ("Lease", "RedisListing")
-
-
-class Lease(NamedTuple):
-    """A leased firing as ``aioscheduler jobs`` shows it."""
-
-    job_id: str
-    scheduled_at: float
-    node: str
-    owner: str
-    attempt: int
-    expires_in: float
 
 
 class RedisListing:
@@ -60,13 +49,7 @@ class RedisListing:
         for job_id in ids:
             pipe.lindex(self.key(f"h:{job_id}"), 0)
         lasts = await mapped(pipe.execute(), "listing jobs") if ids else []
-        by_job: dict[str, list[LeaseInfo]] = {}
-        for lease in await self.leases():
-            info = LeaseInfo(
-                to_datetime(lease.scheduled_at), lease.node, lease.owner, lease.attempt,
-                lease.expires_in,
-            )  # fmt: skip
-            by_job.setdefault(lease.job_id, []).append(info)
+        running = by_job(await self.leases())
         out = []
         for job_id, last in zip(ids, lasts, strict=True):
             row = JobRow.parse(states[job_id.encode()])
@@ -77,7 +60,7 @@ class RedisListing:
             out.append(
                 StoredJob(
                     job_id, func, trigger, nxt, row.paused, last_outcome(last, self._codec),
-                    tuple(by_job.get(job_id, ())), problem,
+                    running.get(job_id, ()), problem,
                 )
             )  # fmt: skip
         out.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))

@@ -106,6 +106,16 @@ local function with_heads(list)
   for _, v in ipairs(list) do out[#out + 1] = v end
   return out
 end
+-- put a job in the due index, or out of it; hint the other nodes when it becomes the head
+local function schedule(id, paused, run_at)
+  if paused == '1' or run_at == '' then
+    redis.call('ZREM', K_DUE, id)
+  else
+    redis.call('ZADD', K_DUE, run_at, id)
+    local h = redis.call('ZRANGE', K_DUE, 0, 0)
+    if h[1] == id then redis.call('PUBLISH', CHANNEL, run_at) end
+  end
+end
 -- newest first; trimmed lazily (readers take the first ``limit``)
 local function push_history(id, record, limit)
   local key = BASE .. 'h:' .. id

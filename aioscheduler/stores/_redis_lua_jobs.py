@@ -36,13 +36,7 @@ end
 redis.call('HSET', K_JOB, id, pack_job(st))
 redis.call('HSET', K_DEF, id, blob)
 redis.call('HSET', K_DIG, id, digest)
-if paused == '1' or run_at == '' then
-  redis.call('ZREM', K_DUE, id)
-else
-  redis.call('ZADD', K_DUE, run_at, id)
-  local h = redis.call('ZRANGE', K_DUE, 0, 0)
-  if h[1] == id then redis.call('PUBLISH', CHANNEL, run_at) end
-end
+schedule(id, paused, run_at)
 return with_heads({status, paused})
 """
 )
@@ -58,13 +52,7 @@ if not st then return with_heads({-1}) end
 if st.ver ~= tonumber(ARGV[4]) then return with_heads({0}) end
 st.ver = st.ver + 1; st.paused = ARGV[5]; st.nominal = ARGV[6]; st.run_at = ARGV[7]
 redis.call('HSET', K_JOB, id, pack_job(st))
-if st.paused == '1' or st.run_at == '' then
-  redis.call('ZREM', K_DUE, id)
-else
-  redis.call('ZADD', K_DUE, st.run_at, id)
-  local h = redis.call('ZRANGE', K_DUE, 0, 0)
-  if h[1] == id then redis.call('PUBLISH', CHANNEL, st.run_at) end
-end
+schedule(id, st.paused, st.run_at)
 return with_heads({1})
 """
 )
@@ -98,13 +86,7 @@ redis.call('HSET', K_DEF, id, ARGV[5])
 redis.call('HSET', K_DIG, id, ARGV[6])
 if ARGV[7] == '1' then
   st.nominal = ARGV[8]; st.run_at = ARGV[9]
-  if st.paused == '1' or st.run_at == '' then
-    redis.call('ZREM', K_DUE, id)
-  else
-    redis.call('ZADD', K_DUE, st.run_at, id)
-    local h = redis.call('ZRANGE', K_DUE, 0, 0)
-    if h[1] == id then redis.call('PUBLISH', CHANNEL, st.run_at) end
-  end
+  schedule(id, st.paused, st.run_at)
 end
 redis.call('HSET', K_JOB, id, pack_job(st))
 return with_heads({1})

@@ -179,6 +179,17 @@ class RedisStore(RedisEpoch, RedisListing, RedisJobs, RedisClaims, Store):
         return self._codec.key_id is not None
 
     @property
+    def url(self) -> str:
+        """The server's URL as redis-py gets it (without the store's own options)."""
+        return self._url
+
+    @property
+    def poll(self) -> float:
+        """Seconds between claims when no hint arrives (1 s at most while the hint channel is
+        down)."""
+        return self._poll
+
+    @property
     def lease(self) -> float:
         """Seconds a claimed firing stays leased to its node without renewal."""
         return self._lease

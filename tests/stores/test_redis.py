@@ -47,9 +47,9 @@ def context(name: str, wakeups: list[float] | None = None) -> StoreContext:
 def test_url_parameters_set_the_store_options() -> None:
     store = store_from_url("redis://127.0.0.1:6379/2?prefix=billing&lease=10&poll=2")
     assert isinstance(store, RedisStore)
-    assert (store.prefix, store.lease, store._poll) == ("billing", 10.0, 2.0)
+    assert (store.prefix, store.lease, store.poll) == ("billing", 10.0, 2.0)
     assert store.key("due") == "{billing}:due"
-    assert store._url.rstrip("?") == "redis://127.0.0.1:6379/2"
+    assert store.url.rstrip("?") == "redis://127.0.0.1:6379/2"
     keyword = store_from_url("redis://127.0.0.1/0", prefix="app", lease=3)
     assert isinstance(keyword, RedisStore) and (keyword.prefix, keyword.lease) == ("app", 3.0)
 
@@ -454,7 +454,7 @@ async def test_a_dropped_hint_listener_reconnects_and_asks_for_a_poll(redis_pref
             wakeups.clear()
             proxy.cut()  # every connection of b is reset
             for _ in range(100):
-                if 0.0 in wakeups and store._listener is not None and store._listener.up:
+                if 0.0 in wakeups and store.poll_interval() == 5.0:  # listening again
                     break
                 await asyncio.sleep(0.05)
             assert 0.0 in wakeups, "hints may have been lost: the dispatcher polls at once"
