@@ -148,6 +148,7 @@ class RedisStore(RedisEpoch, RedisListing, RedisJobs, RedisClaims, Store):
         #: Firings this store object handed out (claims and takeovers), for tests and stats.
         self.claims_made = 0
         self._declared: dict[str, tuple[JobSpec, bool]] = {}
+        self._calls: dict[str, int] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -232,7 +233,7 @@ class RedisStore(RedisEpoch, RedisListing, RedisJobs, RedisClaims, Store):
             retry=Retry(NoBackoff(), 0),  # a retried script could run twice: never retry
         )
         self._client = client
-        self._scripts = Scripts(client, self._keys)
+        self._scripts = Scripts(client, self._keys, self._calls)
         try:
             await self._open_epoch()  # reachable? the namespace's epoch (created if new)
             await self._run("READ", None, 0, 0)  # learn the heads and the offset
@@ -344,6 +345,10 @@ class RedisStore(RedisEpoch, RedisListing, RedisJobs, RedisClaims, Store):
                 self._spec_of(
                     job_id, wanted[job_id], blob.encode() if isinstance(blob, str) else blob
                 )
+
+    def script_calls(self) -> dict[str, int]:
+        """How many times this store ran each of its Lua scripts since it was last opened."""
+        return dict(self._calls)
 
     def io_in_flight(self) -> int:
         """Script calls awaiting their reply (a fake clock waits for them)."""

@@ -151,5 +151,7 @@ async def test_the_call_that_finds_the_namespace_wiped_raises_store_wiped(
         assert [j.id for j in await store.list_jobs()] == ["wipe-tick"], "declared again"
         assert await store.acquire_due(time.time(), 10) == [], "then it goes on, nothing due"
         assert 0.0 in wakeups, "the dispatcher is asked to look again at once"
+        calls = store.script_calls()
+        assert (calls["EPOCH"], calls["RESTORE"]) == (1, 1), calls
     finally:
         await store.close()
