@@ -82,9 +82,9 @@ async def finished(url: str, ns: str) -> int:
     return (await counters(url, ns))[0]
 
 
-def start_lateness(record: bytes) -> float:
+def start_lateness(record: bytes | str) -> float:
     """Start minus scheduled time (s) of one stored run record (unsigned namespace)."""
-    d: Any = json.loads(_CODEC.open(record))
+    d: Any = json.loads(_CODEC.open(record.encode() if isinstance(record, str) else record))
     return float(d["st"]) - float(d["s"])
 
 

@@ -155,7 +155,7 @@ async def test_two_nodes_with_one_name_share_the_work_without_stealing(
         got = await shared.settled(40 * 5, 10)
     assert got.takeovers == 0 and not got.refused, "no live work was taken over"
     assert all(st["stale"] == 0 and st["lost"] == 0 for st in stats)
-    owners = {r.owner for r in got.rows} or {i for i, st in enumerate(stats) if st["claims"]}
+    owners = {r.owner for r in got.rows} or {str(i) for i, st in enumerate(stats) if st["claims"]}
     assert len(owners) == 2, "two incarnations, both ran firings"
 
 

@@ -29,7 +29,7 @@ from .redis_support import REDIS_URL, delete_prefix
 pytestmark = pytest.mark.slow
 
 #: (event, job id, slot, attempt, wall time) of every run in this process
-TRACE: list[tuple[str, str, float, int, float]] = []
+TRACE: list[tuple[str, str | None, float, int, float]] = []
 
 
 def _note(event: str) -> None:
