@@ -58,7 +58,7 @@ class Cluster:
         self.url, self.namespace, self.tmp, self.lease = url, namespace, tmp, lease
         self.nodes: list[Node] = []
 
-    def start(self, name: str, *, url: str | None = None, **opts: float) -> Node:
+    def start(self, name: str, *, url: str | None = None, **opts: float | str) -> Node:
         args = [
             sys.executable, "-m", "tests.distributed.node", url or self.url, self.namespace, name
         ]  # fmt: skip

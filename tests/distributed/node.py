@@ -1,15 +1,17 @@
 """One scheduler process for the distributed tests, on PostgreSQL or Redis.
 
-``python -m tests.distributed.node URL NAMESPACE NAME [--lease S] [--skew S] [--poll S]`` runs
-a scheduler on a PostgresStore (``postgresql://`` URL, NAMESPACE is the schema) or a RedisStore
-(``redis://`` URL, NAMESPACE is the key prefix) until SIGTERM (graceful stop) or SIGKILL,
-printing ``READY`` once started and, at a graceful exit, one JSON line of counters.
+``python -m tests.distributed.node URL NAMESPACE NAME [--lease S] [--skew S] [--poll S]
+[--declare MODULE]`` runs a scheduler on a PostgresStore (``postgresql://`` URL, NAMESPACE is
+the schema) or a RedisStore (``redis://`` URL, NAMESPACE is the key prefix), declaring the
+decorated jobs of MODULE if given, until SIGTERM (graceful stop) or SIGKILL, printing
+``READY`` once started and, at a graceful exit, one JSON line of counters.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import logging
 import signal
@@ -64,6 +66,7 @@ async def main() -> None:
     parser.add_argument("--poll", type=float, default=1.0)
     parser.add_argument("--stop-timeout", type=float, default=0.2)
     parser.add_argument("--timeout", type=float, default=None)
+    parser.add_argument("--declare", default="", help="a module of decorated jobs to declare")
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format=f"{args.name} %(levelname)s %(message)s"
@@ -73,6 +76,8 @@ async def main() -> None:
     scheduler = Scheduler(
         store=store, node_name=args.name, clock=SkewedClock(args.skew), allow=["tests"]
     )
+    if args.declare:
+        scheduler.include(importlib.import_module(args.declare))
     lost: list[LeaseLost] = []
     scheduler.subscribe(lost.append, LeaseLost)
     done = asyncio.Event()

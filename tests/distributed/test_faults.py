@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from aioscheduler import At, Every
-from tests.distributed import jobs
-from tests.distributed.backends import Shared, by_node
+from tests.distributed import jobs, privateredis
+from tests.distributed.backends import Redis, Shared, by_node
 from tests.distributed.harness import cluster, until
 from tests.distributed.proxy import Proxy
 
@@ -361,3 +361,35 @@ async def test_a_node_killed_inside_its_claim_loses_no_slot_and_creates_none_twi
     assert {e[4] for e in trace} == {"b"}
     attempts = Counter(e[3] for e in trace)
     assert attempts == +Counter({2: claimed, 1: n - claimed}), "attempt counted up if taken over"
+
+
+async def test_a_redis_restart_without_persistence_is_noticed_and_declared_jobs_come_back(
+    tmp_path: Path,
+) -> None:
+    log = str(tmp_path / "trace")
+    if privateredis.available() is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true needs a private redis-server")
+        pytest.skip("no private redis-server can run here")
+    with (
+        privateredis.private_redis(persist=False) as server,
+        cluster(server.url, "wiped", tmp_path, 1.0) as c,
+    ):
+        node = c.start("a", declare="tests.distributed.declared")
+        admin = Redis("wiped")
+        admin.url = server.url
+        s = admin.admin(server.url)
+        await s.add(jobs.stamp, Every(seconds=0.5), id="added", args=(log,))
+        await until(lambda: len(starts(log)) >= 2, 10, "the added job to run")
+        assert await admin.job_ids() == ["added", "declared-cleanup", "declared-report"]
+        server.stop()
+        server.start()  # empty: no append-only file
+        await until(lambda: "was wiped" in node.log(), 15, "the node to notice")
+        jobs_after = await admin.job_ids()
+        stats = node.stop()
+        await s.stop()
+    text = node.log()
+    assert text.count("CRITICAL") == 1 and "Redis namespace 'wiped' was wiped" in text, text
+    assert "appendonly yes" in text
+    assert jobs_after == ["declared-cleanup", "declared-report"], "declared back; added gone"
+    assert stats["stale"] == 0
