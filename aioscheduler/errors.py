@@ -23,7 +23,9 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
         ├── StoreVersionError               the store was written by a newer aioscheduler
         ├── StoreDirectoryMissing           a SQLite file's directory does not exist
         ├── StoreDirectoryNotWritable       a SQLite file's directory cannot be written
-        └── StoreReadOnly                   a SQLite file exists but cannot be written
+        ├── StoreReadOnly                   a SQLite file exists but cannot be written
+        └── StoreWiped                      a Redis namespace vanished (restart without
+                                            persistence, FLUSHDB): the schedule was lost
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ __all__ = (
     "StoreError",
     "StoreReadOnly",
     "StoreVersionError",
+    "StoreWiped",
 )
 
 
@@ -162,3 +165,11 @@ class StoreDirectoryNotWritable(StoreError):
 class StoreReadOnly(StoreError):
     """A SQLite store's file exists but this process cannot write it (permissions, read-only
     file system); the store needs to write, also to read its jobs back."""
+
+
+class StoreWiped(StoreError):
+    """A shared store's namespace vanished while this node used it: a Redis server restarted
+    without persistence, or a ``FLUSHDB``/``FLUSHALL``. The schedule it held (jobs, next times,
+    leases, run history) is gone; the store refuses to read that as an empty schedule. The node
+    re-creates the namespace, the jobs it declared and the leases of the firings it still
+    runs; jobs added at run time must be added again (the message says what was lost)."""

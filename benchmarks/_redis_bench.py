@@ -1,10 +1,9 @@
 """The Redis rows of ``benchmarks/distributed.py``: bulk setup, counters and lateness read
-straight from the namespace (see ``aioscheduler/stores/_redis_scripts.py`` for the layout)."""
+straight from the namespace (see ``aioscheduler/stores/_redis_lua.py`` for the layout)."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from datetime import datetime
@@ -13,13 +12,17 @@ from typing import Any
 import redis.asyncio as aioredis
 from _jobs import noop
 
-from aioscheduler import Every
+from aioscheduler import At, Every
 from aioscheduler._serialization import PayloadCodec
 from aioscheduler._values import JobOptions, JobSpec
-from aioscheduler.stores._codec import encode_spec
 from aioscheduler.stores.redis import RedisStore
 
-__all__ = ("add_jobs", "drop", "finished", "lateness", "move_due")
+__all__ = (
+    "add_jobs", "counters", "drop", "finished", "hint_lateness", "lateness", "move_due",
+    "sleep_until", "start_lateness",
+)  # fmt: skip
+
+_CODEC = PayloadCodec(None)
 
 #: Shifts every job of a namespace by ARGV[1] seconds (state and due score), server side.
 _MOVE = """
@@ -45,25 +48,14 @@ def _key(ns: str, name: str) -> str:
     return f"{{{ns}}}:{name}"
 
 
-async def add_jobs(url: str, ns: str, count: int, start: datetime, period: float) -> None:
-    """``count`` no-op jobs every ``period`` s from ``start``, written in pipelines."""
-    store = RedisStore(url, prefix=ns)
-    trigger = Every(seconds=period, start_at=start)
-    nominal = start.timestamp()
-    client = aioredis.from_url(url)
-    try:
-        for lo in range(0, count, 5000):
-            pipe = client.pipeline(transaction=False)
-            for i in range(lo, min(count, lo + 5000)):
-                spec = JobSpec(f"j{i}", noop, trigger, (), {}, JobOptions())
-                document = encode_spec(spec)
-                pipe.hset(store.key("job"), spec.id, f"1|1|0|{nominal!r}|{nominal!r}|")
-                pipe.hset(store.key("def"), spec.id, store._codec.seal(document))
-                pipe.hset(store.key("dig"), spec.id, hashlib.sha256(document).hexdigest())
-                pipe.zadd(store.key("due"), {spec.id: nominal})
-            await pipe.execute()
-    finally:
-        await client.aclose()
+async def add_jobs(
+    url: str, ns: str, count: int, start: datetime, period: float | None, func: Any = noop
+) -> None:
+    """``count`` jobs ``j0``... calling ``func``, every ``period`` s from ``start`` (``None``:
+    once, at ``start``), written in pipelines."""
+    trigger = At(start) if period is None else Every(seconds=period, start_at=start)
+    specs = (JobSpec(f"j{i}", func, trigger, (), {}, JobOptions()) for i in range(count))
+    await RedisStore(url, prefix=ns).write_new_jobs(specs, start.timestamp())
 
 
 async def move_due(url: str, ns: str, delta: float) -> None:
@@ -74,19 +66,31 @@ async def move_due(url: str, ns: str, delta: float) -> None:
         await client.aclose()
 
 
-async def finished(url: str, ns: str) -> int:
-    """Leased firings released by their owner so far (the namespace's counter)."""
+async def counters(url: str, ns: str) -> tuple[int, int, int]:
+    """Firings finished (released by their owner), created, and still leased."""
     client = aioredis.from_url(url)
     try:
-        return int(await client.hget(_key(ns, "stats"), "finished") or 0)
+        stats = await client.hgetall(_key(ns, "stats"))
+        leased = await client.zcard(_key(ns, "run"))
     finally:
         await client.aclose()
+    return int(stats.get(b"finished", 0)), int(stats.get(b"claimed", 0)), leased
+
+
+async def finished(url: str, ns: str) -> int:
+    """Leased firings released by their owner so far (the namespace's counter)."""
+    return (await counters(url, ns))[0]
+
+
+def start_lateness(record: bytes | str) -> float:
+    """Start minus scheduled time (s) of one stored run record (unsigned namespace)."""
+    d: Any = json.loads(_CODEC.open(record.encode() if isinstance(record, str) else record))
+    return float(d["st"]) - float(d["s"])
 
 
 async def lateness(url: str, ns: str, jobs: int, since: float, until: float) -> list[float]:
     """Start minus scheduled time (s) of the recorded runs of up to ``jobs`` jobs that were
     scheduled in ``[since, until)``."""
-    codec = PayloadCodec(None)
     client = aioredis.from_url(url)
     out = []
     try:
@@ -95,7 +99,7 @@ async def lateness(url: str, ns: str, jobs: int, since: float, until: float) -> 
             pipe.lrange(_key(ns, f"h:j{i}"), 0, -1)
         for records in await pipe.execute():
             for record in records:
-                d: Any = json.loads(codec.open(record))
+                d: Any = json.loads(_CODEC.open(record))
                 if d["st"] is not None and since <= d["s"] < until:
                     out.append(d["st"] - d["s"])
     finally:
@@ -103,16 +107,14 @@ async def lateness(url: str, ns: str, jobs: int, since: float, until: float) -> 
     return out
 
 
-async def hint_lateness(url: str, ns: str, count: int) -> list[float]:
+async def hint_lateness(url: str, ns: str, count: int, name: str = "h") -> list[float]:
     """Start minus scheduled time (ms) of the first run of jobs ``h0``..``h<count-1>``."""
-    codec = PayloadCodec(None)
     client = aioredis.from_url(url)
     out = []
     try:
         for i in range(count):
-            for record in await client.lrange(_key(ns, f"h:h{i}"), -1, -1):
-                d: Any = json.loads(codec.open(record))
-                out.append((d["st"] - d["s"]) * 1000)
+            for record in await client.lrange(_key(ns, f"h:{name}{i}"), -1, -1):
+                out.append(start_lateness(record) * 1000)
     finally:
         await client.aclose()
     return sorted(out)

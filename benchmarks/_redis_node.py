@@ -50,6 +50,10 @@ async def store_loop(store: RedisStore, done: asyncio.Event) -> None:
 
 async def main() -> None:
     url, prefix, name, mode = sys.argv[1:5]
+    # an application imports its job functions before its scheduler starts; without this the
+    # first firing would import the jobs' module (~1 s here, pytest included) on the loop
+    import aioscheduler.testing.conformance  # noqa: F401
+
     store = RedisStore(url, prefix=prefix, lease=30, poll=0.5, history_limit=int(sys.argv[5]))
     done = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
@@ -63,7 +67,7 @@ async def main() -> None:
         print("READY", flush=True)
         await done.wait()
         await scheduler.stop(timeout=1)
-    print(json.dumps({"claims": store.claims_made}), flush=True)
+    print(json.dumps({"claims": store.claims_made, "calls": store.script_calls()}), flush=True)
 
 
 if __name__ == "__main__":

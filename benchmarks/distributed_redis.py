@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import subprocess
@@ -28,15 +27,20 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import redis.asyncio as aioredis  # noqa: E402
+from _redis_bench import add_jobs, counters, drop, start_lateness  # noqa: E402
 
-from aioscheduler import At, Every, Scheduler  # noqa: E402
-from aioscheduler._values import JobOptions, JobSpec  # noqa: E402
-from aioscheduler.stores._codec import encode_spec  # noqa: E402
-from aioscheduler.stores._redis_claims import run_at_of  # noqa: E402
+from aioscheduler import Every, Scheduler  # noqa: E402
 from aioscheduler.stores.redis import RedisStore  # noqa: E402
 from aioscheduler.testing.conformance import conformance_job  # noqa: E402
+
+
+async def bulk_add(url: str, prefix: str, n: int, due: float, every: float | None = None) -> None:
+    """Write ``n`` no-op jobs due at ``due`` (one-shot, or every ``every`` seconds)."""
+    when = datetime.fromtimestamp(due, UTC)
+    await add_jobs(url, prefix, n, when, every, conformance_job)
 
 
 def start_nodes(
@@ -54,48 +58,19 @@ def start_nodes(
     return procs
 
 
-def stop_nodes(procs: list[subprocess.Popen[str]]) -> list[int]:
-    claims = []
+def node_stats(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
+    """Stop the nodes; what each printed (firings claimed, script calls)."""
     for proc in procs:
         proc.terminate()
+    out = []
     for proc in procs:
-        out, _ = proc.communicate(timeout=30)
-        claims.append(json.loads(out.strip().splitlines()[-1])["claims"])
-    return claims
+        text, _ = proc.communicate(timeout=30)
+        out.append(json.loads(text.strip().splitlines()[-1]))
+    return out
 
 
-async def bulk_add(url: str, prefix: str, n: int, due: float, every: float | None = None) -> None:
-    """Write ``n`` no-op jobs due at ``due`` (one-shot, or every ``every`` seconds)."""
-    store = RedisStore(url, prefix=prefix)
-    when = datetime.fromtimestamp(due, UTC)
-    trigger = At(when) if every is None else Every(seconds=every, start_at=when)
-    client = aioredis.from_url(url)
-    try:
-        for lo in range(0, n, 5000):
-            pipe = client.pipeline(transaction=False)
-            for i in range(lo, min(n, lo + 5000)):
-                spec = JobSpec(f"j{i}", conformance_job, trigger, (), {}, JobOptions())
-                document = encode_spec(spec)
-                run_at = run_at_of(spec, due)
-                pipe.hset(store.key("job"), spec.id, f"1|1|0|{due!r}|{run_at!r}|")
-                pipe.hset(store.key("def"), spec.id, store._codec.seal(document))
-                pipe.hset(store.key("dig"), spec.id, hashlib.sha256(document).hexdigest())
-                pipe.zadd(store.key("due"), {spec.id: run_at})
-            await pipe.execute()
-    finally:
-        await client.aclose()
-
-
-async def counters(url: str, prefix: str) -> tuple[int, int, int]:
-    """Firings finished, created, still leased."""
-    client = aioredis.from_url(url)
-    try:
-        done = int(await client.hget(f"{{{prefix}}}:stats", "finished") or 0)
-        claimed = int(await client.hget(f"{{{prefix}}}:stats", "claimed") or 0)
-        leased = await client.zcard(f"{{{prefix}}}:run")
-    finally:
-        await client.aclose()
-    return done, claimed, leased
+def stop_nodes(procs: list[subprocess.Popen[str]]) -> list[int]:
+    return [stats["claims"] for stats in node_stats(procs)]
 
 
 async def recurring(
@@ -125,16 +100,6 @@ async def recurring(
     return {"rate": rate, "once": claimed == done + leased, "per_node": per_node}
 
 
-async def drop(url: str, prefix: str) -> None:
-    client = aioredis.from_url(url)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{{{prefix}}}:*", count=5000)]
-        for i in range(0, len(keys), 1000):
-            await client.delete(*keys[i : i + 1000])
-    finally:
-        await client.aclose()
-
-
 async def storm(url: str, nodes: int, n: int, mode: str) -> dict[str, Any]:
     """``n`` one-shot jobs due at one instant: each node also decodes every definition."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
@@ -160,10 +125,27 @@ async def storm(url: str, nodes: int, n: int, mode: str) -> dict[str, Any]:
     return {"rate": done / elapsed, "done": done, "claimed": claimed, "per_node": per_node}
 
 
-async def lateness(url: str, rate: int = 1000, seconds: float = 6.0) -> dict[str, float]:
-    """``rate`` Every(1 s) jobs over 4 nodes for a few seconds: start minus due time."""
+def cpu_seconds(procs: list[subprocess.Popen[str]]) -> float:
+    """User + system CPU time the processes used so far (Linux ``/proc``; 0 elsewhere)."""
+    total = 0
+    for proc in procs:
+        try:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def lateness(
+    url: str, rate: int = 1000, seconds: float = 6.0, nodes: int = 4
+) -> dict[str, float]:
+    """``rate`` Every(1 s) jobs spread over each second, on 4 nodes: start minus due time of
+    the runs due in ``seconds`` of steady state, which begins one lap after the last job was
+    added (the lap in which each node decodes every definition once); the nodes' CPU time
+    per firing over that window; and the p99 of every run, warm-up included."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    procs = start_nodes(url, prefix, 4, "scheduler", history=20)
+    procs = start_nodes(url, prefix, nodes, "scheduler", history=20)
     admin = Scheduler(
         store=RedisStore(url, prefix=prefix, history_limit=20),
         node_name="admin",
@@ -174,26 +156,34 @@ async def lateness(url: str, rate: int = 1000, seconds: float = 6.0) -> dict[str
         for i in range(rate):
             offset = timedelta(seconds=i / rate)
             await admin.add(conformance_job, Every(seconds=1, start_at=start + offset), id=f"l{i}")
-        await asyncio.sleep((start - datetime.now(UTC)).total_seconds() + seconds)
+        steady = max(start.timestamp(), time.time()) + 1.0
+        await asyncio.sleep(steady - time.time())
+        cpu0 = cpu_seconds(procs)
+        await asyncio.sleep(seconds)
+        cpu = cpu_seconds(procs) - cpu0
         for i in range(rate):
             await admin.pause(f"l{i}")
         await asyncio.sleep(1.0)
-        late = []
-        for job in await admin.jobs():
-            late += [
-                (r.started_at - r.scheduled_at).total_seconds()
-                for r in job.history
-                if r.started_at is not None
-            ]
+        runs = [
+            (r.scheduled_at.timestamp(), (r.started_at - r.scheduled_at).total_seconds())
+            for job in await admin.jobs()
+            for r in job.history
+            if r.started_at is not None
+        ]
     finally:
-        stop_nodes(procs)
+        stats = node_stats(procs)
         await admin.stop()
         await drop(url, prefix)
-    late.sort()
+    late = sorted(lag for at, lag in runs if steady <= at < steady + seconds)
+    every = sorted(lag for _, lag in runs)
+    calls = {name: sum(st["calls"][name] for st in stats) for name in ("READ", "CLAIM", "RELEASE")}
     return {
         "count": len(late),
         "p50": late[len(late) // 2] * 1000,
         "p99": late[int(len(late) * 0.99)] * 1000,
+        "p99_all": every[int(len(every) * 0.99)] * 1000,
+        "cpu_ms": cpu * 1000 / max(1, len(late)),
+        **{f"{name.lower()}s": n / max(1, len(every)) for name, n in calls.items()},
     }
 
 
@@ -216,7 +206,7 @@ async def cross_node(url: str, rounds: int = 20) -> dict[str, float]:
             # finished firings are remembered by slot; the run records carry the start times
             for i in range(rounds):
                 records = await client.lrange(f"{{{prefix}}}:h:x{i}", 0, -1)
-                late += [_start_lateness(r) for r in records]
+                late += [start_lateness(r) for r in records]
         finally:
             await client.aclose()
     finally:
@@ -227,13 +217,6 @@ async def cross_node(url: str, rounds: int = 20) -> dict[str, float]:
     return {"count": len(late), "p50": late[len(late) // 2] * 1000, "max": late[-1] * 1000}
 
 
-def _start_lateness(record: bytes) -> float:
-    from aioscheduler._serialization import PayloadCodec
-
-    d = json.loads(PayloadCodec(None).open(record))
-    return float(d["st"]) - float(d["s"])
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
@@ -241,7 +224,15 @@ async def main() -> None:
     )
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--nodes", type=int, nargs="*", default=[1, 2, 4])
+    parser.add_argument("--only", choices=["lateness"], help="run only this part")
+    parser.add_argument("--repeat", type=int, default=1, help="with --only: how many runs")
     args = parser.parse_args()
+    if args.only == "lateness":
+        for _ in range(args.repeat):
+            for nodes in args.nodes:
+                lat = await lateness(args.url, nodes=nodes)
+                print(json.dumps({"nodes": nodes, **{k: round(v, 2) for k, v in lat.items()}}))
+        return
     print(f"Redis distributed benchmark: n={args.n}, {os.cpu_count()} CPUs, {args.url}\n")
     print("Recurring: 20,000 jobs every 0.5 s (40,000/s offered); firings created per second")
     print("over 4 s, after a first lap. Baseline: the bare store loop (claim 100, release).\n")
@@ -268,8 +259,10 @@ async def main() -> None:
         )
     lat = await lateness(args.url)
     print(
-        f"\nlateness at 1,000 firings/s over 4 nodes ({lat['count']:.0f} runs): "
-        f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms (targets: < 5 ms, < 20 ms)"
+        f"\nlateness at 1,000 firings/s over 4 nodes, steady state ({lat['count']:.0f} runs): "
+        f"p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms (targets: < 5 ms, < 20 ms); "
+        f"p99 with the warm-up lap {lat['p99_all']:.1f} ms; node CPU {lat['cpu_ms']:.2f} ms "
+        "per firing (4 nodes together)"
     )
     cross = await cross_node(args.url)
     print(

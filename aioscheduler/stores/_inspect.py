@@ -4,6 +4,7 @@ jobs' modules: callables stay import paths, triggers come from the closed trigge
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -13,7 +14,18 @@ from .._serialization import PayloadCodec
 from ..triggers import Trigger
 from ._codec import check_names
 
-__all__ = ("LeaseInfo", "StoredJob", "describe_document", "last_outcome")
+__all__ = ("Lease", "LeaseInfo", "StoredJob", "by_job", "describe_document", "last_outcome")
+
+
+class Lease(NamedTuple):
+    """A leased firing as ``aioscheduler jobs`` shows it."""
+
+    job_id: str
+    scheduled_at: float
+    node: str
+    owner: str
+    attempt: int
+    expires_in: float
 
 
 class LeaseInfo(NamedTuple):
@@ -38,6 +50,18 @@ class StoredJob(NamedTuple):
     leases: tuple[LeaseInfo, ...]
     problem: str | None = None
     """Why this node would not load the job (refused by the admission policy, unreadable)."""
+
+
+def by_job(leases: Iterable[Lease]) -> dict[str, tuple[LeaseInfo, ...]]:
+    """The leased firings of each job, for :class:`StoredJob`."""
+    out: dict[str, list[LeaseInfo]] = {}
+    for lease in leases:
+        info = LeaseInfo(
+            to_datetime(lease.scheduled_at), lease.node, lease.owner, lease.attempt,
+            lease.expires_in,
+        )  # fmt: skip
+        out.setdefault(lease.job_id, []).append(info)
+    return {job_id: tuple(infos) for job_id, infos in out.items()}
 
 
 def describe_document(

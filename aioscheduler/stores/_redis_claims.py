@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .._clock import to_datetime
 from .._serialization import PayloadCodec
@@ -103,6 +103,14 @@ class RedisClaims:
     async def _fetch_specs(self, wanted: dict[str, int]) -> None:
         raise NotImplementedError
 
+    _epoch: str
+    _releasing: dict[str, int]
+
+    if TYPE_CHECKING:  # provided by the epoch mixin
+
+        async def _wiped(self, current: str) -> NoReturn:
+            raise NotImplementedError
+
     # -- time ----------------------------------------------------------------------------------
 
     def _node_now(self) -> float:
@@ -115,7 +123,9 @@ class RedisClaims:
         owner = context.node_id if context is not None else ""
         sent = self._node_now()
         now_arg = repr(sent if hint is None else hint) if self._node_clock else ""
-        reply: list[Any] = await self._scripts_or_fail()(name, [now_arg, owner, *args])
+        reply: list[Any] = await self._scripts_or_fail()(name, [now_arg, owner, self._epoch, *args])
+        if reply[0] == b"wiped":  # the namespace is not the one this node knew
+            await self._wiped(as_str(reply[1]))
         self._server_time = float(reply[0])
         if not self._node_clock:
             self._offset = self._server_time - (sent + self._node_now()) / 2
@@ -343,18 +353,27 @@ class RedisClaims:
         if not runs:
             return None
         args: list[Any] = [0, self._history_limit]
-        held = self._held
+        held, releasing = self._held, self._releasing
+        sent = []
         seal = self._codec.seal
         for claim, run in runs:
             leased = claim.claimed and claim.owner is not None
             if leased and held:
-                held.pop(fid_of(claim.spec.id, claim.scheduled_at), None)
+                fid = fid_of(claim.spec.id, claim.scheduled_at)
+                attempt = held.pop(fid, None)
+                if attempt is not None:  # leased again should a wipe be noticed meanwhile
+                    releasing[fid] = attempt
+                    sent.append(fid)
             record = seal(encode_run(run, run.attempt)) if self._history_limit else ""
             final = int(claim.final and claim.claimed)
             count = _failure_count(claim, run)
             what = f"{claim.scheduled_at!r}|{claim.attempt}|{final}|{int(leased)}|{count}"
             args += [claim.spec.id, what, record]
-        results = await self._run("RELEASE", None, *args)
+        try:
+            results = await self._run("RELEASE", None, *args)
+        finally:
+            for fid in sent:
+                releasing.pop(fid, None)
         codes, rest = results[: len(runs)], results[len(runs) :]
         paused = tuple((as_str(rest[i]), int(rest[i + 1])) for i in range(0, len(rest), 2))
         refused = tuple(

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from ..errors import InvalidConfiguration, StoreError
-from . import _redis_scripts as scripts
+from ._redis_scripts import SCRIPTS
 
 __all__ = ("HintListener", "JobRow", "Scripts", "as_str", "mapped", "split_url", "ts_or_none")
 
@@ -91,18 +91,20 @@ async def mapped(awaitable: Awaitable[T], what: str) -> T:
 class Scripts:
     """The store's Lua scripts, registered on one client (EVALSHA, loaded again on NOSCRIPT)."""
 
-    def __init__(self, client: aioredis.Redis, keys: Sequence[str]) -> None:
+    def __init__(
+        self, client: aioredis.Redis, keys: Sequence[str], calls: dict[str, int] | None = None
+    ) -> None:
         self._keys = list(keys)
         #: calls awaiting their reply right now (``Store.io_in_flight``)
         self.in_flight = 0
-        self._scripts = {
-            name: client.register_script(getattr(scripts, name))
-            for name in scripts.__all__
-            if name != "KEY_NAMES"
-        }
+        #: calls made so far, by script name (for benchmarks and metrics)
+        self.calls = calls if calls is not None else {}
+        self.calls.update(dict.fromkeys(SCRIPTS, 0))
+        self._scripts = {name: client.register_script(source) for name, source in SCRIPTS.items()}
 
     async def __call__(self, name: str, args: Sequence[Any]) -> Any:
         self.in_flight += 1
+        self.calls[name] += 1
         try:
             return await mapped(self._scripts[name](keys=self._keys, args=list(args)), name.lower())
         finally:

@@ -1,7 +1,7 @@
 """The Redis store: one schedule shared by any number of scheduler processes.
 
 Jobs, their next times, the firings being run and the recent runs of each job live in Redis
-under one key prefix (the layout: :mod:`aioscheduler.stores._redis_scripts`). Every step that
+under one key prefix (the layout: :mod:`aioscheduler.stores._redis_lua`). Every step that
 must be atomic is one Lua script, and "due" and "lease expired" are judged by the server's
 ``TIME``:
 
@@ -13,7 +13,9 @@ must be atomic is one Lua script, and "due" and "lease expired" are judged by th
 - a completion is fenced by owner and attempt: one from a node whose lease was taken over is
   refused and counted, never recorded as the run.
 
-Nodes learn of earlier due times through pub/sub hints, with a bounded poll as safety net.
+Nodes learn of earlier due times through pub/sub hints, with a bounded poll as safety net. A
+wiped namespace (a restart without persistence, FLUSHDB) is noticed by every script and
+reported, never read as an empty schedule (:mod:`aioscheduler.stores._redis_epoch`).
 """
 
 from __future__ import annotations
@@ -21,47 +23,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from .._admission import Admission
-from .._clock import to_datetime
 from .._serialization import PayloadCodec
 from .._values import JobSpec
 from ..errors import InvalidConfiguration, StoreError
 from ._base import Store, StoreContext
 from ._codec import decode_spec, encode_spec
-from ._inspect import LeaseInfo, StoredJob, describe_document, last_outcome
 from ._redis_claims import RedisClaims
-from ._redis_conn import (
-    ClockMode,
-    HintListener,
-    JobRow,
-    Scripts,
-    as_str,
-    mapped,
-    split_url,
-)
+from ._redis_conn import ClockMode, HintListener, Scripts, mapped, split_url
+from ._redis_epoch import RedisEpoch
 from ._redis_jobs import RedisJobs
+from ._redis_listing import Lease, RedisListing
 from ._redis_scripts import KEY_NAMES
 
 __all__ = ("Lease", "RedisStore")
 
 logger = logging.getLogger("aioscheduler.stores.redis")
-
-
-class Lease(NamedTuple):
-    """A leased firing as ``aioscheduler jobs`` shows it."""
-
-    job_id: str
-    scheduled_at: float
-    node: str
-    owner: str
-    attempt: int
-    expires_in: float
 
 
 def _seconds(value: float | timedelta, name: str) -> float:
@@ -72,11 +55,7 @@ def _seconds(value: float | timedelta, name: str) -> float:
     return float(value)
 
 
-def _opt(value: float | None) -> str:
-    return "" if value is None else repr(value)
-
-
-class RedisStore(RedisJobs, RedisClaims, Store):
+class RedisStore(RedisEpoch, RedisListing, RedisJobs, RedisClaims, Store):
     """A store in Redis, shared by every scheduler pointed at the same server and prefix.
 
     Needs ``aioscheduler[redis]``. Jobs must be storable (an importable function and
@@ -168,6 +147,8 @@ class RedisStore(RedisJobs, RedisClaims, Store):
         self.stale_completions = 0
         #: Firings this store object handed out (claims and takeovers), for tests and stats.
         self.claims_made = 0
+        self._declared: dict[str, tuple[JobSpec, bool]] = {}
+        self._calls: dict[str, int] = {}
         self._reset()
 
     def _reset(self) -> None:
@@ -179,6 +160,8 @@ class RedisStore(RedisJobs, RedisClaims, Store):
         self._deferred: dict[str, float] = {}
         self._held: dict[str, int] = {}  # firing id -> attempt, leased to this node
         self._ahead = []
+        self._epoch = ""
+        self._releasing: dict[str, int] = {}
         self._specs: dict[str, tuple[int, JobSpec]] = {}
         self._broken: dict[str, tuple[tuple[int, int], str]] = {}  # id -> ((dver, gen), why)
 
@@ -195,6 +178,17 @@ class RedisStore(RedisJobs, RedisClaims, Store):
     def signs_payloads(self) -> bool:
         """Whether stored payloads are signed (or encrypted) with a ``secret_key``."""
         return self._codec.key_id is not None
+
+    @property
+    def url(self) -> str:
+        """The server's URL as redis-py gets it (without the store's own options)."""
+        return self._url
+
+    @property
+    def poll(self) -> float:
+        """Seconds between claims when no hint arrives (1 s at most while the hint channel is
+        down)."""
+        return self._poll
 
     @property
     def lease(self) -> float:
@@ -239,9 +233,10 @@ class RedisStore(RedisJobs, RedisClaims, Store):
             retry=Retry(NoBackoff(), 0),  # a retried script could run twice: never retry
         )
         self._client = client
-        self._scripts = Scripts(client, self._keys)
+        self._scripts = Scripts(client, self._keys, self._calls)
         try:
-            await self._run("READ", None, 0, 0)  # reachable? learn the heads and the offset
+            await self._open_epoch()  # reachable? the namespace's epoch (created if new)
+            await self._run("READ", None, 0, 0)  # learn the heads and the offset
         except BaseException:
             self._client = self._scripts = None
             self._context = None
@@ -351,63 +346,10 @@ class RedisStore(RedisJobs, RedisClaims, Store):
                     job_id, wanted[job_id], blob.encode() if isinstance(blob, str) else blob
                 )
 
+    def script_calls(self) -> dict[str, int]:
+        """How many times this store ran each of its Lua scripts since it was last opened."""
+        return dict(self._calls)
+
     def io_in_flight(self) -> int:
         """Script calls awaiting their reply (a fake clock waits for them)."""
         return self._scripts.in_flight if self._scripts is not None else 0
-
-    # -- what ``aioscheduler jobs`` shows ------------------------------------------------------
-
-    async def describe_jobs(self) -> list[StoredJob]:
-        """Every stored job with its next time, last outcome and running firings (node,
-        attempt, lease left), read without importing the jobs' modules (for the CLI)."""
-        client = self._client_or_fail()
-        pipe = client.pipeline(transaction=False)
-        pipe.hgetall(self.key("job"))
-        pipe.hgetall(self.key("def"))
-        states, blobs = await mapped(pipe.execute(), "listing jobs")
-        ids = sorted(as_str(i) for i in states)
-        pipe = client.pipeline(transaction=False)
-        for job_id in ids:
-            pipe.lindex(self.key(f"h:{job_id}"), 0)
-        lasts = await mapped(pipe.execute(), "listing jobs") if ids else []
-        by_job: dict[str, list[LeaseInfo]] = {}
-        for lease in await self.leases():
-            info = LeaseInfo(
-                to_datetime(lease.scheduled_at), lease.node, lease.owner, lease.attempt,
-                lease.expires_in,
-            )  # fmt: skip
-            by_job.setdefault(lease.job_id, []).append(info)
-        out = []
-        for job_id, last in zip(ids, lasts, strict=True):
-            row = JobRow.parse(states[job_id.encode()])
-            func, trigger, problem = describe_document(
-                job_id, blobs.get(job_id.encode(), b""), self._codec, self._admission()
-            )
-            nxt = None if row.paused or row.run_at is None else to_datetime(row.run_at)
-            out.append(
-                StoredJob(
-                    job_id, func, trigger, nxt, row.paused, last_outcome(last, self._codec),
-                    tuple(by_job.get(job_id, ())), problem,
-                )
-            )  # fmt: skip
-        out.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
-        return out
-
-    async def leases(self) -> list[Lease]:
-        """The firings leased right now: job, slot, node, owner, attempt, seconds left."""
-        client = self._client_or_fail()
-        pipe = client.pipeline(transaction=False)
-        pipe.time()
-        pipe.zrange(self.key("run"), 0, -1, withscores=True)
-        pipe.hgetall(self.key("fire"))
-        (sec, usec), expiries, fires = await mapped(pipe.execute(), "listing leases")
-        now = sec + usec / 1e6
-        out = []
-        for fid, until in expiries:
-            raw = fires.get(fid)
-            if raw is None:
-                continue
-            job_id, _, slot = as_str(fid).rpartition("@")
-            attempt, _, _, _, _, node, owner = as_str(raw).split("|", 6)
-            out.append(Lease(job_id, float(slot), node, owner, int(attempt), until - now))
-        return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -50,14 +51,17 @@ class Node:
 
 
 class Cluster:
-    """Scheduler processes on one schema (see tests/distributed/node.py)."""
+    """Scheduler processes on one namespace: a PostgreSQL schema or a Redis key prefix, by
+    the URL's scheme (see tests/distributed/node.py)."""
 
-    def __init__(self, url: str, schema: str, tmp: Path, lease: float = 2.0) -> None:
-        self.url, self.schema, self.tmp, self.lease = url, schema, tmp, lease
+    def __init__(self, url: str, namespace: str, tmp: Path, lease: float = 2.0) -> None:
+        self.url, self.namespace, self.tmp, self.lease = url, namespace, tmp, lease
         self.nodes: list[Node] = []
 
-    def start(self, name: str, *, url: str | None = None, **opts: float) -> Node:
-        args = [sys.executable, "-m", "tests.distributed.node", url or self.url, self.schema, name]
+    def start(self, name: str, *, url: str | None = None, **opts: float | str) -> Node:
+        args = [
+            sys.executable, "-m", "tests.distributed.node", url or self.url, self.namespace, name
+        ]  # fmt: skip
         opts.setdefault("lease", self.lease)
         for key, value in opts.items():
             args += [f"--{key.replace('_', '-')}", str(value)]
@@ -74,6 +78,9 @@ class Cluster:
         assert line.strip() == "READY", f"node {name} did not start: {line!r}\n{node.log()}"
         return node
 
+    def named(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
     def close(self) -> None:
         for node in self.nodes:
             if node.proc.poll() is None:
@@ -82,8 +89,8 @@ class Cluster:
 
 
 @contextmanager
-def cluster(url: str, schema: str, tmp: Path, lease: float = 2.0) -> Iterator[Cluster]:
-    c = Cluster(url, schema, tmp, lease)
+def cluster(url: str, namespace: str, tmp: Path, lease: float = 2.0) -> Iterator[Cluster]:
+    c = Cluster(url, namespace, tmp, lease)
     try:
         yield c
     finally:
@@ -116,25 +123,7 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
 
 async def until(predicate: Any, timeout: float, what: str) -> None:
     """Wait for a condition of the outside world (processes, files) with a generous bound."""
-    import asyncio
-
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
         await asyncio.sleep(0.05)
-
-
-async def settled(url: str, schema: str, count: int, timeout: float) -> list[asyncpg.Record]:
-    """The firings once at least ``count`` exist and none is still leased."""
-    import asyncio
-
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = await firings(url, schema)
-        if len(rows) >= count and all(r["done_at"] is not None for r in rows):
-            return rows
-        assert time.monotonic() < deadline, (
-            f"after {timeout} s: {len(rows)} firings, "
-            f"{sum(r['done_at'] is None for r in rows)} still leased"
-        )
-        await asyncio.sleep(0.1)

@@ -1,6 +1,7 @@
 """A throwaway redis-server of the tests' own, on a free port (the shared one is never
 restarted or flushed). No RDB snapshots; an append-only file in a temporary directory, so
-that data survives a restart as on a production server."""
+that data survives a restart as on a production server (``persist=False``: nothing survives,
+as on a server run without persistence)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def available() -> str | None:
 
 
 class PrivateRedis:
-    def __init__(self, workdir: str) -> None:
+    def __init__(self, workdir: str, persist: bool = True) -> None:
+        self.persist = persist
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -30,7 +32,8 @@ class PrivateRedis:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", self.workdir],
+             "--appendonly", "yes" if self.persist else "no", "--appendfsync", "always",
+             "--dir", self.workdir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 10
@@ -53,9 +56,9 @@ class PrivateRedis:
 
 
 @contextmanager
-def private_redis() -> Iterator[PrivateRedis]:
+def private_redis(persist: bool = True) -> Iterator[PrivateRedis]:
     with tempfile.TemporaryDirectory(prefix="aiosched-redis-") as workdir:
-        server = PrivateRedis(workdir)
+        server = PrivateRedis(workdir, persist)
         server.start()
         try:
             yield server

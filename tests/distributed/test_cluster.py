@@ -33,7 +33,8 @@ async def test_nodes_starting_together_declare_each_job_once(pg_schema: str) -> 
     nodes = [node(pg_schema, f"n{i}") for i in range(4)]
     events: list[object] = []
     for s in nodes:
-        s.include(declared)
+        s.include(declared.report)
+        s.include(declared.cleanup)
         s.subscribe(events.append, JobAdded, JobUpdated)
     await asyncio.gather(*(s.start() for s in nodes))
     try:
@@ -44,11 +45,8 @@ async def test_nodes_starting_together_declare_each_job_once(pg_schema: str) -> 
         # a new release changes one definition: every restarted node declares it, once wins
         later = [node(pg_schema, f"m{i}") for i in range(3)]
         for s in later:
-            s.include(declared)
-            s._declared = [
-                (f, t, {**o, "misfire_grace": 5} if o.get("id") == "declared-report" else o)
-                for f, t, o in s._declared
-            ]
+            s.include(declared.report_v2)
+            s.include(declared.cleanup)
             s.subscribe(events.append, JobUpdated)
         await asyncio.gather(*(s.start() for s in later))
         await asyncio.sleep(0.1)
