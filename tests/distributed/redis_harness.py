@@ -64,11 +64,9 @@ class Recorded:
 async def recorded(url: str, prefix: str) -> Recorded:
     import redis.asyncio as aioredis
 
-    client = aioredis.from_url(url)
+    client = aioredis.from_url(url, decode_responses=True)
     try:
-        stats = {
-            k.decode(): int(v) for k, v in (await client.hgetall(f"{{{prefix}}}:stats")).items()
-        }
+        stats = {str(k): int(v) for k, v in (await client.hgetall(f"{{{prefix}}}:stats")).items()}
         leased = await client.zcard(f"{{{prefix}}}:run")
     finally:
         await client.aclose()

@@ -224,6 +224,7 @@ async def bulk_add(key_prefix: str, n: int, due: float) -> None:
             spec = JobSpec(f"j{i}", jobs.noop, trigger, (), {}, JobOptions())
             document = encode_spec(spec)
             run_at = run_at_of(spec, due)
+            assert run_at is not None
             pipe.hset(store.key("job"), spec.id, f"1|1|0|{due!r}|{run_at!r}|")
             pipe.hset(store.key("def"), spec.id, store._codec.seal(document))
             pipe.hset(store.key("dig"), spec.id, hashlib.sha256(document).hexdigest())
@@ -344,10 +345,10 @@ async def test_nothing_of_a_removed_job_is_claimed_or_started_after_remove_retur
         await s.stop()
         for node in nodes:
             node.stop()
-    client = aioredis.from_url(REDIS_URL)
+    client = aioredis.from_url(REDIS_URL, decode_responses=True)
     try:
-        left = sorted(k.decode() for k in await client.hkeys(f"{{{ns}}}:job"))
-        due = {k.decode() for k in await client.zrange(f"{{{ns}}}:due", 0, -1)}
+        left = sorted(str(k) for k in await client.hkeys(f"{{{ns}}}:job"))
+        due = {str(k) for k in await client.zrange(f"{{{ns}}}:due", 0, -1)}
         live = [await client.scard(f"{{{ns}}}:r:{job_id}") for job_id in removed]
     finally:
         await client.aclose()

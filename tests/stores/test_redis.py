@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 import redis.asyncio as aioredis
@@ -195,9 +196,12 @@ async def test_the_scheduler_keeps_running_through_an_outage_and_resumes(
     assert ticks and ticks[0] < 2.0
 
 
-async def _try(awaitable: object) -> object:
+T = TypeVar("T")
+
+
+async def _try(awaitable: Awaitable[T]) -> T | None:
     try:
-        return await awaitable  # type: ignore[misc]
+        return await awaitable
     except StoreError:
         return None
 

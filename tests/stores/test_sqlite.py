@@ -214,7 +214,7 @@ async def test_rotated_keys_still_open_old_rows_and_rows_are_resealed(db: Path) 
     assert store.broken_jobs() == []
     await store.close()
     after = raw(db, "SELECT payload FROM jobs")
-    assert all(bytes(p).startswith(b"e1:") for (p,) in after) and after != before  # type: ignore[arg-type]
+    assert all(bytes(p).startswith(b"e1:") for (p,) in after) and after != before  # type: ignore[call-overload]
     store = await opened(SQLiteStore(db, secret_key=KEY))  # the old key is no longer needed
     assert [j.id for j in await store.list_jobs()] == ["good", "victim"]
     await store.close()
