@@ -11,6 +11,10 @@ from aioscheduler import Scheduler
 from aioscheduler.testing import FakeClock
 from tests.pg_support import pg_schema as pg_schema
 
+# The conformance suite's asserts live in the package: let pytest explain their failures too.
+# Registered here, before any test module (store, CLI, dashboard tests) imports the suite.
+pytest.register_assert_rewrite("aioscheduler.testing.conformance")
+
 START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
 
 

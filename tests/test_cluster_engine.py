@@ -14,7 +14,7 @@ from aioscheduler import At, Scheduler
 from aioscheduler._values import Run
 from aioscheduler.errors import StoreError
 from aioscheduler.events import LeaseLost, RunFinished, StoreRecovered, StoreUnavailable
-from aioscheduler.stores import Claim, MemoryStore, ReleaseResult
+from aioscheduler.stores import Claim, MemoryStore
 
 
 class FlakyShared(MemoryStore):
@@ -46,11 +46,10 @@ class FlakyShared(MemoryStore):
         self.renewals.append(len(claims))
         return [c for c in claims if (c.spec.id, c.scheduled_at) in self.taken]
 
-    async def release(self, runs: Sequence[tuple[Claim, Run]]) -> ReleaseResult | None:
+    async def release(self, runs: Sequence[tuple[Claim, Run]]) -> None:
         if not self.up:
             raise StoreError("server down")
         await super().release(runs)
-        return None
 
 
 async def sleeper() -> None:

@@ -4,6 +4,7 @@ checked against the callable at add() (issue 9, section 4)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,10 +23,12 @@ from .conftest import START
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-async def sched(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Scheduler:
+async def sched(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> AsyncIterator[Scheduler]:
     store: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "jobs.db")
     s = Scheduler(store=store, clock=clock)
-    yield s  # type: ignore[misc]
+    yield s
     await s.stop()
 
 
@@ -59,7 +62,7 @@ async def test_modify_refuses_bad_changes_and_changes_nothing(sched: Scheduler) 
     with pytest.raises(InvalidJob, match="cannot change 'trigger'"):
         await sched.modify("g", trigger=Every(seconds=1))  # type: ignore[call-arg]
     with pytest.raises(InvalidJob, match="overlap"):
-        await sched.modify("g", overlap="sometimes")  # type: ignore[typeddict-item]
+        await sched.modify("g", overlap="sometimes")  # type: ignore[arg-type]  # invalid on purpose
     with pytest.raises(InvalidJob, match=r"cannot be called with \('ann', 'extra', 'too many'\)"):
         await sched.modify("g", args=("ann", "extra", "too many"))
     with pytest.raises(JobNotFound):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import inspect
 import json
 import math
 import random
@@ -96,7 +97,7 @@ def _moduleless_function() -> Any:
         pytest.param(support.Target, "is a class", id="class"),
         pytest.param(functools.partial(support.plain_job, 1), "pass the function", id="partial"),
         pytest.param(support.first_replaced, "imports another object", id="shadowed"),
-        pytest.param(support.decorated.__wrapped__, "imports another object", id="undecorated"),
+        pytest.param(inspect.unwrap(support.decorated), "imports another object", id="undecorated"),
         pytest.param(support.SubTools.make, "imports another object", id="inherited classmethod"),
         pytest.param(_moduleless_function(), "has no __module__", id="no module"),
     ],
@@ -406,6 +407,12 @@ class Connection:
 class OddZone(tzinfo):
     def utcoffset(self, dt: datetime | None) -> timedelta:
         return timedelta(hours=1)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "ODD"
 
 
 class MyStr(str):

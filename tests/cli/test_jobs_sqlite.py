@@ -4,6 +4,7 @@ importing the jobs' modules; every store problem is one line and a non-zero exit
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,11 +27,11 @@ def work() -> None: ...
 """
 
 
-def one_line_error(proc: object) -> str:
-    lines = proc.stderr.strip().splitlines()  # type: ignore[attr-defined]
-    assert len(lines) == 1, proc.stderr  # type: ignore[attr-defined]
+def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("aioscheduler jobs: error: ")
-    assert "Traceback" not in proc.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in proc.stderr
     return lines[0]
 
 

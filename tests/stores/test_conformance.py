@@ -107,7 +107,9 @@ class RedisRawWrites:
         assert isinstance(store, RedisStore)
         client = aioredis.from_url(REDIS_URL)
         try:
-            ver, dver, rest = (await client.hget(store.key("job"), job_id)).split(b"|", 2)
+            row = await client.hget(store.key("job"), job_id)
+            assert isinstance(row, bytes)
+            ver, dver, rest = row.split(b"|", 2)
             await client.hset(store.key("def"), job_id, payload)
             await client.hset(
                 store.key("job"), job_id, b"|".join([ver, b"%d" % (int(dver) + 1), rest])

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,12 +22,9 @@ DEADLINE = 30.0
 pytestmark = pytest.mark.slow
 
 
-def child(*args: str, **kwargs: object) -> subprocess.Popen[str]:
+def child(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.stores._child", *args],
-        cwd=ROOT,
-        text=True,
-        **kwargs,  # type: ignore[call-overload]
+        [sys.executable, "-m", "tests.stores._child", *args], cwd=ROOT, text=True, **kwargs
     )
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aioscheduler import Scheduler
 from aioscheduler.triggers import Cron, Trigger
 
 from ._util import BERLIN, NEW_YORK, local, utc
@@ -294,7 +294,7 @@ def test_a_24_hour_jump_catches_nothing_up() -> None:
         assert _walk(Cron(expression, timezone=apia), start, end) == expected
 
 
-async def test_the_cron_decorators_take_the_policies(scheduler: Any) -> None:
+async def test_the_cron_decorators_take_the_policies(scheduler: Scheduler) -> None:
     from aioscheduler import cron
 
     @scheduler.cron("30 2 * * *", timezone=BERLIN, dst_gap="skip", dst_repeat="both", id="a")
@@ -309,5 +309,6 @@ async def test_the_cron_decorators_take_the_policies(scheduler: Any) -> None:
         jobs = {j.id: j.trigger for j in await scheduler.jobs()}
     finally:
         await scheduler.stop()
+    assert isinstance(jobs["a"], Cron) and isinstance(jobs["b"], Cron)
     assert (jobs["a"].dst_gap, jobs["a"].dst_repeat) == ("skip", "both")
     assert (jobs["b"].dst_gap, jobs["b"].dst_repeat) == ("shift", "cronie")
