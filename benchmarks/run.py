@@ -109,6 +109,8 @@ def plan(quick: bool, only: set[str] | None, systems: list[str]) -> list[Cell]:
     for case in ("timer", "job"):
         W.append(("cancel", case, cost_ns, 0.0, None))
     W.append(("steady", "-", [10_000], 2.0 if quick else 30.0, None))
+    # Full collections at 1e5 jobs (issue 11): ours and raw only.
+    W.append(("gcpause", "-", [100_000], 3.0 if quick else 8.0, with_raw))
     for case in ("async", "sync", "inline"):
         # No peer can return its next delay: one n/a row each is enough.
         W.append(
@@ -132,6 +134,8 @@ def plan(quick: bool, only: set[str] | None, systems: list[str]) -> list[Cell]:
                 if n > 100_000 and key not in MILLION_OK:
                     continue
                 b = budget + dur * 1.5 + (30.0 if n >= 1_000_000 else 0.0)
+                if workload == "gcpause":
+                    b += 40.0  # registering 1e5 jobs comes first
                 cells.append(Cell(workload, case, n, key, dur, b))
     return cells
 
@@ -271,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         metavar="WORKLOAD",
         action="append",
-        help="schedule, burst, precision, cancel, steady, resched (repeat or comma-separate)",
+        help="schedule, burst, precision, cancel, steady, gcpause, resched (comma-separate)",
     )
     ap.add_argument(
         "--systems",
