@@ -20,43 +20,22 @@ from ._planning import MAX_BACKLOG_PER_ACQUIRE, jitter_offset, plan
 __all__ = ("MemoryStore",)
 
 
-#: ``Outcome`` by value: a stored record keeps the plain string (see ``_History``).
+#: ``Outcome`` by value: a kept record holds the plain string (see ``_Entry.record``).
 _OUTCOMES = {o.value: o for o in Outcome}
 
-
-class _History:
-    """A job's last finished runs, oldest first, kept as plain tuples.
-
-    A :class:`Run` holds an ``Outcome`` member, so the cyclic garbage collector tracks every
-    one; kept for 1e5 jobs they were what made full collections (100-400 ms) land on the
-    firing path. A record is the run's fields with the outcome as its string, and the
-    records sit in an immutable tuple: both are untracked by the collector once it has seen
-    them (unless a result or an error is itself a container). Runs are built again on read.
-    One ``_History`` is shared by a job's old and new definitions while claims of the old one
-    are in flight.
-    """
-
-    __slots__ = ("limit", "records")
-
-    def __init__(self, limit: int, records: tuple[tuple[Any, ...], ...] = ()) -> None:
-        self.limit = limit
-        self.records = records[-limit:] if len(records) > limit else records
-
-    def add(self, run: Run) -> None:
-        outcome = run.outcome
-        rec = (*run[:5], None if outcome is None else outcome.value, *run[6:])
-        records = (*self.records, rec)
-        self.records = records[-self.limit :] if len(records) > self.limit else records
-
-    def runs(self) -> tuple[Run, ...]:
-        return tuple(
-            Run._make((*rec[:5], None if rec[5] is None else _OUTCOMES[rec[5]], *rec[6:]))
-            for rec in self.records
-        )
+#: A kept run: the fields of a :class:`Run`, the outcome as its string.
+Record = tuple[Any, ...]
 
 
 class _Entry:
-    """One job's state in the memory store (also its heap entry)."""
+    """One job's state in the memory store (also its heap entry).
+
+    Its history is a tuple of plain records, not of ``Run`` objects: a ``Run`` holds an
+    ``Outcome`` member, so the cyclic garbage collector tracks every one, and kept for 1e5
+    jobs they were what made full collections (100-400 ms) land on the firing path. A tuple
+    of strings, numbers and datetimes is untracked by the collector once it has seen it
+    (unless a result or an error is itself a container). Runs are built again on read.
+    """
 
     __slots__ = (
         "_heap_seq",
@@ -67,6 +46,7 @@ class _Entry:
         "pending",
         "run_at",
         "spec",
+        "successor",
     )
 
     def __init__(self, spec: JobSpec, history_limit: int) -> None:
@@ -76,21 +56,38 @@ class _Entry:
         self.run_at: float | None = None
         self.paused = False
         self.pending = 0  # claims handed out and not yet released
-        # created on the first finished run
-        self.history: _History | None = None
+        self.history: tuple[Record, ...] = ()
         self.history_limit = history_limit
+        # the entry of the job's next definition (replaced or updated), which took over the
+        # history: runs of claims of this one still in flight are kept there
+        self.successor: _Entry | None = None
 
     def record(self, run: Run) -> None:
         if run.error is not None:
             release_locals(run.error)  # keep the traceback, not its frames' locals
-        if self.history is None:
-            if not self.history_limit:
-                return
-            self.history = _History(self.history_limit)
-        self.history.add(run)
+        target = self
+        while target.successor is not None:
+            target = target.successor
+        limit = target.history_limit
+        if not limit:
+            return
+        outcome = run.outcome
+        history = (
+            *target.history,
+            (*run[:5], None if outcome is None else outcome.value, *run[6:]),
+        )
+        target.history = history[-limit:] if len(history) > limit else history
+
+    def take_over(self, old: _Entry) -> None:
+        """This entry is the next definition of ``old``'s job: it keeps the history."""
+        self.history = old.history
+        old.successor = self
 
     def snapshot(self) -> Job:
-        history = self.history.runs() if self.history is not None else ()
+        history = tuple(
+            Run._make((*rec[:5], None if rec[5] is None else _OUTCOMES[rec[5]], *rec[6:]))
+            for rec in self.history
+        )
         run_at = None if self.paused or self.run_at is None else to_datetime(self.run_at)
         return Job.of(self.spec, next_run_at=run_at, paused=self.paused, history=history)
 
@@ -117,8 +114,8 @@ class MemoryStore(Store):
         self._history_limit = context.history_limit
         for entry in self._jobs.values():
             entry.history_limit = self._history_limit
-            if entry.history is not None and entry.history.limit != self._history_limit:
-                entry.history = _History(self._history_limit, entry.history.records)
+            if len(entry.history) > self._history_limit:
+                entry.history = entry.history[len(entry.history) - self._history_limit :]
             if entry.run_at is not None and not entry.paused:
                 context.wakeup(entry.run_at)
 
@@ -154,7 +151,7 @@ class MemoryStore(Store):
         entry.paused = paused
         if old is not None:
             self._heap.discard(old)
-            entry.history = old.history
+            entry.take_over(old)
             self._removed.add(old) if old.pending else None
         self._jobs[spec.id] = entry
         self._schedule(entry, first.timestamp() if first is not None else None)
@@ -174,9 +171,7 @@ class MemoryStore(Store):
             raise ValueError(f"update_job() must keep the id {job_id!r}, got {spec.id!r}")
         entry = _Entry(spec, self._history_limit)
         entry.paused = old.paused
-        if old.history is None and old.pending and self._history_limit:
-            old.history = _History(self._history_limit)  # shared with claims in flight
-        entry.history = old.history
+        entry.take_over(old)  # runs of claims in flight on the old definition are kept too
         self._heap.discard(old)
         if old.pending:  # claims of the old definition still record their runs on it
             self._removed.add(old)
