@@ -7,7 +7,8 @@ atomic by construction and the hot path stays O(log n) per firing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from .._clock import to_datetime
 from .._heap import DueHeap
@@ -17,7 +18,7 @@ from ..errors import JobExists, JobNotFound, SchedulerStateError
 from ._base import Claim, Store, StoreContext
 from ._planning import MAX_BACKLOG_PER_ACQUIRE, jitter_offset, plan
 
-__all__ = ("MemoryStore",)
+__all__ = ("FinishedFiring", "MemoryStore")
 
 
 #: ``Outcome`` by value: a kept record holds the plain string (see ``_Entry.record``).
@@ -25,6 +26,36 @@ _OUTCOMES = {o.value: o for o in Outcome}
 
 #: A kept run: the fields of a :class:`Run`, the outcome as its string.
 Record = tuple[Any, ...]
+
+
+class FinishedFiring(Protocol):
+    """A finished job firing, as the engine hands it to :meth:`MemoryStore.release` in place
+    of a :class:`Run`: the run is then built only if someone reads the history."""
+
+    @property
+    def claim(self) -> Claim: ...
+    @property
+    def started(self) -> float | None: ...
+    @property
+    def finished(self) -> float | None: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def outcome(self) -> Outcome: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def missed(self) -> int: ...
+    @property
+    def result(self) -> Any: ...
+    @property
+    def error(self) -> BaseException | None: ...
+    @property
+    def node(self) -> str | None: ...
+
+
+def _when(t: datetime | float | None) -> datetime | None:
+    return to_datetime(t) if t.__class__ is float else t  # type: ignore[return-value]
 
 
 class _Entry:
@@ -62,7 +93,7 @@ class _Entry:
         # history: runs of claims of this one still in flight are kept there
         self.successor: _Entry | None = None
 
-    def record(self, run: Run) -> None:
+    def record(self, run: Run | FinishedFiring) -> None:
         if run.error is not None:
             release_locals(run.error)  # keep the traceback, not its frames' locals
         target = self
@@ -71,11 +102,27 @@ class _Entry:
         limit = target.history_limit
         if not limit:
             return
-        outcome = run.outcome
-        history = (
-            *target.history,
-            (*run[:5], None if outcome is None else outcome.value, *run[6:]),
-        )
+        if isinstance(run, Run):
+            outcome = run.outcome
+            rec: Record = (*run[:5], None if outcome is None else outcome.value, *run[6:])
+        else:  # times stay floats until read
+            claim = run.claim
+            rec = (
+                claim.spec.id,
+                claim.scheduled_at,
+                run.started,
+                run.finished,
+                run.attempt,
+                run.outcome.value,
+                run.reason,
+                run.missed,
+                run.result,
+                run.error,
+                None,
+                claim.backfill,
+                run.node,
+            )
+        history = (*target.history, rec)
         target.history = history[-limit:] if len(history) > limit else history
 
     def take_over(self, old: _Entry) -> None:
@@ -85,7 +132,15 @@ class _Entry:
 
     def snapshot(self) -> Job:
         history = tuple(
-            Run._make((*rec[:5], None if rec[5] is None else _OUTCOMES[rec[5]], *rec[6:]))
+            Run._make(
+                (
+                    rec[0],
+                    *(_when(t) for t in rec[1:4]),
+                    rec[4],
+                    None if rec[5] is None else _OUTCOMES[rec[5]],
+                    *rec[6:],
+                )
+            )
             for rec in self.history
         )
         run_at = None if self.paused or self.run_at is None else to_datetime(self.run_at)
@@ -252,7 +307,7 @@ class MemoryStore(Store):
             self._schedule(entry, nominal, notify=False)
         return claims
 
-    async def release(self, runs: Sequence[tuple[Claim, Run]]) -> None:
+    async def release(self, runs: Sequence[tuple[Claim, Run | FinishedFiring]]) -> None:
         jobs = self._jobs
         for claim, run in runs:
             entry = jobs.get(claim.spec.id)

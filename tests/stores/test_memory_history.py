@@ -53,3 +53,51 @@ async def test_a_failed_run_keeps_its_error_and_outcome_in_the_history() -> None
     assert [r.outcome for r in job.history] == [Outcome.ERROR, Outcome.ERROR]
     assert all(isinstance(r.error, ValueError) for r in job.history)
     assert job.last_run is job.history[-1] or job.last_run == job.history[-1]
+
+
+async def test_a_finished_firing_is_kept_without_a_run_and_read_back_as_one() -> None:
+    from dataclasses import dataclass
+    from typing import Any
+
+    from aioscheduler._clock import to_datetime
+    from aioscheduler.stores import MemoryStore
+    from aioscheduler.stores._base import Claim
+
+    @dataclass
+    class Finished:  # what the engine hands the store (FinishedFiring)
+        claim: Claim
+        started: float | None
+        finished: float | None
+        attempt: int
+        outcome: Outcome
+        reason: str | None
+        missed: int
+        result: Any
+        error: BaseException | None
+        node: str | None
+
+    clock = FakeClock(START)
+    scheduler = Scheduler(clock=clock)
+    store = scheduler.store
+    assert isinstance(store, MemoryStore)
+    await scheduler.add(ok, Every(1), args=(1,), id="x")
+    async with scheduler:
+        t0 = START.timestamp()
+        [claim] = await store.acquire_due(t0 + 1.0, 10)
+        await store.release(
+            [
+                (
+                    claim,
+                    Finished(claim, t0 + 1.25, t0 + 1.5, 1, Outcome.SUCCESS, None, 0, 1, None, "n"),
+                )
+            ]
+        )
+        job = await scheduler.get("x")
+    [run] = job.history
+    assert run.job_id == "x"
+    assert (run.scheduled_at, run.started_at, run.finished_at) == (
+        to_datetime(t0 + 1.0),
+        to_datetime(t0 + 1.25),
+        to_datetime(t0 + 1.5),
+    )
+    assert (run.outcome, run.result, run.node, run.attempt) == (Outcome.SUCCESS, 1, "n", 1)
