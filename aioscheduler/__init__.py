@@ -19,8 +19,10 @@ from ._decorators import every as every
 from ._decorators import inline as inline
 from ._events import EventStream as EventStream
 from ._events import Subscription as Subscription
-from ._runner import current_run as current_run
+from ._firing import current_run as current_run
 from ._scheduler import Scheduler as Scheduler
+from ._statistics import SchedulerState as SchedulerState
+from ._statistics import SchedulerStatistics as SchedulerStatistics
 from ._threaded import SchedulerThread as SchedulerThread
 from ._timers import Timer as Timer
 from ._values import Backoff as Backoff
@@ -53,6 +55,8 @@ __all__ = (
     "Outcome",
     "Run",
     "Scheduler",
+    "SchedulerState",
+    "SchedulerStatistics",
     "SchedulerThread",
     "Subscription",
     "Ticks",

@@ -111,6 +111,11 @@ class Admission:
         self._announced = False
         self._generation = 0
 
+    @property
+    def registered(self) -> int:
+        """How many callables this process registered (declared or added)."""
+        return len(self._callables)
+
     def __repr__(self) -> str:
         return (
             f"Admission(allow={list(self._allow)!r}, registered={len(self._callables)} "

@@ -13,18 +13,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from ._runner import Firing
+from ._engine import Engine
+from ._firing import Firing
+from ._statistics import SchedulerState
 from ._values import Run
 from .errors import BackfillTooLarge, InvalidBackfill, JobNotFound, SchedulerStateError
 from .stores import Claim
 from .triggers import Every, Trigger
 
-if TYPE_CHECKING:
-    from ._scheduler import Scheduler
-
-__all__ = ("backfill", "dropped", "finished", "firings_between")
+__all__ = ("backfill", "firings_between")
 
 _US = timedelta(microseconds=1)
 
@@ -63,24 +61,25 @@ def _check(start: object, end: object, limit: object) -> None:
 
 
 async def backfill(
-    scheduler: Scheduler, job_id: str, start: datetime, end: datetime, limit: int
+    engine: Engine, job_id: str, start: datetime, end: datetime, limit: int
 ) -> list[Run]:
     """See :meth:`Scheduler.backfill`."""
     _check(start, end, limit)
-    job = await scheduler.get(job_id)
+    await engine.ensure_store()
+    job = await engine.store.get_job(job_id)
     times = firings_between(job.spec.trigger, start, end, limit)
-    if not scheduler.running:
+    if engine.state is not SchedulerState.RUNNING:
         raise SchedulerStateError("backfill() needs a running scheduler (start it first)")
     loop = asyncio.get_running_loop()
     runs: list[Run] = []
     for t in times:
-        if not scheduler.running:
+        if engine.state is not SchedulerState.RUNNING:
             break
-        now = scheduler._clock.time()
+        now = engine.clock.time()
         claim = Claim(job.spec, t.timestamp(), now, 0, True, False, False, backfill=True)
         fut: asyncio.Future[Run] = loop.create_future()
-        scheduler._backfills[id(claim)] = fut
-        scheduler._push_local(now, Firing(now, claim=claim))
+        engine.recorder.backfills[id(claim)] = fut
+        engine.dispatcher.push_local(now, Firing(now, claim=claim))
         try:
             runs.append(await fut)
         except asyncio.CancelledError:
@@ -88,24 +87,8 @@ async def backfill(
                 raise JobNotFound(job_id) from None  # removed while its backfill ran
             raise
         finally:
-            scheduler._backfills.pop(id(claim), None)
+            engine.recorder.backfills.pop(id(claim), None)
     return runs
-
-
-def finished(waiting: dict[int, asyncio.Future[Run]], claim: Claim, run: Run | Firing) -> None:
-    """A backfill firing finished (ran, or was skipped by the overlap policy): wake its
-    ``backfill()``."""
-    fut = waiting.pop(id(claim), None)
-    if fut is not None and not fut.done():
-        fut.set_result(run.to_run() if isinstance(run, Firing) else run)
-
-
-def dropped(waiting: dict[int, asyncio.Future[Run]], firing: Firing) -> None:
-    """A pending firing was dropped with its job: end a ``backfill()`` waiting for it."""
-    if firing.claim is not None:
-        fut = waiting.pop(id(firing.claim), None)
-        if fut is not None:
-            fut.cancel()
 
 
 def _current_task_cancelling() -> bool:

@@ -19,7 +19,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._runner import Firing
+    from ._firing import Firing
 
 __all__ = ("Backlog",)
 

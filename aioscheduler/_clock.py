@@ -90,8 +90,10 @@ class Clock(ABC):
         time when it runs.
         """
 
-    def attach(self, scheduler: object) -> None:  # noqa: B027 - optional hook
-        """Called by a scheduler that uses this clock (the fake clock tracks its schedulers)."""
+    def attach(self, scheduler: object, stepped: Callable[[], None]) -> None:  # noqa: B027
+        """Called by a scheduler that uses this clock (an optional hook: the fake clock tracks
+        its schedulers). ``stepped()`` tells the scheduler that the wall clock was stepped
+        (re-read it now)."""
 
 
 class SystemClock(Clock):

@@ -20,14 +20,16 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ._clock import to_datetime
+from ._clock import Clock, to_datetime
+from ._events import EventHub
 from ._values import Job, JobSpec, Outcome, Run
 from .errors import StoreError
 from .events import (
+    Event,
     JobAdded,
     JobPausedAfterFailures,
     JobUpdated,
@@ -35,12 +37,9 @@ from .events import (
     StoreRecovered,
     StoreUnavailable,
 )
-from .stores._base import Claim, ReleaseResult
+from .stores._base import Claim, ReleaseResult, Store
 
-if TYPE_CHECKING:
-    from ._scheduler import Scheduler
-
-__all__ = ("Cluster", "Outage", "default_node_name", "incarnation_id")
+__all__ = ("Cluster", "ClusterHost", "Outage", "default_node_name", "incarnation_id")
 
 logger = logging.getLogger("aioscheduler.cluster")
 
@@ -67,6 +66,36 @@ def incarnation_id(node_name: str) -> str:
     return f"{node_name}#{uuid.uuid4().hex[:10]}"
 
 
+class ClusterHost(Protocol):
+    """What the cluster side needs of the engine."""
+
+    @property
+    def node_name(self) -> str:
+        """This process's name among the nodes."""
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the scheduler is stopping."""
+
+    def emit(self, event: Event) -> None:
+        """Log and publish a lifecycle event."""
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` as an internal task of the scheduler."""
+
+    def claim_again(self) -> None:
+        """Room for more leased work: wake the dispatcher so that it claims again."""
+
+    def cancel_claim(self, claim: Claim, reason: str) -> bool:
+        """Cancel the run of ``claim``; False if it does not run here."""
+
+    def job_changed(self, spec: JobSpec, paused: bool) -> None:
+        """A job was added, replaced, paused or resumed elsewhere (keep local state in step)."""
+
+    def job_paused(self, job_id: str) -> None:
+        """The store paused a job."""
+
+
 def claim_key(claim: Claim) -> Key:
     return (claim.spec.id, claim.scheduled_at, claim.attempt)
 
@@ -74,8 +103,9 @@ def claim_key(claim: Claim) -> Key:
 class Outage:
     """Store availability as the engine sees it (see the module docstring)."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
-        self._scheduler = scheduler
+    def __init__(self, clock: Clock, host: ClusterHost) -> None:
+        self._clock = clock
+        self._host = host
         self._down_since: float | None = None
         self._retry = 0.0
 
@@ -85,7 +115,7 @@ class Outage:
 
     def failed(self, exc: BaseException, doing: str) -> float:
         """Note a failed store call; return how long to wait before the next try."""
-        clock = self._scheduler._clock
+        clock = self._clock
         self._retry = min(RETRY_MAX, (self._retry * 2) or RETRY_INITIAL)
         if self._down_since is None:
             self._down_since = clock.monotonic()
@@ -93,10 +123,10 @@ class Outage:
                 "store unavailable while %s: %s; node %s keeps running and retries with backoff",
                 doing,
                 str(exc) or type(exc).__name__,
-                self._scheduler._node_name,
-                extra={"node": self._scheduler._node_name},
+                self._host.node_name,
+                extra={"node": self._host.node_name},
             )
-            self._scheduler._emit(StoreUnavailable(at=clock.now(), error=str(exc)))
+            self._host.emit(StoreUnavailable(at=clock.now(), error=str(exc)))
         else:
             logger.debug("store still unavailable while %s: %s", doing, exc)
         return self._retry
@@ -106,16 +136,16 @@ class Outage:
         self._retry = 0.0
         if self._down_since is None:
             return
-        clock = self._scheduler._clock
+        clock = self._clock
         downtime = max(0.0, clock.monotonic() - self._down_since)
         self._down_since = None
         logger.warning(
             "store available again after %.1f s (node %s)",
             downtime,
-            self._scheduler._node_name,
-            extra={"node": self._scheduler._node_name},
+            self._host.node_name,
+            extra={"node": self._host.node_name},
         )
-        self._scheduler._emit(StoreRecovered(at=clock.now(), downtime=timedelta(seconds=downtime)))
+        self._host.emit(StoreRecovered(at=clock.now(), downtime=timedelta(seconds=downtime)))
 
 
 class _Held:
@@ -132,9 +162,12 @@ class Cluster:
     With a store without leases every method is a cheap no-op.
     """
 
-    def __init__(self, scheduler: Scheduler) -> None:
-        self._scheduler = scheduler
-        self.outage = Outage(scheduler)
+    def __init__(self, clock: Clock, store: Store, hub: EventHub, host: ClusterHost) -> None:
+        self._clock = clock
+        self._store = store
+        self._hub = hub
+        self._host = host
+        self.outage = Outage(clock, host)
         self._held: dict[Key, _Held] = {}
         self._fenced: set[Key] = set()
         self._task: asyncio.Task[None] | None = None
@@ -148,7 +181,7 @@ class Cluster:
 
     def hold(self, claims: Sequence[Claim], sent: float) -> None:
         """Track the leases of ``claims``, granted by a store call sent at monotonic ``sent``."""
-        lease = self._scheduler._store.lease
+        lease = self._store.lease
         if lease is None:
             return
         valid = sent + lease - min(FENCE_MARGIN_MAX, lease / 4)
@@ -160,7 +193,7 @@ class Cluster:
             if not self._next_renew:
                 self._next_renew = sent + lease / 3
             self._wake = asyncio.Event()
-            self._task = asyncio.get_running_loop().create_task(self._keep())
+            self._task = self._host.spawn(self._keep())
         elif self._wake is not None:
             self._wake.set()
 
@@ -199,7 +232,7 @@ class Cluster:
             elif (
                 run.outcome is Outcome.CANCELLED
                 and run.reason == "scheduler stopped"
-                and self._scheduler._stopping
+                and self._host.stopping
             ):
                 self._held.pop(key, None)
             else:
@@ -217,10 +250,10 @@ class Cluster:
                     held.pop(claim_key(claim), None)
             if self._throttled and len(held) < MAX_HELD:
                 self._throttled = False
-                self._scheduler._dispatcher.wake()  # claim again
+                self._host.claim_again()
         if result is None:
             return
-        scheduler = self._scheduler
+        host = self._host
         for claim in result.refused:
             self.lost += 1
             logger.warning(
@@ -229,27 +262,26 @@ class Cluster:
                 claim.spec.id,
                 to_datetime(claim.scheduled_at),
                 claim.attempt,
-                scheduler._node_name,
-                extra={"job_id": claim.spec.id, "node": scheduler._node_name},
+                host.node_name,
+                extra={"job_id": claim.spec.id, "node": host.node_name},
             )
             self._emit_lost(claim, "completion refused: the lease was taken over")
         for job_id, failures in result.paused:
-            scheduler._set_ticks_paused(job_id, True)
+            host.job_paused(job_id)
             logger.warning(
                 "job %r paused after %d consecutive failed runs (counted over every node)",
                 job_id,
                 failures,
                 extra={"job_id": job_id},
             )
-            scheduler._emit(
-                JobPausedAfterFailures(at=scheduler._clock.now(), job_id=job_id, failures=failures)
+            host.emit(
+                JobPausedAfterFailures(at=self._clock.now(), job_id=job_id, failures=failures)
             )
 
     def _emit_lost(self, claim: Claim, reason: str) -> None:
-        scheduler = self._scheduler
-        scheduler._emit(
+        self._host.emit(
             LeaseLost(
-                at=scheduler._clock.now(),
+                at=self._clock.now(),
                 job_id=claim.spec.id,
                 scheduled_at=to_datetime(claim.scheduled_at),
                 attempt=claim.attempt,
@@ -261,8 +293,8 @@ class Cluster:
 
     async def _keep(self) -> None:
         """Renew every ``lease / 3``; fence what could not be renewed in time."""
-        store = self._scheduler._store
-        clock = self._scheduler._clock
+        store = self._store
+        clock = self._clock
         lease = store.lease
         assert lease is not None and self._wake is not None
         period = lease / 3
@@ -284,12 +316,12 @@ class Cluster:
         self._next_renew = 0.0
 
     async def _renew(self, period: float, lease: float) -> None:
-        clock = self._scheduler._clock
+        clock = self._clock
         claims = [h.claim for h in self._held.values()]
         sent = clock.monotonic()
         try:
             async with asyncio.timeout(period):
-                lost = await self._scheduler._store.extend_leases(claims)
+                lost = await self._store.extend_leases(claims)
         except (StoreError, TimeoutError) as exc:
             delay = self.outage.failed(exc, f"renewing {len(claims)} leases")
             self._next_renew = clock.monotonic() + min(delay, period / 2)
@@ -311,15 +343,14 @@ class Cluster:
             self._fence(fence, "lease taken over by another node")
 
     def _fence(self, held: Sequence[_Held], reason: str) -> None:
-        scheduler = self._scheduler
-        runner = scheduler._runner
+        host = self._host
         for h in held:
             claim = h.claim
             key = claim_key(claim)
             self._held.pop(key, None)
             self._fenced.add(key)
             self.lost += 1
-            cancelled = runner.cancel_claim(claim, reason)
+            cancelled = host.cancel_claim(claim, reason)
             logger.warning(
                 "job %r firing %s attempt %d: %s; %s (node %s)",
                 claim.spec.id,
@@ -327,8 +358,8 @@ class Cluster:
                 claim.attempt,
                 reason,
                 "its run is cancelled" if cancelled else "it is no longer running here",
-                scheduler._node_name,
-                extra={"job_id": claim.spec.id, "node": scheduler._node_name},
+                host.node_name,
+                extra={"job_id": claim.spec.id, "node": host.node_name},
             )
             self._emit_lost(claim, reason)
 
@@ -349,12 +380,9 @@ class Cluster:
 
     async def declare(self, spec: JobSpec, paused: bool) -> Job:
         """Declare a job on a shared store: added, replaced once, or left alone, atomically."""
-        scheduler = self._scheduler
-        job, what = await scheduler._store.declare_job(
-            spec, now=scheduler._clock.time(), paused=paused
-        )
-        scheduler._register_ticks(spec, job.paused)
-        if what != "unchanged" and scheduler._hub.active:
+        job, what = await self._store.declare_job(spec, now=self._clock.time(), paused=paused)
+        self._host.job_changed(spec, job.paused)
+        if what != "unchanged" and self._hub.active:
             event: Any = JobAdded if what == "added" else JobUpdated
-            scheduler._emit(event(at=scheduler._clock.now(), job_id=spec.id, job=job))
+            self._host.emit(event(at=self._clock.now(), job_id=spec.id, job=job))
         return job

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
+from typing import Any, TypeVar, Unpack
 
-from ._values import Backoff, Delivery, Executor, Overlap
+from ._values import JobOptionsKw, ModifyKw
 from .errors import InvalidJob
 from .triggers import Cron, Every, Trigger
 from .triggers._cronzone import GapPolicy, RepeatPolicy
-
-if TYPE_CHECKING:
-    from ._scheduler import Scheduler
-    from ._values import JobSpec
 
 __all__ = (
     "JobOptionsKw",
     "ModifyKw",
     "cron",
     "declared_jobs",
-    "declared_now",
     "every",
     "inline",
 )
@@ -32,45 +27,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _MARK = "__aioscheduler_jobs__"
 _INLINE = "__aioscheduler_inline__"
-
-
-class ModifyKw(TypedDict, total=False):
-    """What ``Scheduler.modify`` can change: a job's arguments and options."""
-
-    args: tuple[Any, ...] | list[Any]
-    kwargs: Mapping[str, Any]
-    overlap: Overlap
-    misfire_grace: float | timedelta | None
-    coalesce: bool
-    max_instances: int | None
-    executor: Executor | None
-    timeout: float | timedelta | None
-    retries: int
-    backoff: Backoff
-    retry_on: type[BaseException] | tuple[type[BaseException], ...]
-    pause_after_failures: int | None
-
-
-class JobOptionsKw(TypedDict, total=False):
-    """The job options accepted by the decorators (the same as ``Scheduler.add``)."""
-
-    id: str
-    args: tuple[Any, ...] | list[Any]
-    kwargs: Mapping[str, Any]
-    overlap: Overlap
-    misfire_grace: float | timedelta | None
-    coalesce: bool
-    paused: bool
-    replace: bool
-    max_instances: int | None
-    executor: Executor | None
-    timeout: float | timedelta | None
-    retries: int
-    backoff: Backoff | None
-    retry_on: type[BaseException] | tuple[type[BaseException], ...]
-    pause_after_failures: int | None
-    run_at_start: bool
-    delivery: Delivery
 
 
 def _mark(func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw) -> None:
@@ -84,28 +40,6 @@ def _mark(func: Callable[..., Any], trigger: Trigger, options: JobOptionsKw) -> 
         except AttributeError:
             raise InvalidJob(f"cannot mark {func!r} as a job (no attribute dict)") from None
     marks.append((trigger, options))
-
-
-async def declared_now(
-    scheduler: Scheduler,
-    func: Callable[..., Any],
-    trigger: Trigger,
-    options: JobOptionsKw,
-    spec: JobSpec,
-) -> None:
-    """Add a job declared while the scheduler runs, once the declaring module has bound its name.
-
-    The decorator returns before the module binds the function's name, so the store's check
-    (an import path that resolves to the function) runs here, on the next loop turn. A job that
-    cannot be stored is logged with its id and not added; nothing else stops.
-    """
-    try:
-        spec = scheduler._spec_from_kw(func, trigger, options)
-        job = await scheduler._reconcile(spec, options)
-        if options.get("run_at_start"):
-            scheduler._run_once_now(job.spec)
-    except Exception as exc:
-        logger.error("declared job %r was not added: %s", spec.id, exc, extra={"job_id": spec.id})
 
 
 def declared_jobs(func: Callable[..., Any]) -> list[tuple[Trigger, JobOptionsKw]]:

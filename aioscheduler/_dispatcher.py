@@ -1,11 +1,19 @@
 """The dispatcher: one coroutine that sleeps until the earliest firing, wakes, and hands every
-due firing to the runner.
+due firing to the runner. It owns the local heap and the hand-off from other threads.
 
 Two sources feed it: the local heap (timers, retries, ``run_now`` and ``Ticks`` firings: things
 that live only in this process) and the store (jobs, claimed in batches). It sleeps on a single
 wake-up armed for the earliest of both, re-armed only when something earlier arrives, and it
 re-reads the wall clock after every wake-up (a step of the wall clock or a host suspend is
 detected by comparing it with the monotonic clock, and reported as ``ClockJumped``).
+
+Entries reach the local heap from any thread (:meth:`Dispatcher.push_local`): on the loop
+thread they go straight in; from another thread they travel by ``call_soon_threadsafe``; while
+no loop runs they wait in the heap for the next start.
+
+A store error (:class:`~aioscheduler.errors.StoreError`) while claiming is an outage: backed
+off and retried, never fatal. Any other exception is a bug: it ends :meth:`Dispatcher.run`,
+and the supervising task group (``_engine.py``) stops the scheduler with it.
 """
 
 from __future__ import annotations
@@ -13,18 +21,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import threading
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from ._clock import WakeHandle, to_datetime
+from ._clock import Clock, WakeHandle, to_datetime
+from ._cluster import Cluster
+from ._events import EventHub
+from ._firing import Firing
 from ._heap import DueHeap, HeapEntry
-from ._runner import Firing, Runner
+from ._runner import Runner
 from ._timers import Timer
 from .errors import StoreError
 from .events import ClockJumped
-
-if TYPE_CHECKING:
-    from ._scheduler import Scheduler
+from .stores._base import Store
 
 __all__ = ("Dispatcher",)
 
@@ -39,19 +48,136 @@ JUMP_THRESHOLD = 1.0
 class Dispatcher:
     """Owns the local heap and the wake-up; see the module docstring."""
 
-    def __init__(self, scheduler: Scheduler, heap: DueHeap, runner: Runner) -> None:
-        self._scheduler = scheduler
-        self._clock = scheduler._clock
-        self._store = scheduler._store
-        self._heap = heap
+    def __init__(
+        self, clock: Clock, store: Store, runner: Runner, cluster: Cluster, hub: EventHub
+    ) -> None:
+        self._clock = clock
+        self._store = store
         self._runner = runner
+        self._cluster = cluster
+        self._hub = hub
+        self._heap = DueHeap()
+        self._local: dict[str, set[Firing]] = {}  # job id -> its firings in the local heap
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._armed = math.inf
         self._stopping = False
         self._store_retry = 0.0
         self._store_blocked_until = 0.0
+        self._last_poll = -math.inf
         self.sleeping = False
         self.rounds = 0
+
+    # -- the loop it belongs to ------------------------------------------------------------------
+
+    def unbind(self) -> None:
+        """No loop any more (stopped): pushed entries wait in the heap for the next start."""
+        with self._lock:
+            self._loop = None
+            self._loop_thread = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve ``loop`` from the current thread, with a fresh round state."""
+        with self._lock:
+            self._loop = loop
+            self._loop_thread = threading.get_ident()
+        self._armed = math.inf
+        self._waiter = None
+        self._stopping = False
+        self._store_retry = 0.0
+        self._store_blocked_until = 0.0
+        self._last_poll = -math.inf
+        self.sleeping = False
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop it serves, while the scheduler runs."""
+        return self._loop
+
+    def in_loop_thread(self) -> bool:
+        """Whether the caller runs on the loop's thread (or no loop is bound)."""
+        return self._loop_thread is None or self._loop_thread == threading.get_ident()
+
+    # -- the local heap --------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Live entries in the local heap."""
+        return len(self._heap)
+
+    def next_local(self) -> float | None:
+        """The earliest due time in the local heap."""
+        return self._heap.peek()
+
+    def push_local(self, due: float, entry: Timer | Firing) -> None:
+        """Put a timer or a local job firing (retry, run_now, Ticks, backfill) on the heap;
+        safe from any thread."""
+        if isinstance(entry, Firing) and entry.spec is not None:
+            self._local.setdefault(entry.spec.id, set()).add(entry)
+        if self.in_loop_thread():
+            with self._lock:
+                if self.in_loop_thread():
+                    self._heap.push(due, entry)
+                    self.poke(due)
+                    return
+        loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._push_if_live, due, entry)
+                return
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+        with self._lock:  # stopped meanwhile: the entry waits for the next start
+            self._heap.push(due, entry)
+
+    def _push_if_live(self, due: float, entry: Timer | Firing) -> None:
+        if isinstance(entry, Timer) and entry.cancelled:
+            entry.end()
+            return
+        self._heap.push(due, entry)
+        self.poke(due)
+
+    def _local_fired(self, entry: Firing) -> None:
+        """A local job firing left the heap (it is handed to the runner)."""
+        assert entry.spec is not None
+        firings = self._local.get(entry.spec.id)
+        if firings is not None:
+            firings.discard(entry)
+            if not firings:
+                del self._local[entry.spec.id]
+
+    def drop_local(self, job_id: str) -> set[Firing]:
+        """Take the job's pending local firings off the heap (the job was removed)."""
+        firings = self._local.pop(job_id, set())
+        for firing in firings:
+            self._heap.discard(firing)
+        return firings
+
+    def reschedule_timer(self, timer: Timer, due: float) -> None:
+        """Put a timer that ran back on the heap at ``due`` (on the loop thread)."""
+        timer.set_due(due)
+        self._heap.push(due, timer)
+        self.poke(due)
+
+    def cancel_timer(self, timer: Timer) -> None:
+        """Take a cancelled timer off the heap and end it; a running one ends when its run
+        returns. Safe from any thread."""
+        if timer.running:
+            return  # the run ends it when it returns
+        if self.in_loop_thread():
+            self._heap.discard(timer)
+            timer.end()
+        else:
+            loop = self._loop
+            assert loop is not None
+            loop.call_soon_threadsafe(self.cancel_timer, timer)
+
+    def clear_local(self) -> list[HeapEntry]:
+        """Empty the heap (the scheduler stops); return what was in it."""
+        entries = self._heap.clear()
+        self._local.clear()
+        return entries
 
     # -- wake-ups ------------------------------------------------------------------------------
 
@@ -78,7 +204,7 @@ class Dispatcher:
         due: list[tuple[float, HeapEntry]] = []
         self._heap.pop_due(now, due)
         runner = self._runner
-        forget = self._scheduler._local_fired
+        forget = self._local_fired
         for when, entry in due:
             try:
                 if type(entry) is Timer:
@@ -95,19 +221,18 @@ class Dispatcher:
         """Claim store firings due by ``now`` and hand them to the runner; return how many."""
         if now < self._store_blocked_until:
             return 0
-        cluster = self._scheduler._cluster
+        cluster = self._cluster
         limit = cluster.room(limit)
         if not limit:
             return 0  # enough leased work in hand: claimed again once some is released
         sent = self._clock.monotonic()
         try:
             claims = await self._store.acquire_due(now, limit)
-        except Exception as exc:  # a store error, or a bug on a stored row: never fatal
+        except StoreError as exc:  # an outage: backed off and retried, never fatal
             self._store_retry = cluster.outage.failed(exc, "claiming due jobs")
             self._store_blocked_until = self._clock.time() + self._store_retry
-            if not isinstance(exc, StoreError):
-                logger.error("claiming due jobs failed (a bug?)", exc_info=exc)
             return 0
+        # any other exception is a bug: it propagates and stops the scheduler (see run())
         cluster.outage.ok()
         cluster.hold(claims, sent)
         fire = self._runner.fire_claim
@@ -121,7 +246,7 @@ class Dispatcher:
     def next_wake(self) -> float:
         """The earliest time something may be due (``inf``: nothing known)."""
         head = self._heap.peek()
-        store_due = None if self._scheduler._cluster.throttled else self._store.next_due()
+        store_due = None if self._cluster.throttled else self._store.next_due()
         nxt = math.inf
         if head is not None:
             nxt = head
@@ -132,20 +257,11 @@ class Dispatcher:
             nxt = min(nxt, self._last_poll + poll)
         return nxt
 
-    _last_poll = -math.inf
-
     # -- the loop ------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        try:
-            await self._run()
-        except asyncio.CancelledError:
-            raise
-        except BaseException:
-            logger.critical("the dispatcher crashed; no firing will run", exc_info=True)
-            raise
-
-    async def _run(self) -> None:
+        """Dispatch until :meth:`stop`. An exception here is a bug: it propagates to the
+        supervising task group, which stops the scheduler."""
         clock = self._clock
         loop = asyncio.get_running_loop()
         store = self._store
@@ -154,7 +270,7 @@ class Dispatcher:
             now = clock.time()
             self.fire_local(now)
             # a node holding its fill of leased work claims again once some is released
-            store_due = None if self._scheduler._cluster.throttled else store.next_due()
+            store_due = None if self._cluster.throttled else store.next_due()
             poll = store.poll_interval()
             if (store_due is not None and store_due <= now) or (
                 poll is not None and now >= self._last_poll + poll
@@ -190,6 +306,6 @@ class Dispatcher:
         drift = (clock.time() - wall0) - (clock.monotonic() - mono0)
         if abs(drift) > JUMP_THRESHOLD:
             logger.warning("wall clock jumped by %+.3f s relative to the monotonic clock", drift)
-            hub = self._scheduler._hub
+            hub = self._hub
             if hub.active:
                 hub.emit(ClockJumped(at=to_datetime(clock.time()), delta=timedelta(seconds=drift)))

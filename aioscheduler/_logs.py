@@ -29,7 +29,7 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from ._runner import Firing
+    from ._firing import Firing
 
 __all__ = ("log_failure", "log_lifecycle")
 

@@ -1,5 +1,4 @@
-"""Changing a job in place (``Scheduler.modify``/``reschedule``), and the checks ``add()`` makes
-of a job's call: its arguments against the callable's signature, ``run_at_start``.
+"""Changing a job in place (``Scheduler.modify``/``reschedule``).
 
 Both changes go through :meth:`Store.update_job`: the store reads the current definition, the
 function built here derives the new one from it, and the store writes it in one atomic step,
@@ -9,7 +8,6 @@ so concurrent changes (from this process or another node) never lose one another
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +17,9 @@ from .events import JobUpdated
 from .triggers import Trigger
 
 if TYPE_CHECKING:
-    from ._scheduler import Scheduler
+    from ._engine import Engine
 
-__all__ = ("MODIFIABLE", "check_call", "modify", "reschedule")
+__all__ = ("MODIFIABLE", "modify", "reschedule")
 
 #: What ``modify()`` can change: the arguments and every job option.
 MODIFIABLE = frozenset(
@@ -42,38 +40,8 @@ MODIFIABLE = frozenset(
 )
 
 
-def check_call(
-    func: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any], job_id: str
-) -> None:
-    """Refuse, at registration, arguments the callable cannot be called with.
-
-    Raises:
-        InvalidJob: ``func(*args, **kwargs)`` would fail to bind (a missing, extra or
-            unknown argument); the message shows the signature.
-    """
-    try:
-        signature = inspect.signature(func)
-    except (TypeError, ValueError):  # some builtins have no signature: nothing to check
-        return
-    try:
-        signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
-        bare = signature.replace(
-            parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
-            return_annotation=signature.empty,
-        )
-        raise InvalidJob(
-            f"job {job_id!r}: {_name(func)}{bare} cannot be called with ({shown}): {exc}"
-        ) from None
-
-
-def _name(func: Callable[..., Any]) -> str:
-    return getattr(func, "__qualname__", None) or type(func).__qualname__
-
-
 def _rebuild(
-    scheduler: Scheduler, spec: JobSpec, trigger: Trigger, changes: Mapping[str, Any]
+    engine: Engine, spec: JobSpec, trigger: Trigger, changes: Mapping[str, Any]
 ) -> JobSpec:
     options = {f.name: getattr(spec.options, f.name) for f in dataclasses.fields(spec.options)}
     args = changes.get("args", spec.args)
@@ -82,24 +50,24 @@ def _rebuild(
     if "executor" not in changes:
         options["executor"] = spec.options.executor
     job_options = make_options(**options)
-    return scheduler._make_spec(
+    return engine.specs.make(
         spec.func, trigger, id=spec.id, args=args, kwargs=kwargs, options=job_options
     )
 
 
 async def _update(
-    scheduler: Scheduler, job_id: str, update: Callable[[JobSpec], JobSpec], reschedule: bool
+    engine: Engine, job_id: str, update: Callable[[JobSpec], JobSpec], reschedule: bool
 ) -> Job:
-    await scheduler._ensure_store()
-    job = await scheduler._store.update_job(
-        job_id, update, now=scheduler._clock.time(), reschedule=reschedule
+    await engine.ensure_store()
+    job = await engine.store.update_job(
+        job_id, update, now=engine.clock.time(), reschedule=reschedule
     )
-    scheduler._register_ticks(job.spec, job.paused)
-    scheduler._emit(JobUpdated(at=scheduler._clock.now(), job_id=job_id, job=job))
+    engine.ticks.register(job.spec, job.paused)
+    engine.emit(JobUpdated(at=engine.clock.now(), job_id=job_id, job=job))
     return job
 
 
-async def modify(scheduler: Scheduler, job_id: str, changes: dict[str, Any]) -> Job:
+async def modify(engine: Engine, job_id: str, changes: dict[str, Any]) -> Job:
     """See :meth:`Scheduler.modify`."""
     unknown = sorted(set(changes) - MODIFIABLE)
     if unknown:
@@ -108,16 +76,14 @@ async def modify(scheduler: Scheduler, job_id: str, changes: dict[str, Any]) -> 
             f"changes {', '.join(sorted(MODIFIABLE))}. Use reschedule() for the trigger"
         )
     return await _update(
-        scheduler, job_id, lambda spec: _rebuild(scheduler, spec, spec.trigger, changes), False
+        engine, job_id, lambda spec: _rebuild(engine, spec, spec.trigger, changes), False
     )
 
 
-async def reschedule(scheduler: Scheduler, job_id: str, trigger: Trigger) -> Job:
+async def reschedule(engine: Engine, job_id: str, trigger: Trigger) -> Job:
     """See :meth:`Scheduler.reschedule`."""
     if not isinstance(trigger, Trigger):
         raise InvalidJob(
             f"trigger must be a Trigger (Every, Cron, At, After, Ticks...), got {trigger!r}"
         )
-    return await _update(
-        scheduler, job_id, lambda spec: _rebuild(scheduler, spec, trigger, {}), True
-    )
+    return await _update(engine, job_id, lambda spec: _rebuild(engine, spec, trigger, {}), True)

@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
 
-    from ._scheduler import Scheduler
 
-__all__ = ("ProcessPool", "RemoteTraceback", "run_in_process")
+__all__ = ("ProcessPool", "RemoteTraceback")
 
 #: Seconds a cancelled worker gets to exit after SIGTERM before it is sent SIGKILL.
 KILL_GRACE = 0.5
@@ -374,13 +373,3 @@ class ProcessPool:
             else:  # a call nobody drives any more: stop its worker all the same
                 for worker in list(self._workers):
                     self._retire(worker, kill=True)
-
-
-async def run_in_process(
-    scheduler: Scheduler, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    """Run ``func(*args, **kwargs)`` on the scheduler's process pool (started on first use)."""
-    pool = scheduler._process_pool
-    if pool is None:
-        pool = scheduler._process_pool = ProcessPool(scheduler._max_processes)
-    return await pool.run(func, args, kwargs)

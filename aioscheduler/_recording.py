@@ -1,4 +1,8 @@
-"""Finished runs the store failed to record are kept and written again (issue 10, item 8).
+"""Recording finished runs: the queue of runs for the store, written in batches by one
+internal task, the waiters of ``wait_run()`` and ``backfill()``, and the retries of a failed
+write.
+
+Finished runs the store failed to record are kept and written again (issue 10, item 8).
 
 A history write can fail for a while (disk full, database locked, a store server away). The
 runs of a failed batch are not dropped: they go back to the front of the scheduler's queue of
@@ -14,14 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal, Protocol
 
-from ._clock import WakeHandle, to_datetime
+from ._clock import Clock, WakeHandle, to_datetime
+from ._cluster import Cluster
+from ._events import EventHub
+from ._firing import Firing
+from ._values import Run
+from .events import Event, JobRemoved
+from .stores._base import Claim, Store
 
-if TYPE_CHECKING:
-    from ._scheduler import Scheduler
-
-__all__ = ("Recorder",)
+__all__ = ("Recorder", "RecorderHost", "backfill_dropped")
 
 logger = logging.getLogger("aioscheduler.scheduler")
 
@@ -32,15 +40,151 @@ RETRY_MAX = 30.0
 STOP_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
-class Recorder:
-    """The retry state of one scheduler's history writes."""
+class RecorderHost(Protocol):
+    """What the recorder needs of the engine."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
-        self._scheduler = scheduler
+    @property
+    def stopping(self) -> bool:
+        """Whether the scheduler is stopping (stop() writes what is left itself)."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The scheduler's loop, while it runs."""
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` as an internal task."""
+
+    def emit(self, event: Event) -> None:
+        """Log and publish a lifecycle event."""
+
+
+class Recorder:
+    """The queue of finished runs of one scheduler and the retry state of its writes."""
+
+    def __init__(
+        self,
+        host: RecorderHost,
+        clock: Clock,
+        store: Store,
+        cluster: Cluster,
+        hub: EventHub,
+        job_ended: Callable[[str], None],
+    ) -> None:
+        self._host = host
+        self._clock = clock
+        self._store = store
+        self._cluster = cluster
+        self._hub = hub
+        self._job_ended = job_ended  # a final run was stored: the job is gone
+        self._releases: list[tuple[Claim, Run | Firing]] = []
+        self._flush_pending = False
+        self._run_waiters: dict[str, list[asyncio.Future[Run]]] = {}
+        #: ``backfill()`` calls waiting for their firing's run, by ``id(claim)``.
+        self.backfills: dict[int, asyncio.Future[Run]] = {}
         self.failures = 0  # consecutive failed writes
         self.unrecorded: list[str] = []  # runs given up on at stop, for SchedulerStopped
         self._stop_tries = 0
         self._timer: WakeHandle | None = None
+
+    # -- the queue -------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Finished runs waiting to be written."""
+        return len(self._releases)
+
+    @property
+    def flushing(self) -> bool:
+        """Whether a write task is on its way."""
+        return self._flush_pending
+
+    def job_finished(self, claim: Claim, run: Run | Firing, *, final: bool = True) -> None:
+        """Queue a finished firing for the store (its Run is built at flush time, off the
+        path of runs that are about to start)."""
+        if not final and claim.final:
+            claim = claim._replace(final=False)
+        if claim.backfill:
+            fut = self.backfills.pop(id(claim), None)  # wake its backfill()
+            if fut is not None and not fut.done():
+                fut.set_result(run.to_run() if isinstance(run, Firing) else run)
+        self._releases.append((claim, run))
+        if not self._flush_pending and not self._host.stopping:  # stop() records them itself
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        self._flush_pending = True
+        self._host.spawn(self.flush())
+
+    async def flush(self) -> None:
+        """Write the queued runs (and what finishes meanwhile) to the store, then wake the
+        ``wait_run()`` waiters."""
+        try:
+            while self._releases:
+                pending, self._releases = self._releases, []
+                # runs whose lease was fenced or handed over at stop are not sent (_cluster.py)
+                pending = self._cluster.releasable(pending)
+                batch = [
+                    (claim, run.to_run() if isinstance(run, Firing) else run)
+                    for claim, run in pending
+                ]
+                retried = {i for i, (_, run) in enumerate(pending) if getattr(run, "retrying", 0)}
+                stored = True
+                try:
+                    result = await self._store.release(batch)
+                except Exception as exc:  # kept and written again: see the module docstring
+                    stored = False
+                    if (retry := await self.failed(pending, exc)) == "later":
+                        return
+                    if retry == "now":
+                        continue
+                else:
+                    self.succeeded()
+                    self._cluster.released(batch, result)
+                for i, (claim, run) in enumerate(batch):
+                    if i in retried:  # wait_run() returns the firing's final attempt
+                        continue
+                    # waiters wake once the store has the run, so get(id).last_run shows it
+                    waiters = self._run_waiters.pop(claim.spec.id, None)
+                    for fut in waiters or ():
+                        if not fut.done():
+                            fut.set_result(run)
+                    if claim.final and stored:
+                        self._job_ended(claim.spec.id)
+                        if self._hub.active:
+                            self._host.emit(JobRemoved(at=self._clock.now(), job_id=claim.spec.id))
+        finally:
+            self._flush_pending = False
+
+    async def write_pending(self, deadline: float | None, within: Any) -> None:
+        """At stop: write what is queued, in this task (bounded by ``deadline``)."""
+        if self._releases and not self._flush_pending:
+            count = len(self._releases)
+            if not await within(deadline, self.flush()):
+                logger.error("recording %d finished runs did not finish at stop()", count)
+
+    # -- wait_run() ------------------------------------------------------------------------------
+
+    async def wait_run(self, job_id: str, timeout: float | None) -> Run:
+        """Wait for the next recorded run of ``job_id`` (see ``Scheduler.wait_run``)."""
+        fut: asyncio.Future[Run] = asyncio.get_running_loop().create_future()
+        self._run_waiters.setdefault(job_id, []).append(fut)
+        try:
+            async with asyncio.timeout(timeout):
+                return await fut
+        finally:
+            waiters = self._run_waiters.get(job_id)
+            if waiters and fut in waiters:
+                waiters.remove(fut)
+
+    def cancel_waiters(self) -> None:
+        """The scheduler stopped: every ``wait_run()`` ends cancelled."""
+        for waiters in self._run_waiters.values():
+            for fut in waiters:
+                if not fut.done():
+                    fut.cancel()
+        self._run_waiters.clear()
+
+    # -- failed writes ---------------------------------------------------------------------------
 
     def succeeded(self) -> None:
         self._stop_tries = 0
@@ -55,17 +199,16 @@ class Recorder:
     ) -> Literal["now", "later", "dropped"]:
         """A write of ``pending`` failed: keep it (``"now"``: retry at once, ``"later"``: a
         retry is armed) or, stopping and out of attempts, report and drop it."""
-        scheduler = self._scheduler
         self.failures += 1
-        if scheduler._stopping:
+        if self._host.stopping:
             self._stop_tries += 1
             if self._stop_tries <= len(STOP_DELAYS):
                 await asyncio.sleep(STOP_DELAYS[self._stop_tries - 1])
-                scheduler._releases[:0] = pending
+                self._releases[:0] = pending
                 return "now"
             self._report(pending, error)
             return "dropped"
-        scheduler._releases[:0] = pending
+        self._releases[:0] = pending
         delay = min(RETRY_MAX, RETRY_INITIAL * 2.0 ** min(self.failures - 1, 16))
         logger.error(
             "recording %d finished runs failed (attempt %d); retrying in %.1f s: %s",
@@ -74,18 +217,15 @@ class Recorder:
             delay,
             error,
         )
-        loop = scheduler._loop
+        loop = self._host.loop
         if loop is not None and self._timer is None:
-            self._timer = scheduler._clock.call_at(
-                loop, scheduler._clock.time() + delay, self._retry
-            )
+            self._timer = self._clock.call_at(loop, self._clock.time() + delay, self._retry)
         return "later"
 
     def _retry(self) -> None:
         self._timer = None
-        scheduler = self._scheduler
-        if scheduler._releases and not scheduler._flush_pending and not scheduler._stopping:
-            scheduler._schedule_flush()
+        if self._releases and not self._flush_pending and not self._host.stopping:
+            self._schedule_flush()
 
     def cancel(self) -> None:
         timer, self._timer = self._timer, None
@@ -104,3 +244,11 @@ class Recorder:
             error,
             "; ".join(names),
         )
+
+
+def backfill_dropped(waiting: dict[int, asyncio.Future[Run]], firing: Firing) -> None:
+    """A pending firing was dropped with its job: end a ``backfill()`` waiting for it."""
+    if firing.claim is not None:
+        fut = waiting.pop(id(firing.claim), None)
+        if fut is not None:
+            fut.cancel()

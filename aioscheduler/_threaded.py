@@ -15,18 +15,15 @@ import threading
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, Unpack
+from typing import Any, Protocol, TypeVar, Unpack
 
-from ._decorators import JobOptionsKw, ModifyKw
-from ._runner import current_run
-from ._values import Job
+from ._firing import current_run
+from ._statistics import SchedulerState
+from ._values import Job, JobOptionsKw, ModifyKw
 from .errors import SchedulerStateError
 from .triggers import Trigger
 
-if TYPE_CHECKING:
-    from ._scheduler import Scheduler
-
-__all__ = ("SchedulerThread",)
+__all__ = ("AsyncScheduler", "SchedulerThread")
 
 T = TypeVar("T")
 
@@ -34,6 +31,43 @@ T = TypeVar("T")
 START_TIMEOUT = 60.0
 #: Real seconds the stop at interpreter exit waits for running work before cancelling it.
 EXIT_GRACE = 10.0
+
+
+class AsyncScheduler(Protocol):
+    """What a :class:`SchedulerThread` drives: a :class:`~aioscheduler.Scheduler` (typed
+    structurally, so that this core module does not import the face)."""
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def state(self) -> SchedulerState: ...
+
+    async def start(self) -> None: ...
+
+    async def serve(self) -> None: ...
+
+    async def stop(self, timeout: float | None = None) -> None: ...
+
+    async def add(
+        self, func: Callable[..., Any], trigger: Trigger, **options: Unpack[JobOptionsKw]
+    ) -> Job: ...
+
+    async def remove(self, id: str) -> None: ...
+
+    async def pause(self, id: str) -> Job: ...
+
+    async def resume(self, id: str) -> Job: ...
+
+    async def get(self, id: str) -> Job: ...
+
+    async def jobs(self) -> list[Job]: ...
+
+    async def run_now(self, id: str) -> None: ...
+
+    async def modify(self, id: str, **changes: Unpack[ModifyKw]) -> Job: ...
+
+    async def reschedule(self, id: str, trigger: Trigger) -> Job: ...
 
 
 class SchedulerThread:
@@ -53,7 +87,7 @@ class SchedulerThread:
             app.run()
     """
 
-    def __init__(self, scheduler: Scheduler, name: str) -> None:
+    def __init__(self, scheduler: AsyncScheduler, name: str) -> None:
         self._scheduler = scheduler
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -62,7 +96,8 @@ class SchedulerThread:
 
     # -- the thread ----------------------------------------------------------------------------
 
-    def _start(self, timeout: float) -> None:
+    def start(self, timeout: float) -> None:
+        """Start the thread and wait (up to ``timeout`` seconds) until the scheduler runs."""
         self._thread.start()
         if not self._ready.wait(timeout):
             raise SchedulerStateError(f"the scheduler did not start within {timeout:g} s")
@@ -103,7 +138,7 @@ class SchedulerThread:
     # -- the face ------------------------------------------------------------------------------
 
     @property
-    def scheduler(self) -> Scheduler:
+    def scheduler(self) -> AsyncScheduler:
         """The scheduler (its coroutine methods belong to its own loop, in the thread)."""
         return self._scheduler
 
@@ -186,10 +221,10 @@ class SchedulerThread:
         return f"<SchedulerThread {self._thread.name!r} {state}>"
 
 
-def start_in_thread(scheduler: Scheduler, name: str) -> SchedulerThread:
+def start_in_thread(scheduler: AsyncScheduler, name: str) -> SchedulerThread:
     """See :meth:`Scheduler.start_in_thread`."""
-    if scheduler._state != "stopped":
-        raise SchedulerStateError(f"the scheduler is already {scheduler._state}")
+    if scheduler.state is not SchedulerState.STOPPED:
+        raise SchedulerStateError(f"the scheduler is already {scheduler.state.value}")
     handle = SchedulerThread(scheduler, name)
-    handle._start(START_TIMEOUT)
+    handle.start(START_TIMEOUT)
     return handle

@@ -6,15 +6,12 @@ import logging
 import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ._clock import to_datetime
 from .errors import InvalidDelay
 
-if TYPE_CHECKING:
-    from ._scheduler import Scheduler
-
-__all__ = ("Timer", "parse_delay")
+__all__ = ("Timer", "TimerHost", "parse_delay")
 
 logger = logging.getLogger("aioscheduler.timers")
 
@@ -41,6 +38,13 @@ def parse_delay(value: object, what: str = "delay") -> float | None:
     return seconds or None
 
 
+class TimerHost(Protocol):
+    """Where a timer waits (the dispatcher's local heap): what :meth:`Timer.cancel` needs."""
+
+    def cancel_timer(self, timer: Timer) -> None:
+        """Take a cancelled timer off the heap and end it (from any thread)."""
+
+
 class Timer:
     """Handle of a timer made by :meth:`Scheduler.call_later` or :meth:`Scheduler.call_at`.
 
@@ -58,22 +62,22 @@ class Timer:
         "_due",
         "_ended",
         "_executor",
-        "_heap_seq",
+        "_host",
         "_running",
-        "_scheduler",
         "cancelled",
+        "heap_seq",
     )
 
     def __init__(
         self,
-        scheduler: Scheduler,
+        host: TimerHost,
         callback: Callable[..., Any],
         args: tuple[Any, ...],
         due: float,
         executor: str,
     ) -> None:
-        self._heap_seq = -1
-        self._scheduler = scheduler
+        self.heap_seq = -1  # the due heap's bookkeeping (see _heap.py)
+        self._host = host
         self._callback = callback
         self._args = args
         self._due: float | None = due
@@ -110,7 +114,7 @@ class Timer:
         if self._ended or self.cancelled:
             return False
         self.cancelled = True
-        self._scheduler._cancel_timer(self)
+        self._host.cancel_timer(self)
         return True
 
     def add_done_callback(self, fn: Callable[[Timer], object]) -> None:
@@ -126,7 +130,38 @@ class Timer:
             self._done_callbacks = []
         self._done_callbacks.append(fn)
 
-    def _end(self) -> None:
+    # -- the engine's side (dispatcher and runner) ---------------------------------------------
+
+    @property
+    def executor(self) -> str:
+        """How the callback runs: ``"async"``, ``"thread"`` or ``"inline"``."""
+        return self._executor
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """The callback's positional arguments."""
+        return self._args
+
+    @property
+    def running(self) -> bool:
+        """Whether its callback runs now."""
+        return self._running
+
+    def begin_run(self) -> None:
+        """Its callback starts (a cancel now only stops the rescheduling)."""
+        self._running = True
+
+    def end_run(self) -> None:
+        """Its callback returned, failed or was cancelled."""
+        self._running = False
+
+    def set_due(self, due: float) -> None:
+        """It runs again at ``due`` (wall-clock timestamp)."""
+        self._due = due
+
+    def end(self) -> None:
+        """End the timer (it will not run again) and call its done callbacks, once."""
+        self._running = False
         if self._ended:
             return
         self._ended = True

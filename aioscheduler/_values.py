@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypedDict
 
 from ._limits import capped_delay, misfire_grace_zero
 from .errors import InvalidJob
@@ -22,7 +22,9 @@ __all__ = (
     "Executor",
     "Job",
     "JobOptions",
+    "JobOptionsKw",
     "JobSpec",
+    "ModifyKw",
     "Outcome",
     "Overlap",
     "Run",
@@ -319,3 +321,42 @@ class Job:
     def spec(self) -> JobSpec:
         """The job's definition."""
         return JobSpec(self.id, self.func, self.trigger, self.args, self.kwargs, self.options)
+
+
+class ModifyKw(TypedDict, total=False):
+    """What ``Scheduler.modify`` can change: a job's arguments and options."""
+
+    args: tuple[Any, ...] | list[Any]
+    kwargs: Mapping[str, Any]
+    overlap: Overlap
+    misfire_grace: float | timedelta | None
+    coalesce: bool
+    max_instances: int | None
+    executor: Executor | None
+    timeout: float | timedelta | None
+    retries: int
+    backoff: Backoff
+    retry_on: type[BaseException] | tuple[type[BaseException], ...]
+    pause_after_failures: int | None
+
+
+class JobOptionsKw(TypedDict, total=False):
+    """The job options accepted by the decorators (the same as ``Scheduler.add``)."""
+
+    id: str
+    args: tuple[Any, ...] | list[Any]
+    kwargs: Mapping[str, Any]
+    overlap: Overlap
+    misfire_grace: float | timedelta | None
+    coalesce: bool
+    paused: bool
+    replace: bool
+    max_instances: int | None
+    executor: Executor | None
+    timeout: float | timedelta | None
+    retries: int
+    backoff: Backoff | None
+    retry_on: type[BaseException] | tuple[type[BaseException], ...]
+    pause_after_failures: int | None
+    run_at_start: bool
+    delivery: Delivery

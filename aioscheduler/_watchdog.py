@@ -32,7 +32,7 @@ from ._clock import real_monotonic
 from .events import Event, LoopStalled
 
 if TYPE_CHECKING:
-    from ._runner import Firing
+    from ._firing import Firing
 
 __all__ = ("DEFAULT_THRESHOLD", "Culprit", "LoopWatchdog", "check_threshold", "describe_task")
 

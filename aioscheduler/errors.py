@@ -12,6 +12,7 @@ leaf also refines the builtin exception it means, so ``except ValueError`` keeps
     ├── JobNotFound (LookupError)           unknown job id
     ├── JobExists (KeyError)                duplicate job id without replace=True
     ├── SchedulerStateError (RuntimeError)  start twice, or a call that needs a running scheduler
+    │   └── SchedulerCrashed                an internal task failed: the scheduler stopped
     ├── JobTimeout (TimeoutError)           a run exceeded its timeout
     ├── InvalidBackfill (ValueError)        backfill() called with a bad window or limit
     │   └── BackfillTooLarge                the window holds more firings than the limit
@@ -41,6 +42,7 @@ __all__ = (
     "NoCommonFiring",
     "RefusedReference",
     "SchedulerError",
+    "SchedulerCrashed",
     "SchedulerStateError",
     "SerializationError",
     "StoreDirectoryMissing",
@@ -103,6 +105,12 @@ class JobExists(SchedulerError, KeyError):
 
 class SchedulerStateError(SchedulerError, RuntimeError):
     """The scheduler is in the wrong state for the call (already running, not running...)."""
+
+
+class SchedulerCrashed(SchedulerStateError):
+    """An internal task of the scheduler (its dispatcher, event delivery, history writes...)
+    failed with an unexpected error, a bug: the scheduler stopped itself. The error is the
+    ``__cause__``. Raised by ``serve()``, and once by the next ``stop()``."""
 
 
 class JobTimeout(SchedulerError, TimeoutError):

@@ -32,6 +32,7 @@ __all__ = (
     "RunMissed",
     "RunSkipped",
     "RunStarted",
+    "SchedulerCrashedEvent",
     "SchedulerStarted",
     "SchedulerStopped",
     "StoreRecovered",
@@ -65,6 +66,18 @@ class SchedulerStopped(Event):
     abandoned: tuple[str, ...] = ()
     unrecorded: tuple[str, ...] = ()
     """Finished runs the store could not record, even after retries (disk full...)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchedulerCrashedEvent(Event):
+    """An internal task failed with an unexpected error (a bug): the scheduler stops itself;
+    ``serve()`` raises :class:`~aioscheduler.errors.SchedulerCrashed`. A
+    :class:`SchedulerStopped` follows."""
+
+    task: str = ""
+    """Which internal task failed (``"dispatcher"``, ``"event delivery"``...)."""
+    error: str = ""
+    """The error, as ``repr()``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -148,7 +148,7 @@ def test_a_refused_result_enum_costs_the_value_not_the_run() -> None:
 async def test_the_memory_store_is_unaffected() -> None:
     scheduler = Scheduler()
     job = await scheduler.add(lambda: None, Every(seconds=1), id="live")
-    assert job.id == "live" and scheduler._admission._callables == set()
+    assert job.id == "live" and scheduler.admission.registered == 0
 
 
 def test_allow_does_not_reach_what_an_allowed_module_merely_imports() -> None:
@@ -195,7 +195,7 @@ async def test_a_refused_add_registers_nothing(tmp_path: Path) -> None:
     scheduler = Scheduler(store=SQLiteStore(tmp_path / "jobs.db"))
     with pytest.raises(SerializationError):
         await scheduler.add(support.plain_job, Every(seconds=1), args=(object(),))
-    assert scheduler._admission._callables == set()
+    assert scheduler.admission.registered == 0
 
 
 def test_a_user_dict_that_looks_like_an_enum_tag_is_data_not_a_name() -> None:

@@ -153,10 +153,10 @@ async def test_removing_the_job_ends_its_backfill(running: Scheduler, clock: Fak
     await running.add(lambda: calls.append(1), Every(60), id="gone", executor="inline")
     task = asyncio.create_task(running.backfill("gone", START - timedelta(minutes=5), START))
     for _ in range(5):  # let it compute and queue its first firing, not run it
-        if running._backfills:
+        if running.statistics().local_entries:
             break
         await asyncio.sleep(0)
-    assert running._backfills
+    assert running.statistics().local_entries
     await running.remove("gone")
     with pytest.raises(JobNotFound):
         await task

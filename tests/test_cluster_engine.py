@@ -131,6 +131,6 @@ async def test_a_lease_taken_over_by_another_node_cancels_the_run_here() -> None
             await asyncio.sleep(0.025)
         [lost] = [e for e in events if isinstance(e, LeaseLost)]
         assert lost.reason == "lease taken over by another node"
-        assert s._cluster.lost == 1
+        assert s.statistics().leases_lost == 1
     finally:
         await s.stop(timeout=0)

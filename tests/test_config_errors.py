@@ -47,7 +47,7 @@ def test_a_store_that_is_not_a_store_is_a_configuration_error() -> None:
 def test_utc_is_accepted_in_any_case(key: str) -> None:
     scheduler = Scheduler(timezone=key)
     naive = datetime(2026, 3, 2, 12, 0)
-    assert naive.replace(tzinfo=scheduler._timezone).utcoffset() == UTC.utcoffset(None)
+    assert naive.replace(tzinfo=scheduler.timezone).utcoffset() == UTC.utcoffset(None)
     cron = Cron("0 9 * * *", timezone=key)
     assert cron.next_after(datetime(2026, 3, 2, 10, tzinfo=UTC)) == datetime(
         2026, 3, 3, 9, tzinfo=UTC

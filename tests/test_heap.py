@@ -12,7 +12,7 @@ from aioscheduler._heap import COMPACT_MIN_SIZE, DueHeap, HeapEntry
 
 class E:
     def __init__(self, name: object) -> None:
-        self._heap_seq = -1
+        self.heap_seq = -1
         self.name = name
 
 

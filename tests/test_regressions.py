@@ -30,7 +30,7 @@ async def test_replace_with_a_concurrency_bound_keeps_the_dispatcher_alive(
     await s.add(job, Every(seconds=1), id="r", overlap="replace")
     async with s:
         await clock.advance(2.5)  # firings wait for the slot and replace each other
-        assert s._dispatch_task is not None and not s._dispatch_task.done()
+        assert s.running  # a dead dispatcher would have stopped the scheduler
         hold.set()
         await clock.advance(3)
         assert len(calls) >= 3  # firing goes on after the blocker ends
@@ -85,7 +85,7 @@ async def test_remove_drops_pending_retries_and_forgets_the_job(
     await running.remove("f")
     await clock.advance(100)
     assert attempts == [1]
-    assert "f" not in running._runner._jobs
+    assert running.statistics().jobs_active == 0
 
 
 async def test_stop_called_from_inside_a_job_returns(running: Scheduler, clock: FakeClock) -> None:
@@ -119,7 +119,7 @@ async def test_a_timer_returning_while_stop_waits_is_ended_not_rescheduled(
     gate.set()
     await stopping
     assert timer.done and ended == [timer]
-    assert len(running._heap) == 0
+    assert running.statistics().local_entries == 0
 
 
 async def test_a_timer_cancelled_while_waiting_for_a_slot_never_runs(clock: FakeClock) -> None:
@@ -175,9 +175,9 @@ async def test_wait_run_returns_after_the_run_is_in_the_history(
 async def test_stop_on_a_never_started_scheduler_closes_the_store(clock: FakeClock) -> None:
     s = Scheduler(clock=clock)
     await s.add(lambda: None, Every(seconds=1), id="j", executor="inline")
-    assert s._store_open
+    assert s.statistics().store_open
     await s.stop()
-    assert not s._store_open
+    assert not s.statistics().store_open
     assert not s.running
 
 

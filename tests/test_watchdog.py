@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from datetime import timedelta
 
@@ -88,7 +89,7 @@ async def test_the_watchdog_is_off_with_none(clock: FakeClock) -> None:
     stalls: list[LoopStalled] = []
     s.subscribe(stalls.append, LoopStalled)
     async with s:
-        assert s._watchdog is None
+        assert not s.statistics().watchdog
         time.sleep(0.3)  # noqa: ASYNC251 - on purpose
         await asyncio.sleep(0.05)
     assert stalls == []
@@ -97,11 +98,9 @@ async def test_the_watchdog_is_off_with_none(clock: FakeClock) -> None:
 async def test_the_watchdog_stops_with_the_scheduler(clock: FakeClock) -> None:
     s = Scheduler(clock=clock)
     async with s:
-        watchdog = s._watchdog
-        assert watchdog is not None and watchdog.threshold == 0.5
-        thread = watchdog._thread
-    assert s._watchdog is None
-    assert thread is not None
+        assert s.statistics().watchdog
+        [thread] = [t for t in threading.enumerate() if t.name == "aioscheduler-watchdog"]
+    assert not s.statistics().watchdog
     thread.join(5)
     assert not thread.is_alive()
 

@@ -80,7 +80,7 @@ async def _shared_store_table(
     if not hasattr(store, "describe_jobs"):
         return None
     try:
-        await scheduler._ensure_store()
+        await scheduler.open_store()
         return await stored_jobs_table(store, tz)
     except SchedulerError as exc:
         raise UsageError(f"cannot list the jobs of {store!r}: {exc}", exit_code=1) from None
@@ -121,10 +121,10 @@ async def _from_scheduler(scheduler: Scheduler) -> tuple[list[Listed], list[tupl
 
     store = scheduler.store
     if isinstance(store, SQLiteStore):
-        return read_sqlite(store.path, store._codec, scheduler._admission)
+        return read_sqlite(store.path, store._codec, scheduler.admission)
     try:
         if not store.persistent:
-            await scheduler._add_declared()  # what start() would add, without starting
+            await scheduler.load_declared()  # what start() would add, without starting
         jobs = await scheduler.jobs()
         broken = await _broken(store)
     except SchedulerError as exc:

@@ -24,16 +24,18 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from .._scheduler import Scheduler
+from .._threaded import AsyncScheduler
 
 __all__ = ("SCHEDULER_KEY", "cleanup_context")
 
 #: The application key under which the running scheduler is stored: ``app[SCHEDULER_KEY]``.
-SCHEDULER_KEY: web.AppKey[Scheduler] = web.AppKey("scheduler", Scheduler)
+#: Typed structurally (:class:`~aioscheduler._threaded.AsyncScheduler`): the face's
+#: ``Scheduler.aiohttp_context`` reaches this module, so it cannot import the face back.
+SCHEDULER_KEY: web.AppKey[AsyncScheduler] = web.AppKey("scheduler", AsyncScheduler)
 
 
 async def cleanup_context(
-    scheduler: Scheduler, app: web.Application, *, stop_timeout: float | None = None
+    scheduler: AsyncScheduler, app: web.Application, *, stop_timeout: float | None = None
 ) -> AsyncIterator[None]:
     """An aiohttp cleanup context: start ``scheduler`` at startup, stop it at cleanup.
 

@@ -27,7 +27,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .._scheduler import Scheduler
+    from .._threaded import AsyncScheduler
 
 __all__ = ("AppLifespan", "Lifespan")
 
@@ -68,7 +68,7 @@ class Lifespan:
 
     def __init__(
         self,
-        scheduler: Scheduler,
+        scheduler: AsyncScheduler,
         inner: AppLifespan | None = None,
         *,
         stop_timeout: float | None = None,

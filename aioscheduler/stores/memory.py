@@ -69,7 +69,7 @@ class _Entry:
     """
 
     __slots__ = (
-        "_heap_seq",
+        "heap_seq",
         "history",
         "history_limit",
         "nominal",
@@ -81,7 +81,7 @@ class _Entry:
     )
 
     def __init__(self, spec: JobSpec, history_limit: int) -> None:
-        self._heap_seq = -1
+        self.heap_seq = -1
         self.spec = spec
         self.nominal: float | None = None
         self.run_at: float | None = None

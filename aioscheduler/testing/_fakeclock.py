@@ -7,9 +7,9 @@ import heapq
 import itertools
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .._clock import Clock, WakeHandle, to_datetime
 
@@ -80,7 +80,10 @@ class FakeClock(Clock):
         self._wakes: list[tuple[float, int, asyncio.AbstractEventLoop, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._cancelled: set[int] = set()
-        self._schedulers: weakref.WeakSet[Scheduler] = weakref.WeakSet()
+        # each scheduler with its "the clock was stepped" hook
+        self._schedulers: weakref.WeakKeyDictionary[Scheduler, Callable[[], None]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # -- Clock ---------------------------------------------------------------------------------
 
@@ -100,8 +103,8 @@ class FakeClock(Clock):
         heapq.heappush(self._wakes, (when, seq, loop, callback))
         return WakeHandle(lambda: self._cancelled.add(seq))
 
-    def attach(self, scheduler: object) -> None:
-        self._schedulers.add(scheduler)  # type: ignore[arg-type]
+    def attach(self, scheduler: object, stepped: Callable[[], None]) -> None:
+        self._schedulers[cast("Scheduler", scheduler)] = stepped
 
     # -- moving time ---------------------------------------------------------------------------
 
@@ -144,7 +147,7 @@ class FakeClock(Clock):
         schedulers = list(self._schedulers)
         if any(s.running for s in schedulers):
             return
-        never = [s for s in schedulers if s._stopped_event is None]  # never started
+        never = [s for s in schedulers if not s.statistics().starts]
         if never:
             from ..errors import SchedulerStateError
 
@@ -159,8 +162,8 @@ class FakeClock(Clock):
         """Move the wall clock forward at once, running nothing in between (a host suspend or
         a clock step). The monotonic clock does not move, so schedulers see a clock jump."""
         self._wall += _seconds(seconds, "jump()")
-        for scheduler in list(self._schedulers):
-            scheduler._clock_changed()
+        for stepped in list(self._schedulers.values()):
+            stepped()
 
     async def settle(self) -> None:
         """Wait until every attached scheduler is quiet: nothing due now, no run that can make
@@ -175,17 +178,15 @@ class FakeClock(Clock):
             await asyncio.sleep(0)
             all_idle = True
             progress = 0
-            threads: Callable[[], Awaitable[None]] | None = None
+            threads: list[Scheduler] = []
             io = False
             for scheduler in list(self._schedulers):
-                idle, p = scheduler._idle_state()
+                stats = scheduler.statistics()
                 io = io or scheduler.store.io_in_flight() > 0
-                all_idle = all_idle and idle and not io
-                progress += p
-                if scheduler._runner.threads_in_flight:
-                    threads = scheduler._runner.wait_thread
-                elif scheduler._hub.thread_work:  # a sync event subscriber's thread
-                    threads = scheduler._hub.wait_thread
+                all_idle = all_idle and stats.idle and not io
+                progress += stats.progress
+                if stats.threads:
+                    threads.append(scheduler)
             if all_idle:
                 return
             if io:  # a store is half-way through a claim or a release: wait for it
@@ -197,10 +198,8 @@ class FakeClock(Clock):
                     continue
             else:
                 io_since = None
-            if threads is not None and not stuck:
-                try:
-                    await asyncio.wait_for(threads(), THREAD_WAIT)
-                except TimeoutError:
+            if threads and not stuck:
+                if not await _thread_finished(threads, THREAD_WAIT):
                     stuck = True  # a thread run that hangs waits on something outside
                 idle_rounds = 0
                 continue
@@ -212,3 +211,15 @@ class FakeClock(Clock):
 
     def __repr__(self) -> str:
         return f"<FakeClock {to_datetime(self._wall).isoformat()}>"
+
+
+async def _thread_finished(schedulers: list[Scheduler], limit: float) -> bool:
+    """Wait (real time, up to ``limit`` seconds) until a worker-thread run of one of
+    ``schedulers`` finishes; return whether one did."""
+    before = [s.statistics().threads_finished for s in schedulers]
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        await asyncio.sleep(STORE_IO_POLL)
+        if [s.statistics().threads_finished for s in schedulers] != before:
+            return True
+    return False

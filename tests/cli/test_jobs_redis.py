@@ -49,7 +49,7 @@ async def test_lists_jobs_and_running_firings_without_the_jobs_module(
     # a node holds a lease on a firing of "work" right now
     node = RedisStore(url, clock="node")
     scheduler = Scheduler(store=node, node_name="node-7", allow=["jobsmod"])
-    await scheduler._ensure_store()
+    await scheduler.open_store()
     job = await node.get_job("work")
     [claim] = await node.acquire_due(job.next_run_at.timestamp(), 10)  # type: ignore[union-attr]
     (tmp_path / "jobsmod.py").unlink()  # the jobs' function can no longer be imported

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from aioscheduler import Every, Scheduler
+from aioscheduler.errors import StoreError
 from aioscheduler.events import JobBroken, RunFinished
 from aioscheduler.stores.sqlite import SQLiteStore
 from aioscheduler.testing import FakeClock
@@ -115,7 +116,7 @@ async def test_a_trigger_that_fails_on_its_data_breaks_only_its_job(
     assert [tag for tag, _ in support.CALLS] == ["good"] * 3
 
 
-async def test_an_unexpected_error_while_claiming_does_not_end_the_dispatcher(
+async def test_a_store_error_while_claiming_does_not_end_the_dispatcher(
     tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scheduler = make(tmp_path / "jobs.db", clock)
@@ -123,7 +124,9 @@ async def test_an_unexpected_error_while_claiming_does_not_end_the_dispatcher(
     store = scheduler.store
     assert isinstance(store, SQLiteStore)
     original = store.acquire_due
-    failures = [TypeError("a value of the wrong type")]
+    # a StoreError is an outage: backed off and retried (any other error is a bug and stops
+    # the scheduler: tests/test_supervision.py)
+    failures = [StoreError("database is locked")]
 
     async def acquire_due(now: float, limit: int) -> list[object]:
         if failures:

@@ -1,0 +1,229 @@
+"""Validation at the door: a job's callable, trigger, arguments and options become a
+:class:`~aioscheduler._values.JobSpec`, or a typed error at registration, never at the first
+firing. Also the scheduler's store and time zone arguments."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from datetime import tzinfo
+from typing import Any
+
+from ._admission import Admission
+from ._clock import Clock
+from ._values import Executor, JobOptions, JobOptionsKw, JobSpec, make_options, with_executor
+from .errors import InvalidConfiguration, InvalidJob, InvalidTrigger
+from .stores._base import Store
+from .stores.memory import MemoryStore
+from .triggers import Trigger
+from .triggers._time import to_zone
+
+__all__ = (
+    "SpecMaker",
+    "check_call",
+    "default_executor",
+    "job_id_of",
+    "resolve_store",
+    "resolve_timezone",
+    "same_callable",
+)
+
+_INLINE_ATTR = "__aioscheduler_inline__"
+
+
+def default_executor(func: Callable[..., Any]) -> Executor:
+    """The executor a callable runs on by default: its nature decides."""
+    if getattr(func, _INLINE_ATTR, False):
+        return "inline"
+    if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004 - async callable objects
+    ):
+        return "async"
+    return "thread"
+
+
+def job_id_of(func: Callable[..., Any]) -> str:
+    """The default job id of a callable: ``module.qualname``."""
+    module = getattr(func, "__module__", None) or "<unknown>"
+    qualname = getattr(func, "__qualname__", None) or type(func).__qualname__
+    return f"{module}.{qualname}"
+
+
+def same_callable(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    """Whether two callables are the same function (one may be a re-import of the other)."""
+    return a is b or (
+        job_id_of(a) == job_id_of(b)
+        and getattr(a, "__code__", None) is getattr(b, "__code__", None)
+    )
+
+
+def resolve_timezone(value: str | tzinfo | None) -> tzinfo | None:
+    """The scheduler's ``timezone`` argument as a tzinfo."""
+    if value is None:
+        return None
+    try:
+        return to_zone(value, "scheduler timezone")
+    except InvalidTrigger as exc:
+        raise InvalidConfiguration(str(exc)) from None
+
+
+def resolve_store(store: Store | str | None, **keys: Any) -> Store:
+    """The scheduler's ``store`` argument (a store, a URL, ``None``) as a store."""
+    if keys and not isinstance(store, str):
+        raise InvalidConfiguration(
+            "secret_key, old_keys and encrypt apply to a store URL; give them to the store "
+            f"object itself, e.g. SQLiteStore(path, secret_key=...), not with {store!r}"
+        )
+    if store is None:
+        return MemoryStore()
+    if isinstance(store, Store):
+        return store
+    if isinstance(store, str):
+        if store in ("memory", "memory://") and not keys:
+            return MemoryStore()
+        from .stores import store_from_url
+
+        return store_from_url(store, **keys)
+    raise InvalidConfiguration(f"store must be a Store, a store URL or None, got {store!r}")
+
+
+def check_call(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any], job_id: str
+) -> None:
+    """Refuse, at registration, arguments the callable cannot be called with.
+
+    Raises:
+        InvalidJob: ``func(*args, **kwargs)`` would fail to bind (a missing, extra or
+            unknown argument); the message shows the signature.
+    """
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # some builtins have no signature: nothing to check
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+        bare = signature.replace(
+            parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+            return_annotation=signature.empty,
+        )
+        raise InvalidJob(
+            f"job {job_id!r}: {_name(func)}{bare} cannot be called with ({shown}): {exc}"
+        ) from None
+
+
+def _name(func: Callable[..., Any]) -> str:
+    return getattr(func, "__qualname__", None) or type(func).__qualname__
+
+
+def _check_process_callable(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], job_id: str
+) -> None:
+    import pickle
+
+    try:
+        pickle.dumps((func, args, kwargs))
+    except Exception as exc:
+        raise InvalidJob(
+            f"job {job_id!r} uses executor='process' but its callable or arguments cannot "
+            f"be sent to a process ({type(exc).__name__}: {exc}); use a module-level "
+            f"function and picklable arguments"
+        ) from exc
+
+
+class SpecMaker:
+    """Builds checked job specs for one scheduler (its time zone, clock, store, admission)."""
+
+    def __init__(
+        self, timezone: tzinfo | None, clock: Clock, store: Store, admission: Admission
+    ) -> None:
+        self.timezone = timezone
+        self._clock = clock
+        self._store = store
+        self._admission = admission
+
+    def make(
+        self,
+        func: Callable[..., Any],
+        trigger: Trigger,
+        *,
+        id: str | None,
+        args: Any,
+        kwargs: Mapping[str, Any] | None,
+        options: JobOptions,
+        store_check: bool = True,
+    ) -> JobSpec:
+        """Check everything about a job and return its spec.
+
+        Raises:
+            InvalidJob: a bad callable, id, argument or option.
+            InvalidTrigger: the trigger cannot be bound (a naive ``At`` without a timezone).
+        """
+        if not callable(func):
+            raise InvalidJob(f"func must be callable, got {func!r}")
+        if not isinstance(trigger, Trigger):
+            raise InvalidJob(
+                f"trigger must be a Trigger (Every, Cron, At, After, Ticks...), got {trigger!r}"
+            )
+        trigger = trigger.bind(self.timezone).anchor(self._clock.now())
+        job_id = job_id_of(func) if id is None else id
+        if not isinstance(job_id, str) or not job_id:
+            raise InvalidJob(f"id must be a non-empty str, got {job_id!r}")
+        if isinstance(args, str | bytes) or not isinstance(args, tuple | list):
+            raise InvalidJob(f"args must be a tuple or list, got {args!r}")
+        if kwargs is None:
+            kwargs = {}
+        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+            raise InvalidJob(f"kwargs must be a mapping with str keys, got {kwargs!r}")
+        executor = options.executor
+        natural = default_executor(func)
+        if executor is None:
+            options = with_executor(options, natural)
+        elif executor in ("thread", "inline", "process") and natural == "async":
+            raise InvalidJob(
+                f"executor={executor!r} cannot run coroutine function {job_id!r}; "
+                f"use executor='async' (the default for coroutine functions)"
+            )
+        if options.executor == "process":
+            _check_process_callable(func, tuple(args), dict(kwargs), job_id)
+        spec = JobSpec(job_id, func, trigger, tuple(args), dict(kwargs), options)
+        check = getattr(self._store, "check_spec", None)
+        if check is not None and store_check:
+            check(spec)
+        check_call(func, spec.args, spec.kwargs, job_id)  # a wrong args= fails here, once
+        if self._store.persistent:  # this process chose this code: its rows may name it
+            self._admission.register_spec(spec)
+        return spec
+
+    def from_kw(
+        self,
+        func: Callable[..., Any],
+        trigger: Trigger,
+        options: JobOptionsKw,
+        *,
+        store_check: bool = True,
+    ) -> JobSpec:
+        """The spec of a declared job (decorator options, as ``add()`` takes them)."""
+        opts: dict[str, Any] = dict(options)
+        job_id = opts.pop("id", None)
+        args = opts.pop("args", ())
+        kwargs = opts.pop("kwargs", None)
+        opts.pop("paused", None)
+        opts.pop("replace", None)
+        opts.pop("run_at_start", None)
+        if opts.get("backoff") is None:
+            opts.pop("backoff", None)
+        try:
+            job_options = make_options(**opts)
+        except TypeError as exc:
+            raise InvalidJob(f"unknown job option: {exc}") from None
+        return self.make(
+            func,
+            trigger,
+            id=job_id,
+            args=args,
+            kwargs=kwargs,
+            options=job_options,
+            store_check=store_check,
+        )
