@@ -33,7 +33,7 @@ class FinishedFiring(Protocol):
     of a :class:`Run`: the run is then built only if someone reads the history."""
 
     @property
-    def claim(self) -> Claim: ...
+    def claim(self) -> Claim | None: ...
     @property
     def started(self) -> float | None: ...
     @property
@@ -107,6 +107,7 @@ class _Entry:
             rec: Record = (*run[:5], None if outcome is None else outcome.value, *run[6:])
         else:  # times stay floats until read
             claim = run.claim
+            assert claim is not None
             rec = (
                 claim.spec.id,
                 claim.scheduled_at,
