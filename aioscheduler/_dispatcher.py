@@ -44,7 +44,8 @@ logger = logging.getLogger("aioscheduler.dispatcher")
 CLAIM_BATCH = 256
 #: A difference between wall and monotonic elapsed time above this many seconds is a jump.
 JUMP_THRESHOLD = 1.0
-#: Every this many jobs added, ``gc.freeze()`` (see :meth:`Dispatcher.added`).
+#: ``gc.freeze()`` once this many jobs were added, then at every doubling (see
+#: :meth:`Dispatcher.added`).
 FREEZE_AFTER = 10_000
 
 
@@ -73,6 +74,7 @@ class Dispatcher:
         self.sleeping = False
         self.rounds = 0
         self._added = 0
+        self._freeze_at = FREEZE_AFTER
 
     # -- the loop it belongs to ------------------------------------------------------------------
 
@@ -184,17 +186,19 @@ class Dispatcher:
         return entries
 
     def added(self) -> None:
-        """A job was added. Every :data:`FREEZE_AFTER` of them, freeze the cyclic garbage
-        collector's view of what exists (``gc.freeze()``, a constant-time call): the jobs,
-        triggers and specs registered are long-lived, and a full collection walks every one of
-        them. Measured at 1e5 jobs: full passes of 150-250 ms, several per second while the
-        jobs fire, landed on the firing path; once frozen, only objects made since are walked
-        (benchmarks/RESULTS.md, section 7). Frozen objects are never collected: a reference
-        cycle that is already garbage at that moment stays in memory (a bounded, one-time
-        cost). The freeze is process-wide, like the collector; ``gc.unfreeze()`` undoes it."""
+        """A job was added. At :data:`FREEZE_AFTER` jobs added, then at every doubling of that
+        count, freeze the cyclic garbage collector's view of what exists (``gc.freeze()``, a
+        constant-time call): the jobs, triggers and specs registered are long-lived, and a full
+        collection walks every one of them. Measured at 1e5 jobs: full passes of 150-250 ms,
+        several per second while the jobs fire, landed on the firing path; once frozen, only
+        objects made since are walked (benchmarks/RESULTS.md, section 7). Frozen objects are
+        never collected: a reference cycle that is already garbage at that moment stays in
+        memory. Doubling bounds that cost: an application that adds jobs all its life freezes
+        about log2(total / FREEZE_AFTER) times. The freeze is process-wide, like the collector;
+        ``gc.unfreeze()`` undoes it."""
         self._added += 1
-        if self._added >= FREEZE_AFTER:
-            self._added = 0
+        if self._added >= self._freeze_at:
+            self._freeze_at *= 2
             gc.freeze()
 
     # -- wake-ups ------------------------------------------------------------------------------

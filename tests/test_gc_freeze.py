@@ -1,7 +1,8 @@
 """Large registrations are frozen out of the cyclic garbage collector (issue 11).
 
 At 1e5 jobs, full collections walking every registered job landed on the firing path
-(150-250 ms each, several per second); ``gc.freeze()`` is called every ``FREEZE_AFTER`` jobs added.
+(150-250 ms each, several per second); ``gc.freeze()`` is called once ``FREEZE_AFTER``
+jobs were added, then at every doubling.
 """
 
 from __future__ import annotations
