@@ -55,6 +55,25 @@ async def burst(n: int, prof: cProfile.Profile | None) -> float:
         return time.process_time() - t0
 
 
+async def timer_burst(n: int, prof: cProfile.Profile | None) -> float:
+    DONE.append(asyncio.Event())
+    TARGET[0] = n
+    async with Scheduler() as s:
+        when = datetime.now(UTC) + timedelta(seconds=0.3 + n * 5e-6)
+        for _ in range(n):
+            s.call_at(when, noop)
+        gc.collect()
+        delay = (when - datetime.now(UTC)).total_seconds()
+        await asyncio.sleep(max(0.0, delay - 0.01))
+        t0 = time.process_time()
+        if prof is not None:
+            prof.enable()
+        await DONE[-1].wait()
+        if prof is not None:
+            prof.disable()
+        return time.process_time() - t0
+
+
 async def raw_burst(n: int) -> float:
     """The baseline: ``call_at`` + ``create_task`` of the same coroutine, same due time."""
     DONE.append(asyncio.Event())
@@ -100,11 +119,14 @@ def main() -> int:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--sort", default="tottime")
     ap.add_argument("--no-profile", action="store_true", help="just time the firings")
+    ap.add_argument("--timers", action="store_true", help="call_at timers, not jobs")
     ap.add_argument("--raw", action="store_true", help="also time raw call_at + create_task")
     args = ap.parse_args()
     prof = None if args.no_profile else cProfile.Profile()
     if args.every:
         cpu = asyncio.run(every(args.every, args.seconds, prof))
+    elif args.timers:
+        cpu = asyncio.run(timer_burst(args.n, prof))
     else:
         cpu = asyncio.run(burst(args.n, prof))
     fired = COUNT[0]
