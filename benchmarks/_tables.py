@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-WORKLOADS = ("schedule", "burst", "precision", "cancel", "steady", "gcpause", "resched")
+WORKLOADS = ("schedule", "burst", "precision", "cancel", "steady", "resched", "gcpause")
 BASELINE = "raw"
 # Where raw asyncio has no row of its own, it is compared with this case.
 BASE_CASE = {("burst", "timer"): "async", ("resched", "inline"): "sync"}

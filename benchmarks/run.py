@@ -110,7 +110,8 @@ def plan(quick: bool, only: set[str] | None, systems: list[str], trim: bool = Fa
         W.append(("cancel", case, cost_ns, 0.0, None))
     W.append(("steady", "-", [10_000], 2.0 if quick else 30.0, None))
     # Full collections at 1e5 jobs (issue 11): ours and raw only.
-    W.append(("gcpause", "-", [100_000], 3.0 if quick else 8.0, with_raw))
+    # the window spans one interval (10 s) at least, so every job fires in it
+    W.append(("gcpause", "-", [100_000], 10.0 if quick else 12.0, with_raw))
     for case in ("async", "sync", "inline"):
         # No peer can return its next delay: one n/a row each is enough.
         W.append(
