@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from ._clock import Clock, to_datetime
 from ._events import EventHub
-from ._values import Job, JobSpec, Outcome, Run
+from ._values import Job, JobSpec, Outcome
 from .errors import StoreError
 from .events import (
     Event,
@@ -239,7 +239,7 @@ class Cluster:
                 send.append((claim, run))
         return send
 
-    def released(self, batch: Sequence[tuple[Claim, Run]], result: ReleaseResult | None) -> None:
+    def released(self, batch: Sequence[tuple[Claim, object]], result: ReleaseResult | None) -> None:
         """The store recorded ``batch``: stop renewing, report refusals and pauses."""
         if batch and self.outage.down:  # an empty batch made no round trip: proves nothing
             self.outage.ok()

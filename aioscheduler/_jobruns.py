@@ -8,6 +8,7 @@ runs (to the store, to the dispatcher's heap for a retry, to a pause).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ from .stores._base import Claim, Store
 __all__ = ("JobRuns", "RunSink")
 
 logger = logging.getLogger("aioscheduler.runner")
+_DEBUG = functools.partial(logger.isEnabledFor, logging.DEBUG)
 
 
 class RunSink(Protocol):
@@ -197,6 +199,22 @@ class JobRuns:
         claim = firing.claim
         assert spec is not None and claim is not None
         now = self._clock.time()
+        if outcome is Outcome.SUCCESS and not self._hub.active and not _DEBUG():
+            # the common case, kept short: nothing to log, emit, retry or pause
+            firing.outcome, firing.finished, firing.result, firing.reason = (
+                outcome,
+                now,
+                result,
+                reason,
+            )
+            state = self._jobs.get(spec.id)
+            if state is not None:
+                state.running.discard(firing)
+                state.failures = 0
+            self._sink.job_finished(claim, firing)
+            if state is not None:
+                self._after_run(spec.id, state)
+            return
         if outcome is Outcome.CANCELLED and reason is None:
             reason = "scheduler stopped"
         firing.outcome, firing.finished, firing.result, firing.error, firing.reason = (
@@ -240,18 +258,25 @@ class JobRuns:
             state.failures = 0
         sink.job_finished(claim, firing, final=not retrying)
         if state is not None:
-            queued = state.queued
-            if queued is not None and not state.running:
-                state.queued = None
-                if sink.stopping:
-                    self.finish(queued, Outcome.CANCELLED, None, None, "scheduler stopped")
-                else:
-                    state.running.add(queued)
-                    self._admit(queued)
-            if not state.running and self._backlog.active(spec.id):
-                self._next_in_backlog(spec.id, state)
-            if not state.running and state.queued is None and not state.failures:
-                del self._jobs[spec.id]
+            self._after_run(spec.id, state)
+
+    def _after_run(self, job_id: str, state: _JobState) -> None:
+        """A run of ``job_id`` was recorded: start its queued or next backlog firing, or drop
+        its state once nothing of it is left."""
+        if state.running:
+            return
+        queued = state.queued
+        if queued is not None:
+            state.queued = None
+            if self._sink.stopping:
+                self.finish(queued, Outcome.CANCELLED, None, None, "scheduler stopped")
+            else:
+                state.running.add(queued)
+                self._admit(queued)
+        if not state.running and self._backlog.active(job_id):
+            self._next_in_backlog(job_id, state)
+        if not state.running and state.queued is None and not state.failures:
+            del self._jobs[job_id]
 
     def _next_in_backlog(self, job_id: str, state: _JobState) -> None:
         """Start the job's next backlog firing (see ``_backlog.py``); one that waited past its

@@ -27,7 +27,8 @@ from ._events import EventHub
 from ._firing import Firing
 from ._values import Run
 from .events import Event, JobRemoved
-from .stores._base import Claim, Store
+from .stores._base import Claim, ReleaseResult, Store
+from .stores.memory import MemoryStore
 
 __all__ = ("Recorder", "RecorderHost", "backfill_dropped")
 
@@ -123,14 +124,10 @@ class Recorder:
                 pending, self._releases = self._releases, []
                 # runs whose lease was fenced or handed over at stop are not sent (_cluster.py)
                 pending = self._cluster.releasable(pending)
-                batch = [
-                    (claim, run.to_run() if isinstance(run, Firing) else run)
-                    for claim, run in pending
-                ]
                 retried = {i for i, (_, run) in enumerate(pending) if getattr(run, "retrying", 0)}
                 stored = True
                 try:
-                    result = await self._store.release(batch)
+                    result = await self._release(pending)
                 except Exception as exc:  # kept and written again: see the module docstring
                     stored = False
                     if (retry := await self.failed(pending, exc)) == "later":
@@ -139,21 +136,35 @@ class Recorder:
                         continue
                 else:
                     self.succeeded()
-                    self._cluster.released(batch, result)
-                for i, (claim, run) in enumerate(batch):
+                    self._cluster.released(pending, result)
+                waiting = self._run_waiters
+                for i, (claim, run) in enumerate(pending):
                     if i in retried:  # wait_run() returns the firing's final attempt
                         continue
                     # waiters wake once the store has the run, so get(id).last_run shows it
-                    waiters = self._run_waiters.pop(claim.spec.id, None)
+                    waiters = waiting.pop(claim.spec.id, None) if waiting else None
                     for fut in waiters or ():
                         if not fut.done():
-                            fut.set_result(run)
+                            fut.set_result(run.to_run() if isinstance(run, Firing) else run)
                     if claim.final and stored:
                         self._job_ended(claim.spec.id)
                         if self._hub.active:
                             self._host.emit(JobRemoved(at=self._clock.now(), job_id=claim.spec.id))
         finally:
             self._flush_pending = False
+
+    async def _release(self, pending: list[tuple[Claim, Run | Firing]]) -> ReleaseResult | None:
+        """Hand ``pending`` to the store. The built-in memory store takes a finished
+        :class:`Firing` as it is (it keeps plain records, and builds the ``Run`` only when the
+        history is read); any other store gets ``Run`` objects. Measured at 1e5 burst firings:
+        building a ``Run`` per firing was ~12% of a firing's cost (benchmarks/RESULTS.md)."""
+        store = self._store
+        if type(store) is MemoryStore:
+            await store.release(pending)  # its release returns nothing to report
+            return None
+        return await store.release(
+            [(claim, run.to_run() if isinstance(run, Firing) else run) for claim, run in pending]
+        )
 
     async def write_pending(self, deadline: float | None, within: Any) -> None:
         """At stop: write what is queued, in this task (bounded by ``deadline``)."""

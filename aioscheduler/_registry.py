@@ -44,6 +44,7 @@ class Registry:
             except JobNotFound:
                 pass
         job = await store.add_job(spec, now=clock.time(), paused=paused, replace=replace)
+        engine.dispatcher.added()
         engine.ticks.register(spec, paused)
         event = JobUpdated if existed else JobAdded
         engine.emit(event(at=clock.now(), job_id=spec.id, job=job))

@@ -196,7 +196,12 @@ class Runner:
         try:
             if spec is None:
                 assert timer is not None
-                result = await self._call(timer.callback, executor, timer.args, None)
+                if executor == "async":  # as for jobs below: no extra frame of _call()
+                    result = timer.callback(*timer.args)
+                    if result.__class__ is CoroutineType or inspect.isawaitable(result):
+                        result = await result
+                else:
+                    result = await self._call(timer.callback, executor, timer.args, None)
                 delay = parse_delay(result, "the delay returned by a timer callback")
             elif executor == "async":  # the hot path, without the extra frame of _call()
                 func, kwargs = spec.func, spec.kwargs

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-WORKLOADS = ("schedule", "burst", "precision", "cancel", "steady", "resched")
+WORKLOADS = ("schedule", "burst", "precision", "cancel", "steady", "resched", "gcpause")
 BASELINE = "raw"
 # Where raw asyncio has no row of its own, it is compared with this case.
 BASE_CASE = {("burst", "timer"): "async", ("resched", "inline"): "sync"}
@@ -212,6 +212,41 @@ def _steady(ix: _Index, systems: Sequence[Any]) -> list[str]:
     ]
 
 
+def _gcpause(ix: _Index, systems: Sequence[Any]) -> list[str]:
+    rows = []
+    for n in ix.ns("gcpause", "-"):
+        for s in systems:
+            rec = ix.get("gcpause", "-", n, s.key)
+            if rec is None:
+                continue
+            r = ix.ok("gcpause", "-", n, s.key)
+            if r is None:
+                rows.append([_n(n), s.label, _status(rec), "", "", "", ""])
+                continue
+            counts = " / ".join(str(c) for c in r["collections"])
+            pauses = " / ".join(_ms(x) for x in r["max_pause_ms"])
+            rows.append(
+                [
+                    _n(n),
+                    s.label,
+                    f"{r['fired_pct']:.1f}%",
+                    _ms(r["p99_ms"]),
+                    counts,
+                    pauses,
+                    _ms(r["gen2_total_ms"]),
+                ]
+            )
+    return [
+        "**N interval jobs (10 s, phases spread), garbage collections in the firing window**: "
+        "collections and longest pause (ms) per generation 0 / 1 / 2; nothing tuned by the "
+        "benchmark",
+        _table(
+            ["N", "system", "fired", "p99 ms", "collections", "longest pause ms", "gen-2 ms"],
+            rows,
+        ),
+    ]
+
+
 def _resched(ix: _Index, systems: Sequence[Any]) -> list[str]:
     cases = ix.cases("resched")
     rows = []
@@ -261,6 +296,7 @@ def render(meta: dict[str, Any], records: list[Rec], systems: Sequence[Any]) -> 
         "precision": ("3. Precision", lambda: _precision(ix, systems, meta)),
         "cancel": ("4. Cancel cost", lambda: _schedule(ix, systems, "cancel")),
         "steady": ("5. Steady state", lambda: _steady(ix, systems)),
+        "gcpause": ("7. Garbage-collection pauses", lambda: _gcpause(ix, systems)),
         "resched": ("6. Self-rescheduling timers", lambda: _resched(ix, systems)),
     }
     for w in WORKLOADS:
@@ -271,4 +307,7 @@ def render(meta: dict[str, Any], records: list[Rec], systems: Sequence[Any]) -> 
         lines.append("")
         for block in fn():
             lines += [block, ""]
+    import _targets  # imports this module back for _table
+
+    lines += _targets.render(ix, systems)
     return "\n".join(lines)

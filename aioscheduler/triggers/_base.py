@@ -156,10 +156,11 @@ class Trigger(ABC):
     def __repr__(self) -> str:
         """The constructor-like call, then ``# describe()``:
         ``Every(interval=datetime.timedelta(seconds=300))  # every 5 minutes``."""
-        return f"{self._repr_call()}  # {self.describe()}"
+        return f"{self.call_repr()}  # {self.describe()}"
 
-    def _repr_call(self) -> str:
-        """``Name(field=value, ...)`` with the fields that are not ``None``."""
+    def call_repr(self) -> str:
+        """The constructor-like call of :func:`repr` without the description:
+        ``Name(field=value, ...)`` with the fields that are not ``None``."""
         import dataclasses
 
         if not dataclasses.is_dataclass(self):

@@ -252,9 +252,24 @@ _MICROSECOND = timedelta(microseconds=1)
 MICROSECOND = _MICROSECOND
 
 
+#: Below this many microseconds a float's ulp is at most 0.5 (timestamps until 2112).
+_FAST_US = float(2**52)
+
+
 def ts_to_us(ts: float) -> int:
     """The float timestamp ``ts`` in whole microseconds, rounded half to even from its exact
-    value (as ``datetime.fromtimestamp`` does), with no float product to lose precision."""
+    value (as ``datetime.fromtimestamp`` does).
+
+    Fast path in floats: ``p = ts * 1e6`` is the exact product rounded once, so below 2**52 it
+    is within 0.25 of it; when ``p`` is within 0.25 of an integer ``q``, the exact value is
+    within 0.5 of ``q`` and rounds to it. Otherwise (a time near half a microsecond, or past
+    2112) the exact integer path decides.
+    """
+    p = ts * 1e6
+    if -_FAST_US < p < _FAST_US:
+        q = round(p)
+        if -0.25 < p - q < 0.25:
+            return q
     num, den = ts.as_integer_ratio()
     q, r = divmod(num * 1_000_000, den)
     if 2 * r > den or (2 * r == den and q & 1):

@@ -129,10 +129,6 @@ class CalendarInterval(Trigger):
         object.__setattr__(self, "dst_repeat", dst_repeat)
         object.__setattr__(self, "anchored_at", None)
 
-    def _anchored(self, at: datetime | None) -> CalendarInterval:
-        object.__setattr__(self, "anchored_at", at)  # only on a fresh copy
-        return self
-
     # -- the contract -------------------------------------------------------------------------
 
     def anchor(self, now: datetime) -> CalendarInterval:
@@ -140,7 +136,7 @@ class CalendarInterval(Trigger):
         was given or it is anchored already."""
         if self.start_at is not None or self.anchored_at is not None:
             return self
-        return replace(self)._anchored(now)
+        return _anchored(replace(self), now)
 
     def first_fire(self, now: datetime) -> datetime | None:
         """The first firing at or after ``start_at`` and strictly after ``now``."""
@@ -155,12 +151,13 @@ class CalendarInterval(Trigger):
     def bind(self, tz: tzinfo | None) -> CalendarInterval:
         """Fill a missing ``timezone`` with ``tz`` (or UTC) and resolve naive bounds in it."""
         zone = self.timezone or (_time.UTC_ZONE if tz is None else tz)
-        return replace(
+        bound = replace(
             self,
             timezone=zone,
             start_at=_time.resolve_naive(self.start_at, zone, "start_at"),
             end_at=_time.resolve_naive(self.end_at, zone, "end_at"),
-        )._anchored(self.anchored_at)
+        )
+        return _anchored(bound, self.anchored_at)
 
     def describe(self) -> str:
         """``every month at 09:00 (Europe/Berlin)``, ``every 2 weeks at 07:30``."""
@@ -251,7 +248,7 @@ class CalendarInterval(Trigger):
     @classmethod
     def _from_dict(cls, data: dict[str, Any]) -> CalendarInterval:
         zone = data.get("timezone")
-        return cls(
+        built = cls(
             **{name: data.get(name, 0) for name in _UNITS},
             hour=data.get("hour", 0),
             minute=data.get("minute", 0),
@@ -262,4 +259,11 @@ class CalendarInterval(Trigger):
             jitter=data.get("jitter"),
             dst_gap=data.get("dst_gap", "cronie"),
             dst_repeat=data.get("dst_repeat", "cronie"),
-        )._anchored(_time.dt_from_json(data, "anchored_at"))
+        )
+        return _anchored(built, _time.dt_from_json(data, "anchored_at"))
+
+
+def _anchored(trigger: CalendarInterval, at: datetime | None) -> CalendarInterval:
+    """Set ``anchored_at`` on a fresh copy (the field is not a constructor argument)."""
+    object.__setattr__(trigger, "anchored_at", at)
+    return trigger

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from ..errors import InvalidTrigger, NoCommonFiring
 from . import _time
@@ -13,6 +13,7 @@ from ._base import Trigger
 __all__ = ("AllOf", "AnyOf")
 
 _US = timedelta(microseconds=1)
+_C = TypeVar("_C", bound="_Combined")
 
 
 def _members(name: str, triggers: tuple[object, ...]) -> tuple[Trigger, ...]:
@@ -45,12 +46,6 @@ class _Combined(Trigger):
     triggers: tuple[Trigger, ...]
     anchored_at: datetime | None
 
-    def _with(self, **changes: Any) -> Any:
-        new = object.__new__(type(self))
-        for f in fields(self):  # type: ignore[arg-type]
-            object.__setattr__(new, f.name, changes.get(f.name, getattr(self, f.name)))
-        return new
-
     def _anchor_for(self, fallback: datetime) -> datetime:
         return fallback if self.anchored_at is None else self.anchored_at
 
@@ -58,19 +53,18 @@ class _Combined(Trigger):
         """Fix the time the members' sequences start (the time the job is added)."""
         if self.anchored_at is not None:
             return self
-        return self._with(  # type: ignore[no-any-return]
-            triggers=tuple(t.anchor(now) for t in self.triggers), anchored_at=now
-        )
+        return _copy(self, triggers=tuple(t.anchor(now) for t in self.triggers), anchored_at=now)
 
-    def _repr_call(self) -> str:
-        members = ", ".join(t._repr_call() for t in self.triggers)
+    def call_repr(self) -> str:
+        """``AnyOf(member call, ...)`` (with ``max_steps`` when not the default)."""
+        members = ", ".join(t.call_repr() for t in self.triggers)
         steps = getattr(self, "max_steps", 10_000)
         extra = "" if steps == 10_000 else f", max_steps={steps}"
         return f"{type(self).__name__}({members}{extra})"
 
     def bind(self, tz: tzinfo | None) -> Trigger:
         """Bind every member to the scheduler's zone."""
-        return self._with(triggers=tuple(t.bind(tz) for t in self.triggers))  # type: ignore[no-any-return]
+        return _copy(self, triggers=tuple(t.bind(tz) for t in self.triggers))
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind": ..., "version": 1, "triggers": [member stored forms], "anchored_at"}``."""
@@ -83,14 +77,8 @@ class _Combined(Trigger):
 
     @classmethod
     def _from_dict(cls, data: dict[str, Any]) -> Trigger:
-        members = _time.required(data, "triggers")
-        if not isinstance(members, list):
-            raise InvalidTrigger(f"stored {cls.kind} triggers must be a list, got {members!r}")
-        built = cls(*(Trigger.from_dict(m) for m in members))
-        anchored = _time.dt_from_json(data, "anchored_at")
-        if anchored is not None and anchored.tzinfo is None:
-            raise InvalidTrigger(f"stored anchored_at must be aware, got {anchored.isoformat()}")
-        return built._with(anchored_at=anchored)  # type: ignore[no-any-return]
+        built, anchored = _stored_parts(cls, data, {})
+        return _copy(built, anchored_at=anchored)
 
 
 @dataclass(frozen=True, slots=True, init=False, repr=False)
@@ -230,6 +218,30 @@ class AllOf(_Combined):
 
     @classmethod
     def _from_dict(cls, data: dict[str, Any]) -> Trigger:
-        built = _Combined._from_dict.__func__(cls, data)  # type: ignore[attr-defined]
         steps = data.get("max_steps", 10_000)
-        return built._with(max_steps=cls(*built.triggers, max_steps=steps).max_steps)  # type: ignore[no-any-return]
+        built, anchored = _stored_parts(cls, data, {"max_steps": steps})
+        return _copy(built, anchored_at=anchored)
+
+
+def _copy(trigger: _C, **changes: Any) -> _C:
+    """A copy of the frozen ``trigger`` with some fields changed (no validation: the values
+    come from a valid trigger)."""
+    new = object.__new__(type(trigger))
+    for f in fields(trigger):  # type: ignore[arg-type]
+        object.__setattr__(new, f.name, changes.get(f.name, getattr(trigger, f.name)))
+    return new
+
+
+def _stored_parts(
+    cls: type[_C], data: dict[str, Any], options: dict[str, Any]
+) -> tuple[_C, datetime | None]:
+    """The trigger built from the stored members and ``options`` (validated by the
+    constructor), and the stored ``anchored_at`` to set on it."""
+    members = _time.required(data, "triggers")
+    if not isinstance(members, list):
+        raise InvalidTrigger(f"stored {cls.kind} triggers must be a list, got {members!r}")
+    built = cls(*(Trigger.from_dict(m) for m in members), **options)
+    anchored = _time.dt_from_json(data, "anchored_at")
+    if anchored is not None and anchored.tzinfo is None:
+        raise InvalidTrigger(f"stored anchored_at must be aware, got {anchored.isoformat()}")
+    return built, anchored

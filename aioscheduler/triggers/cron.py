@@ -188,7 +188,8 @@ class Cron(Trigger):
             text += f", dst_repeat={self.dst_repeat}"
         return text
 
-    def _repr_call(self) -> str:
+    def call_repr(self) -> str:
+        """``Cron('expression', timezone=..., ...)``: the options that differ from the defaults."""
         parts = [repr(self.expression)]
         if self.timezone is not None:
             parts.append(f"timezone={_time.zone_name(self.timezone)!r}")

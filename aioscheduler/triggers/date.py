@@ -58,6 +58,10 @@ class At(Trigger):
         """Return ``None``: the trigger fires once."""
         return None
 
+    def next_after_ts(self, prev: float) -> float | None:
+        """Return ``None``: the trigger fires once (no datetime on the hot path)."""
+        return None
+
     def count_between(self, after: datetime, until: datetime, limit: int = MAX_SEARCH) -> int:
         """Return 0: no firing follows the only one."""
         return 0
@@ -128,6 +132,10 @@ class After(Trigger):
             return None
 
     def next_after(self, prev: datetime, now: datetime | None = None) -> datetime | None:
+        """Return ``None``: the trigger fires once."""
+        return None
+
+    def next_after_ts(self, prev: float) -> float | None:
         """Return ``None``: the trigger fires once."""
         return None
 

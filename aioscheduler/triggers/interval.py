@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
@@ -65,6 +65,8 @@ class Every(Trigger):
     jitter: float | None
     start_at: datetime | None
     end_at: datetime | None
+    #: The interval in whole microseconds, for planning on float timestamps.
+    _step_us: int = field(init=False, repr=False, compare=False)
 
     def __init__(
         self,
@@ -112,6 +114,7 @@ class Every(Trigger):
                 f"interval must be positive (at least 1 microsecond), got {shown!r}"
             )
         object.__setattr__(self, "interval", total)
+        object.__setattr__(self, "_step_us", total // _MICROSECOND)
         object.__setattr__(self, "jitter", _time.to_jitter(jitter))
         object.__setattr__(self, "start_at", _time.to_datetime(start_at, "start_at"))
         object.__setattr__(self, "end_at", _time.to_datetime(end_at, "end_at"))
@@ -166,7 +169,7 @@ class Every(Trigger):
         """
         if self.end_at is not None:
             return Trigger.next_after_ts(self, prev)
-        return (_time.ts_to_us(prev) + self.interval // _MICROSECOND) / 1_000_000
+        return (_time.ts_to_us(prev) + self._step_us) / 1_000_000
 
     def count_between(self, after: datetime, until: datetime, limit: int = MAX_SEARCH) -> int:
         """Count firings in ``(after, until]`` arithmetically (``after`` is a firing)."""
