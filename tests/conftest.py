@@ -13,7 +13,12 @@ from tests.pg_support import pg_schema as pg_schema
 
 # The conformance suite's asserts live in the package: let pytest explain their failures too.
 # Registered here, before any test module (store, CLI, dashboard tests) imports the suite.
-pytest.register_assert_rewrite("aioscheduler.testing.conformance")
+pytest.register_assert_rewrite(
+    "aioscheduler.testing.conformance",
+    "aioscheduler.testing._conformance_base",
+    "aioscheduler.testing._conformance_store",
+    "aioscheduler.testing._conformance_shared",
+)
 
 START = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
 

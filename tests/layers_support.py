@@ -32,9 +32,10 @@ class Layer(IntEnum):
     """Higher layers may import lower ones and their own; never a higher one."""
 
     GROUND = 0
-    PARTS = 1
-    CORE = 2
-    FACE = 3
+    VALUES = 1
+    PARTS = 2
+    CORE = 3
+    FACE = 4
 
 
 @dataclass(frozen=True)

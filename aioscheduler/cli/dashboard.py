@@ -113,8 +113,8 @@ async def serve_dashboard(args: argparse.Namespace) -> int:
             scheduler = await load_scheduler(args.target)
             if isinstance(scheduler.store, SQLiteStore):
                 # the service holds the file's one-writer lock: read it beside it instead
-                codec = getattr(scheduler.store, "_codec", None)
-                admission = getattr(scheduler, "_admission", None)
+                codec = getattr(scheduler.store, "codec", None)
+                admission = scheduler.admission
                 reader = SQLiteReader(scheduler.store.path, codec, admission)
                 scheduler = Scheduler(store=reader)
     except SchedulerError as exc:

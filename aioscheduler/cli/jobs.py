@@ -121,7 +121,7 @@ async def _from_scheduler(scheduler: Scheduler) -> tuple[list[Listed], list[tupl
 
     store = scheduler.store
     if isinstance(store, SQLiteStore):
-        return read_sqlite(store.path, store._codec, scheduler.admission)
+        return read_sqlite(store.path, store.codec, scheduler.admission)
     try:
         if not store.persistent:
             await scheduler.load_declared()  # what start() would add, without starting
