@@ -1,8 +1,9 @@
 """Layers point down: every module has a layer, no import goes up, no import cycle at all.
 
-face -> core -> parts -> values -> ground (STYLE rule 3, issue 11; triggers, the value
-types and events form their own layer: a store stores them, and they import only the ground). An import counts wherever it sits: at
-the top level, in a function, under `TYPE_CHECKING`, or as `importlib.import_module("...")`.
+face -> core -> parts -> values -> ground (STYLE rule 3, issue 11). Triggers, the value types
+and events form a layer of their own: stores keep them, and they import only the ground. An import
+counts wherever it sits: at the top level, in a function, under `TYPE_CHECKING`, or as
+`importlib.import_module("...")`.
 The checker is `tests/layers_support.py`; the tests at the bottom run it over mutated copies of
 the package and over small synthetic packages, to show that each rule can fail.
 """
