@@ -23,7 +23,7 @@ import threading
 from aioscheduler import Every, Scheduler, SchedulerThread
 
 scheduler = Scheduler()
-jobs: SchedulerThread | None = None
+jobs: SchedulerThread[Scheduler] | None = None
 count = 0
 paused = threading.Event()
 
