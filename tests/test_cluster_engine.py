@@ -15,6 +15,7 @@ from aioscheduler._values import Run
 from aioscheduler.errors import StoreError
 from aioscheduler.events import LeaseLost, RunFinished, StoreRecovered, StoreUnavailable
 from aioscheduler.stores import Claim, MemoryStore
+from aioscheduler.stores.memory import FinishedFiring
 
 
 class FlakyShared(MemoryStore):
@@ -46,7 +47,7 @@ class FlakyShared(MemoryStore):
         self.renewals.append(len(claims))
         return [c for c in claims if (c.spec.id, c.scheduled_at) in self.taken]
 
-    async def release(self, runs: Sequence[tuple[Claim, Run]]) -> None:
+    async def release(self, runs: Sequence[tuple[Claim, Run | FinishedFiring]]) -> None:
         if not self.up:
             raise StoreError("server down")
         await super().release(runs)

@@ -26,9 +26,13 @@ passing ``now`` explicitly: nothing sleeps.
 
 from __future__ import annotations
 
-from ._conformance_base import T0, conformance_job, finished, spec, stored_triggers
+from . import _conformance_base
+from ._conformance_base import conformance_job, finished, spec, stored_triggers
 from ._conformance_shared import SharedStoreConformance
 from ._conformance_store import StoreConformance
+
+#: The instant every test starts at: 2026-03-02 12:00:00 UTC, as a POSIX timestamp.
+T0 = _conformance_base.T0
 
 __all__ = (
     "T0",
