@@ -61,7 +61,7 @@ class AsyncScheduler(Protocol):
 
     async def get(self, id: str) -> Job: ...
 
-    async def jobs(self) -> list[Job]: ...
+    async def jobs(self, *, history: bool = True) -> list[Job]: ...
 
     async def run_now(self, id: str) -> None: ...
 
@@ -179,9 +179,9 @@ class SchedulerThread(Generic[S]):
         """:meth:`Scheduler.get <aioscheduler.Scheduler.get>`, blocking."""
         return self._call(lambda: self._scheduler.get(id))
 
-    def jobs(self) -> list[Job]:
+    def jobs(self, *, history: bool = True) -> list[Job]:
         """:meth:`Scheduler.jobs <aioscheduler.Scheduler.jobs>`, blocking."""
-        return self._call(self._scheduler.jobs)
+        return self._call(lambda: self._scheduler.jobs(history=history))
 
     def run_now(self, id: str) -> None:
         """:meth:`Scheduler.run_now <aioscheduler.Scheduler.run_now>`, blocking."""

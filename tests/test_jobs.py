@@ -295,3 +295,17 @@ async def test_job_failure_is_logged_reported_and_does_not_stop_the_scheduler(
     assert len(failures) == 2
     assert all(r.levelname == "ERROR" and r.exc_info for r in failures)
     assert running.running
+
+
+async def test_jobs_without_history_lists_the_same_jobs_and_leaves_the_runs_out(
+    running: Scheduler, clock: FakeClock
+) -> None:
+    await running.add(noop, Every(seconds=5), id="a")
+    await running.add(noop, Every(seconds=7), id="b")
+    await clock.advance(5)
+    full = await running.jobs()
+    bare = await running.jobs(history=False)
+    assert [(j.id, j.next_run_at) for j in bare] == [(j.id, j.next_run_at) for j in full]
+    assert {j.id: j.last_run is not None for j in full} == {"a": True, "b": False}
+    assert [(j.history, j.last_run) for j in bare] == [((), None), ((), None)]
+    assert len((await running.get("a")).history) == 1

@@ -118,7 +118,7 @@ async def serve(target: str, grace: float | None, loop_name: str, *, factory: bo
             await scheduler.start()
         except SchedulerError as exc:  # a store that cannot open, a declared job refused...
             raise UsageError(f"cannot start {target}: {exc}", exit_code=1) from None
-        count = len(await scheduler.jobs())
+        count = len(await scheduler.jobs(history=False))
         logger.info(
             "serving %s: %d job%s on the %s loop; press Ctrl-C to stop",
             target,

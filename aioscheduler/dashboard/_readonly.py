@@ -9,6 +9,7 @@ stored data (pure values), the history from the run records.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -172,8 +173,11 @@ class SQLiteReader(Store):
         jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
         return jobs
 
-    async def list_jobs(self) -> list[Job]:
-        return await anyio.to_thread.run_sync(self._read, None)
+    async def list_jobs(self, *, history: bool = True) -> list[Job]:
+        jobs = await anyio.to_thread.run_sync(self._read, None)
+        if history:
+            return jobs
+        return [dataclasses.replace(job, history=(), last_run=None) for job in jobs]
 
     async def get_job(self, job_id: str) -> Job:
         jobs = await anyio.to_thread.run_sync(self._read, job_id)

@@ -13,7 +13,7 @@ Usually reached through :meth:`Scheduler.aiohttp_context
 
     async def jobs(request: web.Request) -> web.Response:
         scheduler = request.app[SCHEDULER_KEY]
-        return web.json_response([job.id for job in await scheduler.jobs()])
+        return web.json_response([job.id for job in await scheduler.jobs(history=False)])
 
 Importing this module imports aiohttp (``pip install "aioscheduler[aiohttp]"``).
 """

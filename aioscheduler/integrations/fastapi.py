@@ -14,7 +14,7 @@ Usually reached through :attr:`Scheduler.lifespan <aioscheduler.Scheduler.lifesp
 
     @app.get("/jobs")
     async def jobs(request: Request) -> list[str]:
-        return [job.id for job in await request.app.state.scheduler.jobs()]
+        return [job.id for job in await request.app.state.scheduler.jobs(history=False)]
 
 The lifespan is plain ASGI: it needs nothing from Starlette but ``app.state``, so this module
 imports neither Starlette nor FastAPI.

@@ -270,7 +270,7 @@ class SchedulerMetrics:
     async def refresh(self) -> None:
         """Recount the jobs gauge from the store (done at start; each job event then adjusts
         the count in O(1), without listing the jobs)."""
-        jobs = await self._scheduler.jobs()
+        jobs = await self._scheduler.jobs(history=False)
         self._paused = {job.id: job.paused for job in jobs}
         self._paused_total = sum(1 for job in jobs if job.paused)
         self._set_gauge()

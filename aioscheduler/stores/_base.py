@@ -237,8 +237,12 @@ class Store(ABC):
         """Return a snapshot of one job."""
 
     @abstractmethod
-    async def list_jobs(self) -> list[Job]:
-        """Return snapshots of every job, ordered by next run time (``None`` last), then id."""
+    async def list_jobs(self, *, history: bool = True) -> list[Job]:
+        """Return snapshots of every job, ordered by next run time (``None`` last), then id.
+
+        With ``history=False`` the snapshots carry no run history (``Job.history`` is empty,
+        ``Job.last_run`` is ``None``) and the store must not read it: listing a large store
+        then costs only its job rows. One job's history: :meth:`get_job`."""
 
     @abstractmethod
     async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:
@@ -336,4 +340,4 @@ class Store(ABC):
     async def job_specs(self) -> list[tuple[JobSpec, bool]]:
         """Every job's definition and paused state, without history (the scheduler reads
         this at start). The default lists the jobs; stores with a cheaper way override it."""
-        return [(job.spec, job.paused) for job in await self.list_jobs()]
+        return [(job.spec, job.paused) for job in await self.list_jobs(history=False)]

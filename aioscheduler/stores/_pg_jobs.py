@@ -119,10 +119,12 @@ class PgJobs(PgNode):
             raise JobNotFound(job_id)
         return self._snapshot(spec, row["paused"], row["run_at"], history)
 
-    async def list_jobs(self) -> list[Job]:
+    async def list_jobs(self, *, history: bool = True) -> list[Job]:
         async with self._db.connection("listing jobs") as conn:
             rows = await conn.fetch(self._sql.all_jobs)
-            records = await conn.fetch(self._sql.all_history, self._history_limit)
+            records = (
+                await conn.fetch(self._sql.all_history, self._history_limit) if history else []
+            )
         histories: dict[str, list[Run]] = {}
         for job_id, record in records:
             run = self._run(job_id, record)
@@ -132,8 +134,8 @@ class PgJobs(PgNode):
         for row in rows:
             spec = self._spec(row["id"], row["version"], row["payload"])
             if spec is not None:
-                history = histories.get(row["id"], ())
-                jobs.append(self._snapshot(spec, row["paused"], row["run_at"], history))
+                runs = histories.get(row["id"], ())
+                jobs.append(self._snapshot(spec, row["paused"], row["run_at"], runs))
         jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
         return jobs
 

@@ -208,12 +208,12 @@ class RedisJobs:
         history = (await self._history([job_id])).get(job_id, ())
         return self._snapshot(spec, row, history)
 
-    async def list_jobs(self) -> list[Job]:
+    async def list_jobs(self, *, history: bool = True) -> list[Job]:
         ids = [
             as_str(i) for i in await mapped(self._client_or_fail().hkeys(self.key("job")), "list")
         ]
         loaded = await self._load(ids)
-        histories = await self._history(list(loaded))
+        histories = await self._history(list(loaded)) if history else {}
         jobs = [
             self._snapshot(spec, row, histories.get(job_id, ()))
             for job_id, (row, spec) in loaded.items()

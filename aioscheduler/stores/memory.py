@@ -131,18 +131,22 @@ class _Entry:
         self.history = old.history
         old.successor = self
 
-    def snapshot(self) -> Job:
-        history = tuple(
-            Run._make(
-                (
-                    rec[0],
-                    *(_when(t) for t in rec[1:4]),
-                    rec[4],
-                    None if rec[5] is None else _OUTCOMES[rec[5]],
-                    *rec[6:],
+    def snapshot(self, *, with_history: bool = True) -> Job:
+        history = (
+            ()
+            if not with_history
+            else tuple(
+                Run._make(
+                    (
+                        rec[0],
+                        *(_when(t) for t in rec[1:4]),
+                        rec[4],
+                        None if rec[5] is None else _OUTCOMES[rec[5]],
+                        *rec[6:],
+                    )
                 )
+                for rec in self.history
             )
-            for rec in self.history
         )
         run_at = None if self.paused or self.run_at is None else to_datetime(self.run_at)
         return Job.of(self.spec, next_run_at=run_at, paused=self.paused, history=history)
@@ -252,8 +256,8 @@ class MemoryStore(Store):
     async def get_job(self, job_id: str) -> Job:
         return self._get(job_id).snapshot()
 
-    async def list_jobs(self) -> list[Job]:
-        jobs = [e.snapshot() for e in self._jobs.values()]
+    async def list_jobs(self, *, history: bool = True) -> list[Job]:
+        jobs = [e.snapshot(with_history=history) for e in self._jobs.values()]
         jobs.sort(key=lambda j: (j.next_run_at is None, j.next_run_at or 0, j.id))
         return jobs
 

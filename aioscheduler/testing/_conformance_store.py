@@ -151,6 +151,20 @@ class StoreConformance(TamperingTests):
         ]
         assert job.last_run is not None and job.last_run.outcome is Outcome.ERROR
 
+    async def test_listing_without_history_leaves_the_runs_out(self, store: Store) -> None:
+        await store.add_job(spec("a"), now=T0, paused=False, replace=False)
+        await store.add_job(spec("b"), now=T0, paused=True, replace=False)
+        [claim] = await store.acquire_due(T0 + 10, 10)
+        await store.release([(claim, finished(claim, Outcome.SUCCESS))])
+        full = await store.list_jobs()
+        bare = await store.list_jobs(history=False)
+        assert [(j.id, j.paused, j.next_run_at) for j in bare] == [
+            (j.id, j.paused, j.next_run_at) for j in full
+        ]
+        assert [len(j.history) for j in full] == [1, 0]
+        assert [(j.history, j.last_run) for j in bare] == [((), None), ((), None)]
+        assert len((await store.get_job("a")).history) == 1, "one job's history on request"
+
     async def test_final_firing_removes_the_job_once_released(self, store: Store) -> None:
         await store.add_job(
             spec(trigger=At(to_datetime(T0 + 5))), now=T0, paused=False, replace=False

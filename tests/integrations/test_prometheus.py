@@ -128,10 +128,10 @@ async def test_job_events_do_not_list_every_job(
     listed = 0
     jobs = s.jobs
 
-    async def counting() -> list[object]:
+    async def counting(*, history: bool = True) -> list[object]:
         nonlocal listed
         listed += 1
-        return list(await jobs())
+        return list(await jobs(history=history))
 
     monkeypatch.setattr(s, "jobs", counting)
     async with s:
