@@ -118,6 +118,15 @@ class Runner:
         return self.jobs.cancel_claim(claim, reason)
 
     def _admit(self, firing: Firing) -> None:
+        if self._sink.stopping:
+            # Nothing new starts once stop() began: a firing handed over now (a wake-up
+            # callback, a queued run, a retry) would outlive the cancellation of the running
+            # set, and a second Ctrl-C would leave asyncio.run() waiting for it.
+            if firing.timer is not None:
+                firing.timer.end()
+            else:
+                self.jobs.finish(firing, Outcome.CANCELLED, None, None, "scheduler stopped")
+            return
         if self._max is not None and self._active >= self._max:
             self._waiting.append(firing)
             return
