@@ -35,7 +35,7 @@ from ._events import EventHub
 from ._executors import Executors
 from ._firing import Firing
 from ._lifecycle import Lifecycle
-from ._logs import log_lifecycle
+from ._logs import lifecycle_logger, log_lifecycle
 from ._recording import Recorder
 from ._runner import Runner
 from ._specs import SpecMaker
@@ -94,6 +94,12 @@ class Engine(Lifecycle):
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
         return self.dispatcher.loop
+
+    @property
+    def lifecycle_heard(self) -> bool:
+        """Whether a lifecycle event would be logged or published: when not, an emitter may
+        skip building it (``add()``/``remove()`` of many jobs with no subscriber)."""
+        return self.hub.active or lifecycle_logger.isEnabledFor(logging.INFO)
 
     def emit(self, event: Event) -> None:
         """Log a lifecycle event and publish it."""

@@ -39,7 +39,7 @@ class Attempt(Protocol):
     def attempt(self) -> int: ...
 
 
-__all__ = ("log_failure", "log_lifecycle")
+__all__ = ("lifecycle_logger", "log_failure", "log_lifecycle")
 
 lifecycle_logger = logging.getLogger("aioscheduler")
 

@@ -46,8 +46,9 @@ class Registry:
         job = await store.add_job(spec, now=clock.time(), paused=paused, replace=replace)
         engine.dispatcher.added()
         engine.ticks.register(spec, paused)
-        event = JobUpdated if existed else JobAdded
-        engine.emit(event(at=clock.now(), job_id=spec.id, job=job))
+        if engine.lifecycle_heard:
+            event = JobUpdated if existed else JobAdded
+            engine.emit(event(at=clock.now(), job_id=spec.id, job=job))
         return job
 
     async def remove(self, job_id: str) -> None:
@@ -60,7 +61,8 @@ class Registry:
             backfill_dropped(engine.recorder.backfills, firing)  # a backfill() ends: JobNotFound
             jobs.report_not_run(firing, Outcome.SKIPPED, "job removed")  # not lost
         engine.runner.forget(job_id)
-        engine.emit(JobRemoved(at=engine.clock.now(), job_id=job_id))
+        if engine.lifecycle_heard:
+            engine.emit(JobRemoved(at=engine.clock.now(), job_id=job_id))
 
     async def set_paused(self, job_id: str, paused: bool) -> Job:
         engine = self._engine

@@ -5,8 +5,10 @@ firing. Also the scheduler's store and time zone arguments."""
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import tzinfo
+from types import FunctionType
 from typing import Any
 
 from ._admission import Admission
@@ -33,6 +35,9 @@ _INLINE_ATTR = "__aioscheduler_inline__"
 
 def default_executor(func: Callable[..., Any]) -> Executor:
     """The executor a callable runs on by default: its nature decides."""
+    known = _known(func)
+    if known is not None:
+        return known[1]
     if getattr(func, _INLINE_ATTR, False):
         return "inline"
     if inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
@@ -96,8 +101,11 @@ def check_call(
         InvalidJob: ``func(*args, **kwargs)`` would fail to bind (a missing, extra or
             unknown argument); the message shows the signature.
     """
+    known = _known(func)
+    if known is not None and known[2] and not args and not kwargs:
+        return  # a plain function that takes no required argument, called with none
     try:
-        signature = inspect.signature(func)
+        signature = known[0] if known is not None else inspect.signature(func)
     except (TypeError, ValueError):  # some builtins have no signature: nothing to check
         return
     try:
@@ -111,6 +119,39 @@ def check_call(
         raise InvalidJob(
             f"job {job_id!r}: {_name(func)}{bare} cannot be called with ({shown}): {exc}"
         ) from None
+
+
+# What registration learns of a plain function, reused by the next add() of the same function
+# (adding many jobs of one function is the common case). Only for a plain function with an
+# empty ``__dict__`` (no ``__wrapped__``/``__signature__``/inline mark), and only while its
+# code and defaults are the same objects: then inspect.signature() and iscoroutinefunction()
+# would give the same answers again.
+_Known = tuple[inspect.Signature, Executor, bool, object, object, object]
+_KNOWN: weakref.WeakKeyDictionary[FunctionType, _Known] = weakref.WeakKeyDictionary()
+
+
+def _known(func: Callable[..., Any]) -> _Known | None:
+    """The cached (signature, default executor, callable with no argument) of a plain
+    function, computed on first use; ``None`` for anything else."""
+    if type(func) is not FunctionType or func.__dict__:
+        return None
+    code, defaults, kwdefaults = func.__code__, func.__defaults__, func.__kwdefaults__
+    known = _KNOWN.get(func)
+    if known is not None and known[3] is code and known[4] is defaults and known[5] is kwdefaults:
+        return known
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+    executor: Executor = "async" if inspect.iscoroutinefunction(func) else "thread"
+    try:
+        signature.bind()
+        bare = True
+    except TypeError:
+        bare = False
+    known = (signature, executor, bare, code, defaults, kwdefaults)
+    _KNOWN[func] = known
+    return known
 
 
 def _name(func: Callable[..., Any]) -> str:

@@ -134,7 +134,7 @@ class _Entry:
     def snapshot(self, *, with_history: bool = True) -> Job:
         history = (
             ()
-            if not with_history
+            if not with_history or not self.history
             else tuple(
                 Run._make(
                     (

@@ -82,15 +82,17 @@ class Every(Trigger):
         start_at: datetime | None = None,
         end_at: datetime | None = None,
     ) -> None:
-        units = dict(zip(_UNITS, (weeks, days, hours, minutes, seconds, milliseconds), strict=True))
-        for name, value in units.items():
+        given: dict[str, float] = {}
+        values = (weeks, days, hours, minutes, seconds, milliseconds)
+        for name, value in zip(_UNITS, values, strict=True):
             if value.__class__ is int and value == 0:  # the default: nothing to check (fast)
                 continue
             if not _time.is_number(value):
                 raise InvalidTrigger(f"{name} must be a number, got {value!r}")
             if not math.isfinite(value) or value < 0:
                 raise InvalidTrigger(f"{name} must be a finite number >= 0, got {value!r}")
-        given = {name: value for name, value in units.items() if value}
+            if value:
+                given[name] = value
         if interval is not None:
             if given:
                 raise InvalidTrigger(
@@ -100,7 +102,14 @@ class Every(Trigger):
             total = _time.to_timedelta(interval, "interval")
         else:
             try:
-                total = timedelta(**units)
+                total = timedelta(
+                    weeks=weeks,
+                    days=days,
+                    hours=hours,
+                    minutes=minutes,
+                    seconds=seconds,
+                    milliseconds=milliseconds,
+                )
             except OverflowError:
                 raise InvalidTrigger(f"interval is too large: {given!r}") from None
         if total <= timedelta(0):
