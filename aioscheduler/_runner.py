@@ -279,14 +279,8 @@ class Runner:
     def _drain_finished(self) -> None:
         """Finish every job run that ended since the last call (see the end of ``_run``)."""
         batch, self._finished = self._finished, []
-        finish = self.jobs.finish
-        for firing in batch:
-            try:
-                finish(firing, firing.outcome, firing.result, firing.error, firing.cancel_reason)
-            except Exception:  # pragma: no cover - a bug here must not lose the other runs
-                logger.exception("recording the outcome of %r failed", firing.job_id)
-            finally:
-                self._done(firing)
+        if batch:
+            self.jobs.finish_batch(batch, self._done)
 
     def _expire(self, firing: Firing) -> None:
         """The run's timeout is reached: cancel it (a thread run is abandoned, not killed)."""
