@@ -93,7 +93,7 @@ class JobRuns:
 
     def fire_claim(self, claim: Claim, attempt: int = 1) -> None:
         """Apply the overlap policy to a claimed firing: admit it, queue it, or report it."""
-        firing = Firing(claim.run_at, claim=claim, attempt=attempt)
+        firing = Firing(claim.run_at, None, claim, attempt)
         firing.node = self.node_name
         if not claim.run:
             reason = (

@@ -58,7 +58,9 @@ class Runner:
         self._max = max_concurrency
         self._active = 0
         self._waiting: deque[Firing] = deque()
-        self.jobs = JobRuns(clock, hub, store, sink, self._admit, self._cancel)
+        # without a bound, a firing starts at once: JobRuns calls _start with no _admit between
+        admit = self._start if max_concurrency is None else self._admit
+        self.jobs = JobRuns(clock, hub, store, sink, admit, self._cancel)
         self._threads_left: list[str] = []  # jobs whose thread ran on after stop() cancelled it
         self._tasks: dict[asyncio.Task[None], Firing] = {}  # running firings by task
         self._finished: list[Firing] = []
@@ -294,7 +296,7 @@ class Runner:
         self.progress += 1
         if self._waiting and (self._max is None or self._active < self._max):
             self._start(self._waiting.popleft())
-        elif not self.busy and self._idle is not None:
+        elif self._idle is not None and not self._active and not self._waiting:
             self._idle.set()
 
     # -- removing a job ------------------------------------------------------------------------
