@@ -281,8 +281,21 @@ class Runner:
     def _drain_finished(self) -> None:
         """Finish every job run that ended since the last call (see the end of ``_run``)."""
         batch, self._finished = self._finished, []
-        if batch:
+        if not batch:
+            return
+        if self._max is not None:  # a freed slot starts a waiting firing: one at a time
             self.jobs.finish_batch(batch, self._done)
+            return
+        try:
+            self.jobs.finish_batch(batch, None)
+        finally:  # _done() for the whole batch (nothing waits for a slot without a bound)
+            tasks = self._tasks
+            for firing in batch:
+                tasks.pop(firing.task, None)  # type: ignore[arg-type]
+            self._active -= len(batch)
+            self.progress += len(batch)
+            if self._idle is not None and not self._active and not self._waiting:
+                self._idle.set()
 
     def _expire(self, firing: Firing) -> None:
         """The run's timeout is reached: cancel it (a thread run is abandoned, not killed)."""
