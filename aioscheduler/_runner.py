@@ -58,8 +58,7 @@ class Runner:
         self._max = max_concurrency
         self._active = 0
         self._waiting: deque[Firing] = deque()
-        # without a bound, a firing starts at once: JobRuns calls _start with no _admit between
-        admit = self._start if max_concurrency is None else self._admit
+        admit = self._start if max_concurrency is None else self._admit  # no hop without a bound
         self.jobs = JobRuns(clock, hub, store, sink, admit, self._cancel)
         self._threads_left: list[str] = []  # jobs whose thread ran on after stop() cancelled it
         self._tasks: dict[asyncio.Task[None], Firing] = {}  # running firings by task
@@ -281,21 +280,18 @@ class Runner:
     def _drain_finished(self) -> None:
         """Finish every job run that ended since the last call (see the end of ``_run``)."""
         batch, self._finished = self._finished, []
-        if not batch:
-            return
-        if self._max is not None:  # a freed slot starts a waiting firing: one at a time
+        if batch and self._max is not None:  # a freed slot starts a waiting firing: one by one
             self.jobs.finish_batch(batch, self._done)
-            return
-        try:
-            self.jobs.finish_batch(batch, None)
-        finally:  # _done() for the whole batch (nothing waits for a slot without a bound)
-            tasks = self._tasks
-            for firing in batch:
-                tasks.pop(firing.task, None)  # type: ignore[arg-type]
-            self._active -= len(batch)
-            self.progress += len(batch)
-            if self._idle is not None and not self._active and not self._waiting:
-                self._idle.set()
+        elif batch:
+            try:
+                self.jobs.finish_batch(batch, None)
+            finally:  # _done() for the whole batch: nothing waits for a slot without a bound
+                for firing in batch:
+                    self._tasks.pop(firing.task, None)  # type: ignore[arg-type]
+                self._active -= len(batch)
+                self.progress += len(batch)
+                if self._idle is not None and not self._active and not self._waiting:
+                    self._idle.set()
 
     def _expire(self, firing: Firing) -> None:
         """The run's timeout is reached: cancel it (a thread run is abandoned, not killed)."""
