@@ -93,7 +93,7 @@ class JobRuns:
 
     def fire_claim(self, claim: Claim, attempt: int = 1) -> None:
         """Apply the overlap policy to a claimed firing: admit it, queue it, or report it."""
-        firing = Firing(claim.run_at, claim=claim, attempt=attempt)
+        firing = Firing(claim.run_at, None, claim, attempt)
         firing.node = self.node_name
         if not claim.run:
             reason = (
@@ -259,6 +259,45 @@ class JobRuns:
         sink.job_finished(claim, firing, final=not retrying)
         if state is not None:
             self._after_run(spec.id, state)
+
+    def finish_batch(self, batch: list[Firing], done: Callable[[Firing], None] | None) -> None:
+        """Finish every firing of ``batch`` (their outcome set on them), then ``done`` each
+        (``None``: the caller does that for the whole batch).
+        A plain success (nothing to log, emit, retry or pause) takes a short path: measured
+        with benchmarks/profile_firing.py, one call chain less per firing."""
+        simple = not self._hub.active and not _DEBUG()
+        now = self._clock.time()
+        jobs = self._jobs
+        job_finished = self._sink.job_finished
+        success = Outcome.SUCCESS
+        backlog = self._backlog
+        for firing in batch:
+            try:
+                if simple and firing.outcome is success:
+                    firing.finished = now
+                    firing.reason = firing.cancel_reason
+                    claim = firing.claim
+                    assert claim is not None
+                    job_id = claim.spec.id
+                    state = jobs.get(job_id)
+                    if state is not None:
+                        state.running.discard(firing)
+                        state.failures = 0
+                    job_finished(claim, firing)
+                    if state is not None and not state.running:
+                        if state.queued is None and not backlog.active(job_id):
+                            del jobs[job_id]  # _after_run()'s common case, without the call
+                        else:
+                            self._after_run(job_id, state)
+                else:
+                    self.finish(
+                        firing, firing.outcome, firing.result, firing.error, firing.cancel_reason
+                    )
+            except Exception:  # pragma: no cover - a bug here must not lose the other runs
+                logger.exception("recording the outcome of %r failed", firing.job_id)
+            finally:
+                if done is not None:
+                    done(firing)
 
     def _after_run(self, job_id: str, state: _JobState) -> None:
         """A run of ``job_id`` was recorded: start its queued or next backlog firing, or drop

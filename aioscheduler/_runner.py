@@ -58,7 +58,8 @@ class Runner:
         self._max = max_concurrency
         self._active = 0
         self._waiting: deque[Firing] = deque()
-        self.jobs = JobRuns(clock, hub, store, sink, self._admit, self._cancel)
+        admit = self._start if max_concurrency is None else self._admit  # no hop without a bound
+        self.jobs = JobRuns(clock, hub, store, sink, admit, self._cancel)
         self._threads_left: list[str] = []  # jobs whose thread ran on after stop() cancelled it
         self._tasks: dict[asyncio.Task[None], Firing] = {}  # running firings by task
         self._finished: list[Firing] = []
@@ -288,14 +289,18 @@ class Runner:
     def _drain_finished(self) -> None:
         """Finish every job run that ended since the last call (see the end of ``_run``)."""
         batch, self._finished = self._finished, []
-        finish = self.jobs.finish
-        for firing in batch:
+        if batch and self._max is not None:  # a freed slot starts a waiting firing: one by one
+            self.jobs.finish_batch(batch, self._done)
+        elif batch:
             try:
-                finish(firing, firing.outcome, firing.result, firing.error, firing.cancel_reason)
-            except Exception:  # pragma: no cover - a bug here must not lose the other runs
-                logger.exception("recording the outcome of %r failed", firing.job_id)
-            finally:
-                self._done(firing)
+                self.jobs.finish_batch(batch, None)
+            finally:  # _done() for the whole batch: nothing waits for a slot without a bound
+                for firing in batch:
+                    self._tasks.pop(firing.task, None)  # type: ignore[arg-type]
+                self._active -= len(batch)
+                self.progress += len(batch)
+                if self._idle is not None and not self._active and not self._waiting:
+                    self._idle.set()
 
     def _expire(self, firing: Firing) -> None:
         """The run's timeout is reached: cancel it (a thread run is abandoned, not killed)."""
@@ -309,7 +314,7 @@ class Runner:
         self.progress += 1
         if self._waiting and (self._max is None or self._active < self._max):
             self._start(self._waiting.popleft())
-        elif not self.busy and self._idle is not None:
+        elif self._idle is not None and not self._active and not self._waiting:
             self._idle.set()
 
     # -- removing a job ------------------------------------------------------------------------
