@@ -37,6 +37,8 @@ logger = logging.getLogger("aioscheduler.runner")
 
 #: ``Run.reason`` of a thread run cancelled by ``stop()``: its thread cannot be interrupted.
 THREAD_ABANDONED = "abandoned at stop: a worker thread cannot be interrupted; it runs on"
+_THREAD_LEFT = "job %r still runs on a worker thread after stop(): a thread cannot be interrupted"
+_ABANDONED = "%s did not end within %.1f s of being cancelled at stop(); it is abandoned"
 
 
 class Runner:
@@ -65,6 +67,7 @@ class Runner:
         self._finished: list[Firing] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Event | None = None
+        self._closed = False  # set by stop(): nothing new starts (a second Ctrl-C hung on one)
         self.started_count = 0
         self.progress = 0
 
@@ -73,6 +76,7 @@ class Runner:
     def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Start runs on ``loop`` (``None``: on the running loop, e.g. for ``run_pending``)."""
         self._loop = loop
+        self._closed = False
 
     @property
     def busy(self) -> bool:
@@ -119,21 +123,14 @@ class Runner:
         return self.jobs.cancel_claim(claim, reason)
 
     def _admit(self, firing: Firing) -> None:
-        if self._sink.stopping:
-            # Nothing new starts once stop() began: a firing handed over now (a wake-up
-            # callback, a queued run, a retry) would outlive the cancellation of the running
-            # set, and a second Ctrl-C would leave asyncio.run() waiting for it.
-            if firing.timer is not None:
-                firing.timer.end()
-            else:
-                self.jobs.finish(firing, Outcome.CANCELLED, None, None, "scheduler stopped")
-            return
         if self._max is not None and self._active >= self._max:
             self._waiting.append(firing)
             return
         self._start(firing)
 
     def _start(self, firing: Firing) -> None:
+        if self._closed:  # stop() began: a run started now would outlive its cancellation
+            return self._refuse(firing)
         self._active += 1
         self.progress += 1
         self.started_count += 1
@@ -145,6 +142,12 @@ class Runner:
         task = loop.create_task(coro) if loop is not None else asyncio.ensure_future(coro)
         firing.task = task
         self._tasks[task] = firing
+
+    def _refuse(self, firing: Firing) -> None:
+        if firing.timer is not None:
+            firing.timer.end()
+        else:
+            self.jobs.finish(firing, Outcome.CANCELLED, None, None, "scheduler stopped")
 
     def _cancel(self, firing: Firing, reason: str) -> None:
         firing.cancel_reason = reason
@@ -329,17 +332,14 @@ class Runner:
         """Report queued and waiting firings as cancelled (the scheduler is stopping)."""
         self.jobs.drop_queued()
         while self._waiting:
-            firing = self._waiting.popleft()
-            if firing.timer is not None:
-                firing.timer.end()
-            else:
-                self.jobs.finish(firing, Outcome.CANCELLED, None, None, "scheduler stopped")
+            self._refuse(self._waiting.popleft())
 
     async def stop(self, timeout: float | None) -> list[str]:
         """Wait for running work (``timeout`` seconds; ``None``: all of it), then cancel the
         rest; what does not end within ``CANCEL_GRACE`` of its cancellation is abandoned:
         recorded cancelled now, its task left to end on its own. Returns a description of each
         abandoned run."""
+        self._closed = True
         self.drop_pending()
         me = asyncio.current_task()  # stop() called from inside a run: that run goes on
         tasks = set(self._tasks) - {me}
@@ -366,12 +366,7 @@ class Runner:
         abandoned = [self._abandon(t) for t in list(self._tasks) if not t.done() and t is not me]
         left, self._threads_left = self._threads_left, []
         for job_id in left:
-            logger.warning(
-                "job %r still runs on a worker thread after stop(): a thread cannot be "
-                "interrupted; it ends when the function returns",
-                job_id,
-                extra={"job_id": job_id},
-            )
+            logger.warning(_THREAD_LEFT, job_id, extra={"job_id": job_id})
         return abandoned + [f"job {job_id!r} (on a worker thread)" for job_id in left]
 
     def _interrupted(self, task: asyncio.Task[None]) -> None:
@@ -392,13 +387,7 @@ class Runner:
         firing = self._tasks[task]
         reason = "abandoned at stop: still running after cancellation"
         what = "a timer" if firing.timer is not None else f"job {firing.job_id!r}"
-        logger.warning(
-            "%s did not end within %.1f s of being cancelled at stop(); it is abandoned and "
-            "keeps running on the loop until it returns",
-            what,
-            CANCEL_GRACE,
-            extra={"job_id": firing.job_id},
-        )
+        logger.warning(_ABANDONED, what, CANCEL_GRACE, extra={"job_id": firing.job_id})
         if firing.timer is not None:
             firing.finished = self._clock.time()
             firing.timer.end()

@@ -166,6 +166,9 @@ def _ctrl_c(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdout, proc.stderr):  # a failed test must not leak them into the next
+            if pipe is not None:
+                pipe.close()
 
 
 @pytest.mark.slow
