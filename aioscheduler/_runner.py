@@ -335,11 +335,16 @@ class Runner:
             self._refuse(self._waiting.popleft())
 
     async def stop(self, timeout: float | None) -> list[str]:
-        """Wait for running work (``timeout`` seconds; ``None``: all of it), then cancel the
-        rest; what does not end within ``CANCEL_GRACE`` of its cancellation is abandoned:
-        recorded cancelled now, its task left to end on its own. Returns a description of each
-        abandoned run."""
+        """Wait for running work (``timeout`` s; ``None``: all), then cancel the rest; what does
+        not end within ``CANCEL_GRACE`` is abandoned (reported now). Returns the abandoned."""
         self._closed = True
+        try:
+            return await self._stop(timeout)
+        finally:  # a second Ctrl-C can end a run by KeyboardInterrupt and cancel this stop()
+            for task in [t for t in self._tasks if t.done() and not t.cancelled()]:
+                task.exception()  # retrieved: no "Task exception was never retrieved"
+
+    async def _stop(self, timeout: float | None) -> list[str]:
         self.drop_pending()
         me = asyncio.current_task()  # stop() called from inside a run: that run goes on
         tasks = set(self._tasks) - {me}
@@ -370,8 +375,7 @@ class Runner:
         return abandoned + [f"job {job_id!r} (on a worker thread)" for job_id in left]
 
     def _interrupted(self, task: asyncio.Task[None]) -> None:
-        """A run's task died of a ``BaseException`` its wrapper does not turn into an outcome
-        (``KeyboardInterrupt``, ``SystemExit``): record the run cancelled, retrieve the error."""
+        """A run's task died of a ``KeyboardInterrupt``/``SystemExit``: record it cancelled."""
         firing = self._tasks[task]
         error = None if task.cancelled() else task.exception()
         reason = f"interrupted ({type(error).__name__})" if error is not None else None
@@ -382,8 +386,7 @@ class Runner:
         self._done(firing)
 
     def _abandon(self, task: asyncio.Task[None]) -> str:
-        """Give up on a run that did not end when cancelled: report it now (its task goes on,
-        kept referenced by the scheduler until it ends)."""
+        """Give up on a run that did not end when cancelled: report it now (its task goes on)."""
         firing = self._tasks[task]
         reason = "abandoned at stop: still running after cancellation"
         what = "a timer" if firing.timer is not None else f"job {firing.job_id!r}"
