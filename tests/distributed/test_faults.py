@@ -250,8 +250,11 @@ async def test_four_nodes_share_ten_thousand_firings_due_at_once_despite_kill_an
         nodes[3].kill()
         await asyncio.sleep(2.0 + 1)  # its leases run out (PostgreSQL: its locks are freed)
         nodes[2].signal(signal.SIGCONT)
-        got = await shared.settled(n, 60)
+        await shared.settled(n, 60)
         stats = {node.name: node.stop() for node in nodes[:3]}
+        # read once the nodes stopped: the thawed node's refused completions may reach the
+        # store after the others finished every slot
+        got = await shared.settled(n, 60)
     assert got.claimed == n and got.finished == n, "each slot created once, and finished once"
     assert got.refused in (None, sum(st["stale"] for st in stats.values())), "counted"
     assert {r.attempt for r in got.rows} <= {1, 2} and len({r.job_id for r in got.rows}) in (0, n)
