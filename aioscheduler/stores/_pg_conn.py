@@ -30,6 +30,9 @@ logger = logging.getLogger("aioscheduler.stores.postgres")
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    # a connection left mid-operation (e.g. by a process frozen inside a query) reports
+    # "cannot switch to state ...; another operation is in progress": not an InterfaceError
+    asyncpg.InternalClientError,
     OSError,
     TimeoutError,
 )
