@@ -19,9 +19,11 @@ async def shared(request: pytest.FixtureRequest) -> AsyncIterator[Shared]:
         await require_pg()
         s: Shared = Postgres(f"t_{unique_prefix()[-12:]}")
         yield s
+        await s.close()
         await asyncio.wait_for(_drop(s.ns), 10)
     else:
         await require_redis()
         s = Redis(unique_prefix())
         yield s
+        await s.close()
         await delete_prefix(s.ns)

@@ -14,6 +14,7 @@ import asyncio
 import importlib
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -68,8 +69,10 @@ async def main() -> None:
     parser.add_argument("--timeout", type=float, default=None)
     parser.add_argument("--declare", default="", help="a module of decorated jobs to declare")
     args = parser.parse_args()
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format=f"{args.name} %(levelname)s %(message)s"
+    logging.basicConfig(  # NODE_LOG=DEBUG: a failing fault test's node logs say more
+        level=os.environ.get("NODE_LOG", "WARNING"),
+        stream=sys.stderr,
+        format=f"{args.name} %(levelname)s %(message)s",
     )
     timeout = args.timeout or TIMEOUTS["redis" if args.url.startswith("redis") else "postgresql"]
     store = make_store(args.url, args.namespace, lease=args.lease, poll=args.poll, timeout=timeout)

@@ -3,7 +3,9 @@
 Modes: ``pass`` forwards both ways; ``blackhole`` holds every byte (a partition: connections
 stay open, nothing arrives); ``drop_replies`` forwards requests but swallows the server's
 answers; ``drop_after_commit`` forwards until a client sends ``COMMIT``, then swallows the
-answers (a commit whose reply is lost). Runs on its own thread with its own event loop.
+answers (a commit whose reply is lost). With ``arm`` set, only a ``COMMIT`` sent on a connection
+that has received ``arm`` from the server counts: the commit of a transaction that read those
+rows, not an empty claim round's. Runs on its own thread with its own event loop.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ class Proxy:
         self.mode = "pass"
         #: the request whose reply ``drop_after_commit`` swallows (and every later one)
         self.commit_marker = b"COMMIT"
+        #: when set, ``commit_marker`` counts only on a connection that received these bytes
+        self.arm: bytes | None = None
         self.port = 0
         self._swallow = False
         self._loop = asyncio.new_event_loop()
@@ -70,21 +74,33 @@ class Proxy:
             writer.close()
             return
         self._writers |= {writer, up_writer}
+        armed: list[bool] = [False]  # this connection has received ``arm``
         await asyncio.gather(
-            self._pump(reader, up_writer, upstream=True),
-            self._pump(up_reader, writer, upstream=False),
+            self._pump(reader, up_writer, armed, upstream=True),
+            self._pump(up_reader, writer, armed, upstream=False),
             return_exceptions=True,
         )
         self._writers -= {writer, up_writer}
 
     async def _pump(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, upstream: bool
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        armed: list[bool],
+        upstream: bool,
     ) -> None:
         try:
             while data := await reader.read(65536):
                 while self.mode == "blackhole":
                     await asyncio.sleep(0.02)  # hold the bytes: they arrive after the heal
-                if upstream and self.mode == "drop_after_commit" and self.commit_marker in data:
+                if not upstream and self.arm is not None and self.arm in data:
+                    armed[0] = True
+                if (
+                    upstream
+                    and self.mode == "drop_after_commit"
+                    and self.commit_marker in data
+                    and (self.arm is None or armed[0])
+                ):
                     self._swallow = True
                 if not upstream and (
                     self.mode == "drop_replies"

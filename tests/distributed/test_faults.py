@@ -224,7 +224,7 @@ async def test_a_claim_whose_reply_is_lost_runs_once_after_the_lease(
         c.start("a", url=shared.via(proxy), poll=60, **opts)
         s = shared.admin()
         due = soon(1.5)
-        await s.add(jobs.stamp, At(due), id="once", args=(log,))
+        await s.add(jobs.stamp, At(due), id="doomed", args=(log,))
         await until(lambda: time.time() > due.timestamp() - 0.3, 5, "just before the claim")
         proxy.set("drop_after_commit")
         await until(lambda: time.time() > due.timestamp() + 1.5, 5, "the claim to time out")
@@ -348,7 +348,7 @@ async def test_a_node_killed_inside_its_claim_loses_no_slot_and_creates_none_twi
         s = shared.admin()
         due = soon(3.0)
         for i in range(n):
-            await s.add(jobs.stamp, At(due), id=f"j{i}", args=(log,))
+            await s.add(jobs.stamp, At(due), id=f"doomed{i}", args=(log,))
         await until(lambda: time.time() > due.timestamp() - 0.3, 5, "just before the claim")
         assert (await shared.recorded()).claimed == 0, "set-up too slow: claimed too early"
         proxy.set("drop_after_commit")  # the claim is applied; a never hears of it
@@ -360,7 +360,7 @@ async def test_a_node_killed_inside_its_claim_loses_no_slot_and_creates_none_twi
     assert got.claimed == n, "each slot created once"
     assert (got.takeovers, got.refused or 0, got.leased) == (claimed, 0, 0), "a's taken over"
     trace = jobs.read(log)
-    assert sorted(e[1] for e in trace) == sorted(f"j{i}" for i in range(n)), "each ran once"
+    assert sorted(e[1] for e in trace) == sorted(f"doomed{i}" for i in range(n)), "each ran once"
     assert {e[4] for e in trace} == {"b"}
     attempts = Counter(e[3] for e in trace)
     assert attempts == +Counter({2: claimed, 1: n - claimed}), "attempt counted up if taken over"
