@@ -18,7 +18,8 @@ Keys (``{P}`` is the hash-tagged prefix)::
     {P}:def    HASH  job id -> sealed definition (see ``_codec``)
     {P}:dig    HASH  job id -> digest of the unsealed definition (declare: same or changed)
     {P}:run    ZSET  firing id -> lease expiry              (firing id = "<job id>@<slot>")
-    {P}:fire   HASH  firing id -> "attempt|dver|run_at|missed|final|node|owner"
+    {P}:fire   HASH  firing id -> "attempt|dver|run_at|missed|final|node|owner"  (final: 1
+                     the job's last firing, 2 its job was removed while it ran)
     {P}:r:<id> SET   the live (leased, unreleased) firing ids of one job
     {P}:h:<id> LIST  sealed run records of a job, newest first
     {P}:fail   HASH  job id -> consecutive failures (``pause_after_failures``, all nodes)
@@ -121,7 +122,15 @@ local function push_history(id, record, limit)
   local key = BASE .. 'h:' .. id
   if redis.call('LPUSH', key, record) > limit + 16 then redis.call('LTRIM', key, 0, limit - 1) end
 end
+-- a removed job's firings still running are detached from its id (final = '2'): their
+-- release records nothing and nobody runs them again, even if a job of the same id is added
 local function drop_job(id)
+  local live = BASE .. 'r:' .. id
+  for _, fid in ipairs(redis.call('SMEMBERS', live)) do
+    local f = fire_state(redis.call('HGET', K_FIRE, fid))
+    if f then f.final = '2'; redis.call('HSET', K_FIRE, fid, pack_fire(f)) end
+  end
+  redis.call('DEL', live)
   redis.call('HDEL', K_JOB, id); redis.call('HDEL', K_DEF, id); redis.call('HDEL', K_DIG, id)
   redis.call('HDEL', K_FAIL, id)
   redis.call('ZREM', K_DUE, id); redis.call('DEL', BASE .. 'h:' .. id)

@@ -30,10 +30,11 @@ out[n_at] = 0
 for _, fid in ipairs(orphans) do
   local f = redis.call('HGET', K_FIRE, fid)
   local st = redis.call('HGET', K_JOB, job_of(fid))
-  if not f then
+  local fs = fire_state(f)
+  if not fs then
     redis.call('ZREM', K_RUN, fid)
-  elseif not st then
-    finish(fid, fire_state(f), NOW, false)  -- its job was removed: nobody runs it again
+  elseif not st or fs.final == '2' then
+    finish(fid, fs, NOW, false)  -- its job was removed: nobody runs it again
   else
     out[#out + 1] = fid; out[#out + 1] = f; out[#out + 1] = st
     out[n_at] = out[n_at] + 1
@@ -226,6 +227,10 @@ for i = 5, #ARGV, 3 do
   if not ok then
     code = 0
     refused = refused + 1
+  elseif leased == '1' and f.final == '2' then  -- its job was removed while it ran
+    finish(fid, f, NOW, false)
+    finished = finished + 1
+    code = 2
   else
     if record ~= '' and limit > 0 and redis.call('HEXISTS', K_JOB, id) == 1 then
       push_history(id, record, limit)
