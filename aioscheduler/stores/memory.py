@@ -23,6 +23,15 @@ __all__ = ("FinishedFiring", "MemoryStore")
 
 #: ``Outcome`` by value: a kept record holds the plain string (see ``_Entry.record``).
 _OUTCOMES = {o.value: o for o in Outcome}
+#: And back (a dict lookup: ``Outcome.value`` is a Python-level descriptor).
+_OUTCOME_VALUES = {o: o.value for o in Outcome}
+
+#: Builds a ``Claim`` from a full tuple of its fields in C (the named tuple's ``__new__`` is a
+#: Python function: one call less per firing).
+_tuple_new = tuple.__new__
+#: ``Claim``'s fields after ``final`` at their defaults, as ``acquire_due`` writes them out
+#: (a test checks them against ``Claim``).
+CLAIM_DEFAULTS = (True, 1, False, None, 0, False)
 
 #: A kept run: the fields of a :class:`Run`, the outcome as its string.
 Record = tuple[Any, ...]
@@ -94,8 +103,9 @@ class _Entry:
         self.successor: _Entry | None = None
 
     def record(self, run: Run | FinishedFiring) -> None:
-        if run.error is not None:
-            release_locals(run.error)  # keep the traceback, not its frames' locals
+        error = run.error
+        if error is not None:
+            release_locals(error)  # keep the traceback, not its frames' locals
         target = self
         while target.successor is not None:
             target = target.successor
@@ -114,17 +124,20 @@ class _Entry:
                 run.started,
                 run.finished,
                 run.attempt,
-                run.outcome.value,
+                _OUTCOME_VALUES[run.outcome],
                 run.reason,
                 run.missed,
                 run.result,
-                run.error,
+                error,
                 None,
                 claim.backfill,
                 run.node,
             )
-        history = (*target.history, rec)
-        target.history = history[-limit:] if len(history) > limit else history
+        history = target.history
+        if len(history) < limit:
+            target.history = (*history, rec)
+        else:
+            target.history = (*history[len(history) - limit + 1 :], rec)
 
     def take_over(self, old: _Entry) -> None:
         """This entry is the next definition of ``old``'s job: it keeps the history."""
@@ -282,60 +295,107 @@ class MemoryStore(Store):
         popped: list[tuple[float, _Entry]] = []
         self._heap.pop_due(now, popped, limit)  # type: ignore[arg-type]
         claims: list[Claim] = []
+        append = claims.append
+        push = self._heap.push
         for _, entry in popped:
             spec = entry.spec
-            options = spec.options
+            trigger = spec.trigger
             nominal = entry.nominal
-            for _ in range(MAX_BACKLOG_PER_ACQUIRE):
-                assert nominal is not None
-                jitter = entry.run_at - nominal if entry.run_at is not None else 0.0
-                p = plan(
-                    spec.trigger, nominal, now, options.misfire_grace, options.coalesce, jitter
+            run_at = entry.run_at
+            assert nominal is not None and run_at is not None
+            nxt = trigger.next_after_ts(nominal)
+            if nxt is not None and nxt <= now:  # more firings due: the general path
+                self._plan_backlog(entry, now, claims)
+                continue
+            # The common case, as plan() decides it: this one firing is due, the next is not
+            # (the same rule and arithmetic as plan(), without its Plan and Claim calls).
+            grace = spec.options.misfire_grace
+            run = grace is None or not now - nominal - (run_at - nominal) > grace
+            # Claim(spec, nominal, run_at, missed, run, final) with the other fields at their
+            # defaults (claimed, attempt 1, no backfill, owner, running, lost: CLAIM_DEFAULTS)
+            append(
+                _tuple_new(
+                    Claim,
+                    (
+                        spec,
+                        nominal,
+                        run_at or nominal,
+                        0 if run else 1,
+                        run,
+                        nxt is None,
+                        True,
+                        1,
+                        False,
+                        None,
+                        0,
+                        False,
+                    ),
                 )
-                nominal = p.next_nominal
-                final = nominal is None
-                run_at = (
-                    nominal + jitter_offset(spec.id, nominal, spec.trigger.jitter)
-                    if (nominal is not None)
-                    else 0.0
-                )
-                claims.append(
-                    Claim(
-                        spec, p.scheduled_at, entry.run_at or p.scheduled_at, p.missed, p.run, final
-                    )
-                )
-                entry.pending += 1
-                if final or run_at > now:
-                    break
-                entry.run_at = run_at
+            )
+            entry.pending += 1
             # no wake-up: the dispatcher is the caller and reads next_due() right after
-            self._schedule(entry, nominal, notify=False)
+            entry.nominal = nxt
+            if nxt is None:
+                entry.run_at = None
+            else:
+                jitter = trigger.jitter
+                run_at = nxt + jitter_offset(spec.id, nxt, jitter) if jitter else nxt
+                entry.run_at = run_at
+                if not entry.paused:
+                    push(run_at, entry)
         return claims
+
+    def _plan_backlog(self, entry: _Entry, now: float, claims: list[Claim]) -> None:
+        """Claim the firings of a job with more than one firing due (coalescing, misfires)."""
+        spec = entry.spec
+        options = spec.options
+        nominal = entry.nominal
+        for _ in range(MAX_BACKLOG_PER_ACQUIRE):
+            assert nominal is not None
+            jitter = entry.run_at - nominal if entry.run_at is not None else 0.0
+            p = plan(spec.trigger, nominal, now, options.misfire_grace, options.coalesce, jitter)
+            nominal = p.next_nominal
+            final = nominal is None
+            run_at = (
+                nominal + jitter_offset(spec.id, nominal, spec.trigger.jitter)
+                if (nominal is not None)
+                else 0.0
+            )
+            claims.append(
+                Claim(spec, p.scheduled_at, entry.run_at or p.scheduled_at, p.missed, p.run, final)
+            )
+            entry.pending += 1
+            if final or run_at > now:
+                break
+            entry.run_at = run_at
+        # no wake-up: the dispatcher is the caller and reads next_due() right after
+        self._schedule(entry, nominal, notify=False)
 
     async def release(self, runs: Sequence[tuple[Claim, Run | FinishedFiring]]) -> None:
         jobs = self._jobs
         for claim, run in runs:
-            entry = jobs.get(claim.spec.id)
-            if entry is not None and not claim.claimed and entry.spec is not claim.spec:
+            spec = claim.spec
+            entry = jobs.get(spec.id)
+            if entry is not None and entry.spec is spec:  # the common case
+                entry.pending -= claim.claimed
+                entry.record(run)
+                if claim.final and entry.pending <= 0 and entry.nominal is None:
+                    del jobs[spec.id]
+                continue
+            if entry is not None and not claim.claimed:
                 # a local firing (run_now, a retry of one) carries a copy of the definition
                 # taken from a snapshot, maybe of an older definition: it is a run of the job
                 # with this id (as in the SQLite store), and it holds no claim to release
                 entry.record(run)
                 continue
-            if entry is None or entry.spec is not claim.spec:
-                # removed or replaced meanwhile: the old entry still records what happened
-                entry = next((e for e in self._removed if e.spec is claim.spec), None)
-                if entry is None:
-                    continue
-                entry.pending -= claim.claimed
-                entry.record(run)
-                if entry.pending <= 0:
-                    self._removed.discard(entry)
+            # removed or replaced meanwhile: the old entry still records what happened
+            entry = next((e for e in self._removed if e.spec is spec), None)
+            if entry is None:
                 continue
             entry.pending -= claim.claimed
             entry.record(run)
-            if claim.final and entry.pending <= 0 and entry.nominal is None:
-                del jobs[claim.spec.id]
+            if entry.pending <= 0:
+                self._removed.discard(entry)
 
     def next_due(self) -> float | None:
         return self._heap.peek()
