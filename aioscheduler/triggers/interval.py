@@ -14,6 +14,7 @@ from ._base import MAX_SEARCH, Trigger
 __all__ = ("Every",)
 
 _MICROSECOND = timedelta(microseconds=1)
+_ZERO = timedelta(0)
 _UNITS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds")
 
 
@@ -82,7 +83,7 @@ class Every(Trigger):
         start_at: datetime | None = None,
         end_at: datetime | None = None,
     ) -> None:
-        given: dict[str, float] = {}
+        given: dict[str, float] | None = None
         values = (weeks, days, hours, minutes, seconds, milliseconds)
         for name, value in zip(_UNITS, values, strict=True):
             if value.__class__ is int and value == 0:  # the default: nothing to check (fast)
@@ -92,6 +93,8 @@ class Every(Trigger):
             if not math.isfinite(value) or value < 0:
                 raise InvalidTrigger(f"{name} must be a finite number >= 0, got {value!r}")
             if value:
+                if given is None:
+                    given = {}
                 given[name] = value
         if interval is not None:
             if given:
@@ -100,34 +103,29 @@ class Every(Trigger):
                     f"units ({', '.join(f'{k}={v!r}' for k, v in given.items())}), not both"
                 )
             total = _time.to_timedelta(interval, "interval")
+        elif given is None:
+            raise InvalidTrigger(
+                "interval must be positive (at least 1 microsecond), got 0: weeks, days, "
+                "hours, minutes, seconds and milliseconds are all 0; e.g. Every(seconds=30)"
+            )
         else:
             try:
-                total = timedelta(
-                    weeks=weeks,
-                    days=days,
-                    hours=hours,
-                    minutes=minutes,
-                    seconds=seconds,
-                    milliseconds=milliseconds,
-                )
+                total = timedelta(**given)  # the units left out are 0
             except OverflowError:
                 raise InvalidTrigger(f"interval is too large: {given!r}") from None
-        if total <= timedelta(0):
-            if interval is None and not given:
-                raise InvalidTrigger(
-                    "interval must be positive (at least 1 microsecond), got 0: weeks, days, "
-                    "hours, minutes, seconds and milliseconds are all 0; e.g. Every(seconds=30)"
-                )
+        if total <= _ZERO:
             shown = interval if interval is not None else given
             raise InvalidTrigger(
                 f"interval must be positive (at least 1 microsecond), got {shown!r}"
             )
-        object.__setattr__(self, "interval", total)
-        object.__setattr__(self, "_step_us", total // _MICROSECOND)
-        object.__setattr__(self, "jitter", _time.to_jitter(jitter))
-        object.__setattr__(self, "start_at", _time.to_datetime(start_at, "start_at"))
-        object.__setattr__(self, "end_at", _time.to_datetime(end_at, "end_at"))
-        _time.check_order(self.start_at, self.end_at)
+        init = object.__setattr__
+        init(self, "interval", total)
+        init(self, "_step_us", total // _MICROSECOND)
+        init(self, "jitter", None if jitter is None else _time.to_jitter(jitter))
+        init(self, "start_at", _time.to_datetime(start_at, "start_at"))
+        init(self, "end_at", None if end_at is None else _time.to_datetime(end_at, "end_at"))
+        if end_at is not None:
+            _time.check_order(self.start_at, self.end_at)
 
     # -- the contract -------------------------------------------------------------------------
 
