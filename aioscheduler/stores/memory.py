@@ -258,13 +258,12 @@ class MemoryStore(Store):
                 self._heap.push(old.run_at, entry)
         return entry.snapshot()
 
-    async def remove_job(self, job_id: str) -> Job:
+    async def remove_job(self, job_id: str) -> None:
         entry = self._get(job_id)
         del self._jobs[job_id]
         self._heap.discard(entry)
         if entry.pending:
             self._removed.add(entry)
-        return entry.snapshot()
 
     async def get_job(self, job_id: str) -> Job:
         return self._get(job_id).snapshot()
