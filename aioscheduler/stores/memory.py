@@ -219,7 +219,7 @@ class MemoryStore(Store):
         old = self._jobs.get(spec.id)
         if old is not None and not replace:
             raise JobExists(spec.id)
-        first = spec.trigger.first_fire(to_datetime(now))
+        first = spec.trigger.first_fire_ts(now)
         entry = _Entry(spec, self._history_limit)
         entry.paused = paused
         if old is not None:
@@ -227,7 +227,7 @@ class MemoryStore(Store):
             entry.take_over(old)
             self._removed.add(old) if old.pending else None
         self._jobs[spec.id] = entry
-        self._schedule(entry, first.timestamp() if first is not None else None)
+        self._schedule(entry, first)
         return entry.snapshot()
 
     async def update_job(

@@ -63,6 +63,15 @@ class Trigger(ABC):
         done, past ``end_at``).
         """
 
+    def first_fire_ts(self, now: float) -> float | None:
+        """:meth:`first_fire` on UTC timestamps (a job's registration, no datetime needed).
+
+        Subclasses may override it with a faster path; results must equal
+        ``first_fire(datetime.fromtimestamp(now, UTC)).timestamp()`` exactly.
+        """
+        first = self.first_fire(datetime.fromtimestamp(now, UTC))
+        return None if first is None else first.timestamp()
+
     def next_after_ts(self, prev: float) -> float | None:
         """:meth:`next_after` on UTC timestamps (the hot path of planning a firing).
 

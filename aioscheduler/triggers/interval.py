@@ -150,6 +150,17 @@ class Every(Trigger):
             return None
         return first
 
+    def first_fire_ts(self, now: float) -> float | None:
+        """:meth:`first_fire` as a timestamp; a ``start_at`` well ahead of ``now`` (the usual
+        case) is the answer, with no datetime made."""
+        start_at = self.start_at
+        if start_at is not None and start_at.tzinfo is not None and self.end_at is None:
+            start = start_at.timestamp()
+            # ahead by far more than a float's error on either side: start_at >= now exactly
+            if start - now > 1e-3:
+                return start
+        return Trigger.first_fire_ts(self, now)
+
     def next_after(self, prev: datetime, now: datetime | None = None) -> datetime | None:
         """Return ``prev + interval``, or the first ``prev + k * interval`` strictly after ``now``.
 
