@@ -259,8 +259,9 @@ class MemoryStore(Store):
         return entry.snapshot()
 
     async def remove_job(self, job_id: str) -> None:
-        entry = self._get(job_id)
-        del self._jobs[job_id]
+        entry = self._jobs.pop(job_id, None)
+        if entry is None:
+            raise JobNotFound(job_id)
         self._heap.discard(entry)
         if entry.pending:
             self._removed.add(entry)
