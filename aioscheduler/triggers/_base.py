@@ -139,6 +139,20 @@ class Trigger(ABC):
             t = self.next_after(t)
         return latest, count
 
+    def latest_at_or_before_ts(
+        self, after: float, until: float, limit: int = MAX_SEARCH
+    ) -> tuple[float, int]:
+        """:meth:`latest_at_or_before` on UTC timestamps (coalescing on the hot path).
+
+        Subclasses may override it with faster arithmetic; results must equal
+        ``latest_at_or_before`` on ``datetime.fromtimestamp(t, UTC)`` of both times, the
+        latest firing as its ``timestamp()``.
+        """
+        latest, count = self.latest_at_or_before(
+            datetime.fromtimestamp(after, UTC), datetime.fromtimestamp(until, UTC), limit
+        )
+        return latest.timestamp(), count
+
     def preview(self, k: int, after: datetime | None = None) -> list[datetime]:
         """Return the next ``k`` firings (aware UTC) of a job added at ``after`` (default: now).
 

@@ -204,6 +204,21 @@ class Every(Trigger):
         count = self.count_between(after, until, limit)
         return after + self.interval * count, count
 
+    def latest_at_or_before_ts(
+        self, after: float, until: float, limit: int = MAX_SEARCH
+    ) -> tuple[float, int]:
+        """:meth:`latest_at_or_before` in whole microseconds, with no datetime made (exact)."""
+        start = _time.ts_to_us(after)
+        stop = _time.ts_to_us(until)
+        end_at = self.end_at
+        if end_at is not None:
+            stop = min(stop, _time.datetime_to_us(end_at))
+        if stop <= start:
+            return start / 1_000_000, 0
+        step = self._step_us
+        count = min((stop - start) // step, limit)
+        return (start + step * count) / 1_000_000, count
+
     def bind(self, tz: tzinfo | None) -> Every:
         """Resolve a naive ``start_at``/``end_at`` in ``tz`` (see :class:`Every`).
 

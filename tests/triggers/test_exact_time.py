@@ -100,3 +100,22 @@ def test_every_first_fire_ts_near_the_end_of_time_is_first_fire(start: datetime 
 def test_at_first_fire_ts_is_when() -> None:
     when = datetime(2031, 5, 6, 7, 8, 9, 123457, tzinfo=_ZONE)
     assert At(when).first_fire_ts(0.0) == when.timestamp()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    after=st.floats(min_value=-1e10, max_value=2.5e11, allow_nan=False),
+    span=st.floats(min_value=-1e6, max_value=1e9, allow_nan=False),
+    step=st.integers(1, 10**13),
+    end=st.one_of(st.none(), st.integers(-(10**12), 10**15)),
+    limit=st.integers(1, 10**6),
+)
+def test_every_latest_at_or_before_ts_is_latest_at_or_before_on_the_exact_instant(
+    after: float, span: float, step: int, end: int | None, limit: int
+) -> None:
+    until = after + span
+    start = datetime.fromtimestamp(after, UTC)
+    end_at = None if end is None else start + end * _US
+    trigger = Every(timedelta(microseconds=step), end_at=end_at)
+    latest, count = trigger.latest_at_or_before(start, datetime.fromtimestamp(until, UTC), limit)
+    assert trigger.latest_at_or_before_ts(after, until, limit) == (latest.timestamp(), count)
