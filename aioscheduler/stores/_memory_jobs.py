@@ -30,6 +30,8 @@ _OUTCOME_VALUES = {o: o.value for o in Outcome}
 
 #: A kept run: the fields of a :class:`Run`, the outcome as its string.
 Record = tuple[Any, ...]
+#: The length of a record (``Run``'s fields).
+RECORD_LEN = len(Run._fields)
 
 
 class FinishedFiring(Protocol):
@@ -65,11 +67,15 @@ def _when(t: datetime | float | None) -> datetime | None:
 class Entry:
     """One job's state in the memory store (also its heap entry).
 
-    Its history is a tuple of plain records, not of ``Run`` objects: a ``Run`` holds an
-    ``Outcome`` member, so the cyclic garbage collector tracks every one, and kept for 1e5
-    jobs they were what made full collections (100-400 ms) land on the firing path. A tuple
-    of strings, numbers and datetimes is untracked by the collector once it has seen it
-    (unless a result or an error is itself a container). Runs are built again on read.
+    Its history is one flat tuple of plain records laid end to end (``RECORD_LEN`` fields
+    each), not ``Run`` objects: a ``Run`` holds an ``Outcome`` member, so the cyclic garbage
+    collector tracks every one, and kept for 1e5 jobs they were what made full collections
+    (100-400 ms) land on the firing path. A tuple of strings, numbers and datetimes is
+    untracked by the collector the first time it looks at it (unless a result or an error is
+    itself a container). Flat, because a tuple of such tuples often is not: the collector
+    checks the outer tuple before the inner one it has just made, so the outer one stays
+    tracked and reaches the oldest generation (measured: one per firing). Runs are built
+    again on read.
     """
 
     __slots__ = (
@@ -91,7 +97,7 @@ class Entry:
         self.run_at: float | None = None
         self.paused = False
         self.pending = 0  # claims handed out and not yet released
-        self.history: tuple[Record, ...] = ()
+        self.history: Record = ()  # RECORD_LEN fields per kept run, oldest first
         self.history_limit = history_limit
         # the entry of the job's next definition (replaced or updated), which took over the
         # history: runs of claims of this one still in flight are kept there
@@ -129,10 +135,16 @@ class Entry:
                 run.node,
             )
         history = target.history
-        if len(history) < limit:
-            target.history = (*history, rec)
-        else:
-            target.history = (*history[len(history) - limit + 1 :], rec)
+        if len(history) < limit * RECORD_LEN:
+            target.history = history + rec
+        else:  # the oldest goes
+            target.history = history[len(history) - (limit - 1) * RECORD_LEN :] + rec
+
+    def trim(self, limit: int) -> None:
+        """Keep at most ``limit`` runs (the newest) from now on."""
+        self.history_limit = limit
+        if len(self.history) > limit * RECORD_LEN:
+            self.history = self.history[len(self.history) - limit * RECORD_LEN :]
 
     def take_over(self, old: Entry) -> None:
         """This entry is the next definition of ``old``'s job: it keeps the history."""
@@ -140,9 +152,10 @@ class Entry:
         old.successor = self
 
     def snapshot(self, *, with_history: bool = True) -> Job:
+        kept = self.history
         history = (
             ()
-            if not with_history or not self.history
+            if not with_history or not kept
             else tuple(
                 Run._make(
                     (
@@ -153,7 +166,7 @@ class Entry:
                         *rec[6:],
                     )
                 )
-                for rec in self.history
+                for rec in (kept[i : i + RECORD_LEN] for i in range(0, len(kept), RECORD_LEN))
             )
         )
         run_at = None if self.paused or self.run_at is None else to_datetime(self.run_at)

@@ -47,9 +47,7 @@ class MemoryStore(Store):
         self._context = context
         self._history_limit = context.history_limit
         for entry in self._jobs.values():
-            entry.history_limit = self._history_limit
-            if len(entry.history) > self._history_limit:
-                entry.history = entry.history[len(entry.history) - self._history_limit :]
+            entry.trim(self._history_limit)
             if entry.run_at is not None and not entry.paused:
                 context.wakeup(entry.run_at)
 
