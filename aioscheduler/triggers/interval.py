@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from ..errors import InvalidTrigger
@@ -88,7 +88,7 @@ class Every(Trigger):
         for name, value in zip(_UNITS, values, strict=True):
             if value.__class__ is int and value == 0:  # the default: nothing to check (fast)
                 continue
-            if not _time.is_number(value):
+            if value.__class__ is not float and not _time.is_number(value):
                 raise InvalidTrigger(f"{name} must be a number, got {value!r}")
             if not math.isfinite(value) or value < 0:
                 raise InvalidTrigger(f"{name} must be a finite number >= 0, got {value!r}")
@@ -122,7 +122,11 @@ class Every(Trigger):
         init(self, "interval", total)
         init(self, "_step_us", total // _MICROSECOND)
         init(self, "jitter", None if jitter is None else _time.to_jitter(jitter))
-        init(self, "start_at", _time.to_datetime(start_at, "start_at"))
+        if start_at is not None and (
+            start_at.__class__ is not datetime or start_at.tzinfo is not UTC
+        ):
+            start_at = _time.to_datetime(start_at, "start_at")  # an aware UTC datetime is kept
+        init(self, "start_at", start_at)
         init(self, "end_at", None if end_at is None else _time.to_datetime(end_at, "end_at"))
         if end_at is not None:
             _time.check_order(self.start_at, self.end_at)
