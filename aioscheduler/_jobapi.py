@@ -28,6 +28,21 @@ from .triggers import Trigger
 __all__ = ("JobMethods",)
 
 _DEFAULT_BACKOFF = Backoff()
+_DEFAULT_RETRY_ON: tuple[type[BaseException], ...] = (Exception,)
+#: The options of ``add()`` with every option left at its default.
+_DEFAULT_OPTIONS = make_options(
+    overlap="skip",
+    max_instances=None,
+    misfire_grace=None,
+    coalesce=True,
+    executor=None,
+    timeout=None,
+    retries=0,
+    backoff=_DEFAULT_BACKOFF,
+    retry_on=_DEFAULT_RETRY_ON,
+    pause_after_failures=None,
+    delivery="at-least-once",
+)
 
 
 class JobMethods:
@@ -97,20 +112,40 @@ class JobMethods:
             InvalidTrigger: the trigger cannot be bound (a naive ``At`` without a timezone).
             JobExists: the id is taken and ``replace`` is false.
         """
-        options = make_options(
-            overlap=overlap,
-            max_instances=max_instances,
-            misfire_grace=misfire_grace,
-            coalesce=coalesce,
-            executor=executor,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff if backoff is not None else _DEFAULT_BACKOFF,
-            retry_on=retry_on,
-            pause_after_failures=pause_after_failures,
-            delivery=delivery,
-        )
-        if not all(isinstance(flag, bool) for flag in (paused, replace, run_at_start)):
+        if (
+            overlap == "skip"
+            and max_instances is None
+            and misfire_grace is None
+            and coalesce is True
+            and executor is None
+            and timeout is None
+            and retries.__class__ is int
+            and retries == 0
+            and backoff is None
+            and retry_on == _DEFAULT_RETRY_ON
+            and pause_after_failures is None
+            and delivery == "at-least-once"
+        ):
+            options = _DEFAULT_OPTIONS  # what make_options() gives for these: no need to ask
+        else:
+            options = make_options(
+                overlap=overlap,
+                max_instances=max_instances,
+                misfire_grace=misfire_grace,
+                coalesce=coalesce,
+                executor=executor,
+                timeout=timeout,
+                retries=retries,
+                backoff=backoff if backoff is not None else _DEFAULT_BACKOFF,
+                retry_on=retry_on,
+                pause_after_failures=pause_after_failures,
+                delivery=delivery,
+            )
+        if (
+            paused.__class__ is not bool
+            or replace.__class__ is not bool
+            or run_at_start.__class__ is not bool
+        ):
             raise InvalidJob(
                 f"paused, replace and run_at_start must be bools, got {paused!r}, {replace!r}, "
                 f"{run_at_start!r}"

@@ -34,7 +34,8 @@ class Registry:
     async def add_spec(self, spec: JobSpec, *, paused: bool, replace: bool) -> Job:
         """Store a checked job; emit ``JobAdded`` or ``JobUpdated``."""
         engine = self._engine
-        await engine.ensure_store()
+        if engine.state is not SchedulerState.RUNNING:  # running: the store is open
+            await engine.ensure_store()
         store, clock = engine.store, engine.clock
         existed = False
         if replace:
@@ -53,14 +54,15 @@ class Registry:
 
     async def remove(self, job_id: str) -> None:
         engine = self._engine
-        await engine.ensure_store()
+        if engine.state is not SchedulerState.RUNNING:  # running: the store is open
+            await engine.ensure_store()
         await engine.store.remove_job(job_id)
         engine.ticks.unregister(job_id)
         jobs = engine.runner.jobs
         for firing in engine.dispatcher.drop_local(job_id):  # retries, run_now, Ticks firings
             backfill_dropped(engine.recorder.backfills, firing)  # a backfill() ends: JobNotFound
             jobs.report_not_run(firing, Outcome.SKIPPED, "job removed")  # not lost
-        engine.runner.forget(job_id)
+        jobs.forget(job_id)  # what Runner.forget() does
         if engine.lifecycle_heard:
             engine.emit(JobRemoved(at=engine.clock.now(), job_id=job_id))
 

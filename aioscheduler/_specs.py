@@ -35,7 +35,10 @@ _INLINE_ATTR = "__aioscheduler_inline__"
 
 def default_executor(func: Callable[..., Any]) -> Executor:
     """The executor a callable runs on by default: its nature decides."""
-    known = _known(func)
+    return _default_executor(func, _known(func))
+
+
+def _default_executor(func: Callable[..., Any], known: _Known | None) -> Executor:
     if known is not None:
         return known[1]
     if getattr(func, _INLINE_ATTR, False):
@@ -101,7 +104,16 @@ def check_call(
         InvalidJob: ``func(*args, **kwargs)`` would fail to bind (a missing, extra or
             unknown argument); the message shows the signature.
     """
-    known = _known(func)
+    _check_call(func, args, kwargs, job_id, _known(func))
+
+
+def _check_call(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    job_id: str,
+    known: _Known | None,
+) -> None:
     if known is not None and known[2] and not args and not kwargs:
         return  # a plain function that takes no required argument, called with none
     try:
@@ -152,6 +164,25 @@ def _known(func: Callable[..., Any]) -> _Known | None:
     known = (signature, executor, bare, code, defaults, kwdefaults)
     _KNOWN[func] = known
     return known
+
+
+#: ``Trigger.anchor`` itself: a trigger class that keeps it needs no clock reading at add().
+_NO_ANCHOR = Trigger.anchor
+
+#: The last ``(options, executor, with_executor(options, executor))``: the jobs added one
+#: after another mostly share their options object (``make_options`` reuses it), and an
+#: identity check is cheaper than ``with_executor``'s cache, which hashes every option.
+_last_with: tuple[JobOptions | None, Executor | None, JobOptions | None] = (None, None, None)
+
+
+def _with_executor(options: JobOptions, executor: Executor) -> JobOptions:
+    global _last_with
+    last_options, last_executor, last = _last_with
+    if options is last_options and executor == last_executor and last is not None:
+        return last
+    result = with_executor(options, executor)
+    _last_with = (options, executor, result)
+    return result
 
 
 def _name(func: Callable[..., Any]) -> str:
@@ -207,33 +238,41 @@ class SpecMaker:
             raise InvalidJob(
                 f"trigger must be a Trigger (Every, Cron, At, After, Ticks...), got {trigger!r}"
             )
-        trigger = trigger.bind(self.timezone).anchor(self._clock.now())
+        trigger = trigger.bind(self.timezone)
+        if type(trigger).anchor is not _NO_ANCHOR:  # most triggers do not need the time
+            trigger = trigger.anchor(self._clock.now())
         job_id = job_id_of(func) if id is None else id
         if not isinstance(job_id, str) or not job_id:
             raise InvalidJob(f"id must be a non-empty str, got {job_id!r}")
-        if isinstance(args, str | bytes) or not isinstance(args, tuple | list):
-            raise InvalidJob(f"args must be a tuple or list, got {args!r}")
+        if args.__class__ is not tuple:
+            if isinstance(args, str | bytes) or not isinstance(args, tuple | list):
+                raise InvalidJob(f"args must be a tuple or list, got {args!r}")
+            args = tuple(args)
         if kwargs is None:
             kwargs = {}
-        if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+        elif not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
             raise InvalidJob(f"kwargs must be a mapping with str keys, got {kwargs!r}")
+        else:
+            kwargs = dict(kwargs)
+        known = _known(func)
         executor = options.executor
-        natural = default_executor(func)
+        natural = _default_executor(func, known)
         if executor is None:
-            options = with_executor(options, natural)
+            options = _with_executor(options, natural)
         elif executor in ("thread", "inline", "process") and natural == "async":
             raise InvalidJob(
                 f"executor={executor!r} cannot run coroutine function {job_id!r}; "
                 f"use executor='async' (the default for coroutine functions)"
             )
         if options.executor == "process":
-            _check_process_callable(func, tuple(args), dict(kwargs), job_id)
-        spec = JobSpec(job_id, func, trigger, tuple(args), dict(kwargs), options)
-        check = getattr(self._store, "check_spec", None)
+            _check_process_callable(func, args, kwargs, job_id)
+        spec = JobSpec(job_id, func, trigger, args, kwargs, options)
+        store = self._store
+        check = getattr(store, "check_spec", None)
         if check is not None and store_check:
             check(spec)
-        check_call(func, spec.args, spec.kwargs, job_id)  # a wrong args= fails here, once
-        if self._store.persistent:  # this process chose this code: its rows may name it
+        _check_call(func, args, kwargs, job_id, known)  # a wrong args= fails here, once
+        if store.persistent:  # this process chose this code: its rows may name it
             self._admission.register_spec(spec)
         return spec
 

@@ -289,17 +289,17 @@ class Job:
         cls, spec: JobSpec, *, next_run_at: datetime | None, paused: bool, history: tuple[Run, ...]
     ) -> Job:
         """Build a snapshot from a job's definition and its state (used by the stores)."""
-        return cls(
-            id=spec.id,
-            func=spec.func,
-            trigger=spec.trigger,
-            args=spec.args,
-            kwargs=spec.kwargs,
-            options=spec.options,
-            next_run_at=next_run_at,
-            paused=paused,
-            last_run=history[-1] if history else None,
-            history=history,
+        return cls(  # positional: the order of the fields (cheaper than keywords)
+            spec.id,
+            spec.func,
+            spec.trigger,
+            spec.args,
+            spec.kwargs,
+            spec.options,
+            next_run_at,
+            paused,
+            history[-1] if history else None,
+            history,
         )
 
     @property

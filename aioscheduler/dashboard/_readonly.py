@@ -193,7 +193,7 @@ class SQLiteReader(Store):
     async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
         self._refuse()
 
-    async def remove_job(self, job_id: str) -> Job:
+    async def remove_job(self, job_id: str) -> None:
         self._refuse()
 
     async def set_paused(self, job_id: str, paused: bool, *, now: float) -> Job:

@@ -228,9 +228,10 @@ class Store(ABC):
         return job, "replaced"
 
     @abstractmethod
-    async def remove_job(self, job_id: str) -> Job:
-        """Remove a job and return its last snapshot. Its pending firings are dropped (a
-        running one finishes; its release records nothing)."""
+    async def remove_job(self, job_id: str) -> None:
+        """Remove a job. Its pending firings are dropped (a running one finishes; its release
+        records nothing). Returns nothing: no snapshot is read or built for a removal (read
+        one with :meth:`get_job` first if needed)."""
 
     @abstractmethod
     async def get_job(self, job_id: str) -> Job:

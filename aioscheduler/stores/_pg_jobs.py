@@ -92,7 +92,7 @@ class PgJobs(PgNode):
         what: DeclareResult = "added" if result["inserted"] else "replaced"
         return self._snapshot(spec, was_paused, run_at, history), what
 
-    async def remove_job(self, job_id: str) -> Job:
+    async def remove_job(self, job_id: str) -> None:
         async with (
             self._db.connection(f"removing job {job_id!r}") as conn,
             conn.transaction(),
@@ -100,13 +100,11 @@ class PgJobs(PgNode):
             row = await conn.fetchrow(self._sql.get_job, job_id)
             if row is None:
                 raise JobNotFound(job_id)
-            history = await self._history(conn, job_id)
             await conn.fetchval(self._sql.delete_job, job_id)
         spec = self._spec(job_id, row["version"], row["payload"])
         await self._refresh_next_due()
-        if spec is None:
+        if spec is None:  # a broken row is no job (as for get_job), though it is gone now
             raise JobNotFound(job_id)
-        return self._snapshot(spec, row["paused"], row["run_at"], history)
 
     async def get_job(self, job_id: str) -> Job:
         async with self._db.connection(f"reading job {job_id!r}") as conn:

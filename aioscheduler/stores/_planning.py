@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from typing import NamedTuple
 
-from .._clock import to_datetime
 from ..triggers import Trigger
 
 __all__ = ("Plan", "jitter_offset", "plan")
@@ -45,10 +44,7 @@ def _latest(trigger: Trigger, due: float, until: float) -> tuple[float, int]:
     """Latest firing ``<= until`` of the sequence through ``due`` and how many follow ``due``."""
     if until <= due:
         return due, 0
-    latest, count = trigger.latest_at_or_before(
-        to_datetime(due), to_datetime(until), MAX_MISSED_COUNT
-    )
-    return float(latest.timestamp()), count
+    return trigger.latest_at_or_before_ts(due, until, MAX_MISSED_COUNT)
 
 
 def plan(
@@ -75,16 +71,14 @@ def plan(
         if misfire_grace is not None and now - due - offset > misfire_grace:
             return Plan(due, False, 1, nxt_ts)
         return Plan(due, True, 0, nxt_ts)
+    # next_after_ts(t) is next_after(t).timestamp() (the trigger contract): no datetimes here
     if coalesce:
         latest, folded = _latest(trigger, due, now)
-        nxt = trigger.next_after(to_datetime(latest))
-        next_nominal = nxt.timestamp() if nxt is not None else None
+        next_nominal = trigger.next_after_ts(latest)
         if misfire_grace is not None and now - latest - offset > misfire_grace:
             return Plan(latest, False, folded + 1, next_nominal)
         return Plan(latest, True, folded, next_nominal)
     if misfire_grace is not None and now - due - offset > misfire_grace:
         latest, more = _latest(trigger, due, now - offset - misfire_grace)
-        nxt = trigger.next_after(to_datetime(latest))
-        return Plan(due, False, more + 1, nxt.timestamp() if nxt is not None else None)
-    nxt = trigger.next_after(to_datetime(due))
-    return Plan(due, True, 0, nxt.timestamp() if nxt is not None else None)
+        return Plan(due, False, more + 1, trigger.next_after_ts(latest))
+    return Plan(due, True, 0, nxt_ts)

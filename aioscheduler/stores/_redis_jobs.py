@@ -20,7 +20,7 @@ from .._serialization import PayloadCodec
 from .._values import Job, JobSpec, Run
 from ..errors import JobExists, JobNotFound, StoreError
 from ._base import DeclareResult, StoreContext
-from ._codec import decode_spec, encode_spec, open_run
+from ._codec import encode_spec, open_run
 from ._redis_claims import run_at_of
 from ._redis_conn import JobRow, as_str, mapped
 
@@ -190,15 +190,13 @@ class RedisJobs:
             "replaced" if status == "replaced" else "unchanged"
         )
 
-    async def remove_job(self, job_id: str) -> Job:
+    async def remove_job(self, job_id: str) -> None:
         got = await self._run("REMOVE", None, job_id)
         self._specs.pop(job_id, None)
         self._declared.pop(job_id, None)
         broken = self._broken.pop(job_id, None)
-        if not got or broken is not None:
+        if not got or broken is not None:  # a broken job is no job (as for get_job)
             raise JobNotFound(job_id)
-        spec = decode_spec(job_id, got[1], self._codec, self._admission())
-        return self._snapshot(spec, JobRow.parse(got[0]), self._runs(job_id, got[2:]))
 
     async def get_job(self, job_id: str) -> Job:
         loaded = await self._load([job_id])

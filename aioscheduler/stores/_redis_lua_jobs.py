@@ -57,18 +57,15 @@ return with_heads({1})
 """
 )
 
-#: Remove a job. ARGV: now, owner, id. Returns {heads...} when unknown, else
-#: {heads..., state, definition, history...}. Its firings still running elsewhere finish
-#: (their release records nothing); abandoned ones are dropped when their lease runs out.
+#: Remove a job. ARGV: now, owner, id. Returns {heads...} when unknown, else {heads..., 1}.
+#: Its firings still running elsewhere finish (their release records nothing); abandoned
+#: ones are dropped when their lease runs out.
 REMOVE = guarded(
     """
 local id = ARGV[3]
-local st = redis.call('HGET', K_JOB, id)
-if not st then return with_heads({}) end
-local got = {st, redis.call('HGET', K_DEF, id) or ''}
-for _, r in ipairs(redis.call('LRANGE', BASE .. 'h:' .. id, 0, -1)) do got[#got + 1] = r end
+if redis.call('HEXISTS', K_JOB, id) == 0 then return with_heads({}) end
 drop_job(id)
-return with_heads(got)
+return with_heads({1})
 """
 )
 

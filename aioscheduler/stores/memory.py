@@ -1,4 +1,4 @@
-"""The in-memory store: jobs in a dict, due times in a :class:`~aioscheduler._heap.DueHeap`.
+"""The in-memory store: jobs in a dict, due times in a heap (see ``_memory_jobs``).
 
 Nothing here awaits: each method finishes in one step on the loop, so claim and advance are
 atomic by construction and the hot path stays O(log n) per firing.
@@ -7,149 +7,23 @@ atomic by construction and the hot path stays O(log n) per firing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any, Protocol
 
 from .._clock import to_datetime
-from .._heap import DueHeap
-from .._tracebacks import release_locals
-from .._values import Job, JobSpec, Outcome, Run
+from .._values import Job, JobSpec, Run
 from ..errors import JobExists, JobNotFound, SchedulerStateError
 from ._base import Claim, Store, StoreContext
+from ._memory_jobs import Entry, FinishedFiring, JobHeap
 from ._planning import MAX_BACKLOG_PER_ACQUIRE, jitter_offset, plan
 
 __all__ = ("FinishedFiring", "MemoryStore")
 
 
-#: ``Outcome`` by value: a kept record holds the plain string (see ``_Entry.record``).
-_OUTCOMES = {o.value: o for o in Outcome}
-
-#: A kept run: the fields of a :class:`Run`, the outcome as its string.
-Record = tuple[Any, ...]
-
-
-class FinishedFiring(Protocol):
-    """A finished job firing, as the engine hands it to :meth:`MemoryStore.release` in place
-    of a :class:`Run`: the run is then built only if someone reads the history."""
-
-    @property
-    def claim(self) -> Claim | None: ...
-    @property
-    def started(self) -> float | None: ...
-    @property
-    def finished(self) -> float | None: ...
-    @property
-    def attempt(self) -> int: ...
-    @property
-    def outcome(self) -> Outcome: ...
-    @property
-    def reason(self) -> str | None: ...
-    @property
-    def missed(self) -> int: ...
-    @property
-    def result(self) -> Any: ...
-    @property
-    def error(self) -> BaseException | None: ...
-    @property
-    def node(self) -> str | None: ...
-
-
-def _when(t: datetime | float | None) -> datetime | None:
-    return to_datetime(t) if t.__class__ is float else t  # type: ignore[return-value]
-
-
-class _Entry:
-    """One job's state in the memory store (also its heap entry).
-
-    Its history is a tuple of plain records, not of ``Run`` objects: a ``Run`` holds an
-    ``Outcome`` member, so the cyclic garbage collector tracks every one, and kept for 1e5
-    jobs they were what made full collections (100-400 ms) land on the firing path. A tuple
-    of strings, numbers and datetimes is untracked by the collector once it has seen it
-    (unless a result or an error is itself a container). Runs are built again on read.
-    """
-
-    __slots__ = (
-        "heap_seq",
-        "history",
-        "history_limit",
-        "nominal",
-        "paused",
-        "pending",
-        "run_at",
-        "spec",
-        "successor",
-    )
-
-    def __init__(self, spec: JobSpec, history_limit: int) -> None:
-        self.heap_seq = -1
-        self.spec = spec
-        self.nominal: float | None = None
-        self.run_at: float | None = None
-        self.paused = False
-        self.pending = 0  # claims handed out and not yet released
-        self.history: tuple[Record, ...] = ()
-        self.history_limit = history_limit
-        # the entry of the job's next definition (replaced or updated), which took over the
-        # history: runs of claims of this one still in flight are kept there
-        self.successor: _Entry | None = None
-
-    def record(self, run: Run | FinishedFiring) -> None:
-        if run.error is not None:
-            release_locals(run.error)  # keep the traceback, not its frames' locals
-        target = self
-        while target.successor is not None:
-            target = target.successor
-        limit = target.history_limit
-        if not limit:
-            return
-        if isinstance(run, Run):
-            outcome = run.outcome
-            rec: Record = (*run[:5], None if outcome is None else outcome.value, *run[6:])
-        else:  # times stay floats until read
-            claim = run.claim
-            assert claim is not None
-            rec = (
-                claim.spec.id,
-                claim.scheduled_at,
-                run.started,
-                run.finished,
-                run.attempt,
-                run.outcome.value,
-                run.reason,
-                run.missed,
-                run.result,
-                run.error,
-                None,
-                claim.backfill,
-                run.node,
-            )
-        history = (*target.history, rec)
-        target.history = history[-limit:] if len(history) > limit else history
-
-    def take_over(self, old: _Entry) -> None:
-        """This entry is the next definition of ``old``'s job: it keeps the history."""
-        self.history = old.history
-        old.successor = self
-
-    def snapshot(self, *, with_history: bool = True) -> Job:
-        history = (
-            ()
-            if not with_history or not self.history
-            else tuple(
-                Run._make(
-                    (
-                        rec[0],
-                        *(_when(t) for t in rec[1:4]),
-                        rec[4],
-                        None if rec[5] is None else _OUTCOMES[rec[5]],
-                        *rec[6:],
-                    )
-                )
-                for rec in self.history
-            )
-        )
-        run_at = None if self.paused or self.run_at is None else to_datetime(self.run_at)
-        return Job.of(self.spec, next_run_at=run_at, paused=self.paused, history=history)
+#: Builds a ``Claim`` from a full tuple of its fields in C (the named tuple's ``__new__`` is a
+#: Python function: one call less per firing).
+_tuple_new = tuple.__new__
+#: ``Claim``'s fields after ``final`` at their defaults, as ``acquire_due`` writes them out
+#: (a test checks them against ``Claim``).
+CLAIM_DEFAULTS = (True, 1, False, None, 0, False)
 
 
 class MemoryStore(Store):
@@ -159,11 +33,11 @@ class MemoryStore(Store):
     """
 
     def __init__(self) -> None:
-        self._jobs: dict[str, _Entry] = {}
-        self._heap = DueHeap()
+        self._jobs: dict[str, Entry] = {}
+        self._heap = JobHeap(self._jobs)
         self._context: StoreContext | None = None
         self._history_limit = 10
-        self._removed: set[_Entry] = set()
+        self._removed: set[Entry] = set()
 
     async def open(self, context: StoreContext) -> None:
         if self._context is not None and self._context.node_id != context.node_id:
@@ -173,16 +47,14 @@ class MemoryStore(Store):
         self._context = context
         self._history_limit = context.history_limit
         for entry in self._jobs.values():
-            entry.history_limit = self._history_limit
-            if len(entry.history) > self._history_limit:
-                entry.history = entry.history[len(entry.history) - self._history_limit :]
+            entry.trim(self._history_limit)
             if entry.run_at is not None and not entry.paused:
                 context.wakeup(entry.run_at)
 
     async def close(self) -> None:
         self._context = None
 
-    def _schedule(self, entry: _Entry, nominal: float | None, notify: bool = True) -> None:
+    def _schedule(self, entry: Entry, nominal: float | None, notify: bool = True) -> None:
         entry.nominal = nominal
         if nominal is None:
             entry.run_at = None
@@ -196,7 +68,7 @@ class MemoryStore(Store):
         if notify and self._context is not None:
             self._context.wakeup(run_at)
 
-    def _get(self, job_id: str) -> _Entry:
+    def _get(self, job_id: str) -> Entry:
         try:
             return self._jobs[job_id]
         except KeyError:
@@ -206,15 +78,15 @@ class MemoryStore(Store):
         old = self._jobs.get(spec.id)
         if old is not None and not replace:
             raise JobExists(spec.id)
-        first = spec.trigger.first_fire(to_datetime(now))
-        entry = _Entry(spec, self._history_limit)
+        first = spec.trigger.first_fire_ts(now)
+        entry = Entry(spec, self._history_limit)
         entry.paused = paused
         if old is not None:
             self._heap.discard(old)
             entry.take_over(old)
             self._removed.add(old) if old.pending else None
         self._jobs[spec.id] = entry
-        self._schedule(entry, first.timestamp() if first is not None else None)
+        self._schedule(entry, first)
         return entry.snapshot()
 
     async def update_job(
@@ -229,7 +101,7 @@ class MemoryStore(Store):
         spec = update(old.spec)  # nothing awaits from here on: atomic on the loop
         if spec.id != job_id:
             raise ValueError(f"update_job() must keep the id {job_id!r}, got {spec.id!r}")
-        entry = _Entry(spec, self._history_limit)
+        entry = Entry(spec, self._history_limit)
         entry.paused = old.paused
         entry.take_over(old)  # runs of claims in flight on the old definition are kept too
         self._heap.discard(old)
@@ -245,13 +117,13 @@ class MemoryStore(Store):
                 self._heap.push(old.run_at, entry)
         return entry.snapshot()
 
-    async def remove_job(self, job_id: str) -> Job:
-        entry = self._get(job_id)
-        del self._jobs[job_id]
+    async def remove_job(self, job_id: str) -> None:
+        entry = self._jobs.pop(job_id, None)
+        if entry is None:
+            raise JobNotFound(job_id)
         self._heap.discard(entry)
         if entry.pending:
             self._removed.add(entry)
-        return entry.snapshot()
 
     async def get_job(self, job_id: str) -> Job:
         return self._get(job_id).snapshot()
@@ -279,63 +151,109 @@ class MemoryStore(Store):
         return entry.snapshot()
 
     async def acquire_due(self, now: float, limit: int) -> list[Claim]:
-        popped: list[tuple[float, _Entry]] = []
-        self._heap.pop_due(now, popped, limit)  # type: ignore[arg-type]
+        popped = self._heap.pop_due(now, limit)
         claims: list[Claim] = []
-        for _, entry in popped:
+        append = claims.append
+        push = self._heap.push
+        for entry in popped:
             spec = entry.spec
-            options = spec.options
+            trigger = spec.trigger
             nominal = entry.nominal
-            for _ in range(MAX_BACKLOG_PER_ACQUIRE):
-                assert nominal is not None
-                jitter = entry.run_at - nominal if entry.run_at is not None else 0.0
-                p = plan(
-                    spec.trigger, nominal, now, options.misfire_grace, options.coalesce, jitter
+            run_at = entry.run_at
+            assert nominal is not None and run_at is not None
+            nxt = trigger.next_after_ts(nominal)
+            if nxt is not None and nxt <= now:  # more firings due: the general path
+                self._plan_backlog(entry, now, claims)
+                continue
+            # The common case, as plan() decides it: this one firing is due, the next is not
+            # (the same rule and arithmetic as plan(), without its Plan and Claim calls).
+            grace = spec.options.misfire_grace
+            run = grace is None or not now - nominal - (run_at - nominal) > grace
+            # Claim(spec, nominal, run_at, missed, run, final) with the other fields at their
+            # defaults (claimed, attempt 1, no backfill, owner, running, lost: CLAIM_DEFAULTS)
+            append(
+                _tuple_new(
+                    Claim,
+                    (
+                        spec,
+                        nominal,
+                        run_at or nominal,
+                        0 if run else 1,
+                        run,
+                        nxt is None,
+                        True,
+                        1,
+                        False,
+                        None,
+                        0,
+                        False,
+                    ),
                 )
-                nominal = p.next_nominal
-                final = nominal is None
-                run_at = (
-                    nominal + jitter_offset(spec.id, nominal, spec.trigger.jitter)
-                    if (nominal is not None)
-                    else 0.0
-                )
-                claims.append(
-                    Claim(
-                        spec, p.scheduled_at, entry.run_at or p.scheduled_at, p.missed, p.run, final
-                    )
-                )
-                entry.pending += 1
-                if final or run_at > now:
-                    break
-                entry.run_at = run_at
+            )
+            entry.pending += 1
             # no wake-up: the dispatcher is the caller and reads next_due() right after
-            self._schedule(entry, nominal, notify=False)
+            entry.nominal = nxt
+            if nxt is None:
+                entry.run_at = None
+            else:
+                jitter = trigger.jitter
+                run_at = nxt + jitter_offset(spec.id, nxt, jitter) if jitter else nxt
+                entry.run_at = run_at
+                if not entry.paused:
+                    push(run_at, entry)
         return claims
+
+    def _plan_backlog(self, entry: Entry, now: float, claims: list[Claim]) -> None:
+        """Claim the firings of a job with more than one firing due (coalescing, misfires)."""
+        spec = entry.spec
+        options = spec.options
+        nominal = entry.nominal
+        for _ in range(MAX_BACKLOG_PER_ACQUIRE):
+            assert nominal is not None
+            jitter = entry.run_at - nominal if entry.run_at is not None else 0.0
+            p = plan(spec.trigger, nominal, now, options.misfire_grace, options.coalesce, jitter)
+            nominal = p.next_nominal
+            final = nominal is None
+            run_at = (
+                nominal + jitter_offset(spec.id, nominal, spec.trigger.jitter)
+                if (nominal is not None)
+                else 0.0
+            )
+            claims.append(
+                Claim(spec, p.scheduled_at, entry.run_at or p.scheduled_at, p.missed, p.run, final)
+            )
+            entry.pending += 1
+            if final or run_at > now:
+                break
+            entry.run_at = run_at
+        # no wake-up: the dispatcher is the caller and reads next_due() right after
+        self._schedule(entry, nominal, notify=False)
 
     async def release(self, runs: Sequence[tuple[Claim, Run | FinishedFiring]]) -> None:
         jobs = self._jobs
         for claim, run in runs:
-            entry = jobs.get(claim.spec.id)
-            if entry is not None and not claim.claimed and entry.spec is not claim.spec:
+            spec = claim.spec
+            entry = jobs.get(spec.id)
+            if entry is not None and entry.spec is spec:  # the common case
+                entry.pending -= claim.claimed
+                entry.record(run)
+                if claim.final and entry.pending <= 0 and entry.nominal is None:
+                    del jobs[spec.id]
+                continue
+            if entry is not None and not claim.claimed:
                 # a local firing (run_now, a retry of one) carries a copy of the definition
                 # taken from a snapshot, maybe of an older definition: it is a run of the job
                 # with this id (as in the SQLite store), and it holds no claim to release
                 entry.record(run)
                 continue
-            if entry is None or entry.spec is not claim.spec:
-                # removed or replaced meanwhile: the old entry still records what happened
-                entry = next((e for e in self._removed if e.spec is claim.spec), None)
-                if entry is None:
-                    continue
-                entry.pending -= claim.claimed
-                entry.record(run)
-                if entry.pending <= 0:
-                    self._removed.discard(entry)
+            # removed or replaced meanwhile: the old entry still records what happened
+            entry = next((e for e in self._removed if e.spec is spec), None)
+            if entry is None:
                 continue
             entry.pending -= claim.claimed
             entry.record(run)
-            if claim.final and entry.pending <= 0 and entry.nominal is None:
-                del jobs[claim.spec.id]
+            if entry.pending <= 0:
+                self._removed.discard(entry)
 
     def next_due(self) -> float | None:
         return self._heap.peek()

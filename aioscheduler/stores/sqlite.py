@@ -348,13 +348,11 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
                 logger.warning("skipping unreadable run record of job %r: %s", job_id, exc)
         return runs
 
-    async def remove_job(self, job_id: str) -> Job:
+    async def remove_job(self, job_id: str) -> None:
         async with self._lock:
-            entry = self._get(job_id)
-            histories = await self._histories([job_id])
+            self._get(job_id)
             await self._call(self._file.delete_jobs, [job_id])
             del self._entries[job_id]
-        return self._snapshot(entry, histories.get(job_id, ()))
 
     async def get_job(self, job_id: str) -> Job:
         if self._may_readmit():

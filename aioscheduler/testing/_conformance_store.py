@@ -94,8 +94,9 @@ class StoreConformance(TamperingTests):
 
     async def test_removed_job_is_gone_and_never_claimed(self, store: Store) -> None:
         await store.add_job(spec(), now=T0, paused=False, replace=False)
-        removed = await store.remove_job("job")
-        assert removed.id == "job"
+        await store.remove_job("job")
+        with pytest.raises(JobNotFound):
+            await store.get_job("job")
         assert await store.list_jobs() == []
         assert await store.acquire_due(T0 + 100, 10) == []
         assert store.next_due() is None

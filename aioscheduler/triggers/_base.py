@@ -63,6 +63,15 @@ class Trigger(ABC):
         done, past ``end_at``).
         """
 
+    def first_fire_ts(self, now: float) -> float | None:
+        """:meth:`first_fire` on UTC timestamps (a job's registration, no datetime needed).
+
+        Subclasses may override it with a faster path; results must equal
+        ``first_fire(datetime.fromtimestamp(now, UTC)).timestamp()`` exactly.
+        """
+        first = self.first_fire(datetime.fromtimestamp(now, UTC))
+        return None if first is None else first.timestamp()
+
     def next_after_ts(self, prev: float) -> float | None:
         """:meth:`next_after` on UTC timestamps (the hot path of planning a firing).
 
@@ -129,6 +138,20 @@ class Trigger(ABC):
             latest, count = t, count + 1
             t = self.next_after(t)
         return latest, count
+
+    def latest_at_or_before_ts(
+        self, after: float, until: float, limit: int = MAX_SEARCH
+    ) -> tuple[float, int]:
+        """:meth:`latest_at_or_before` on UTC timestamps (coalescing on the hot path).
+
+        Subclasses may override it with faster arithmetic; results must equal
+        ``latest_at_or_before`` on ``datetime.fromtimestamp(t, UTC)`` of both times, the
+        latest firing as its ``timestamp()``.
+        """
+        latest, count = self.latest_at_or_before(
+            datetime.fromtimestamp(after, UTC), datetime.fromtimestamp(until, UTC), limit
+        )
+        return latest.timestamp(), count
 
     def preview(self, k: int, after: datetime | None = None) -> list[datetime]:
         """Return the next ``k`` firings (aware UTC) of a job added at ``after`` (default: now).

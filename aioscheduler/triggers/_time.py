@@ -287,6 +287,11 @@ def datetime_to_ts(value: datetime) -> float:
     return ((value - _EPOCH) // _MICROSECOND) / 1_000_000
 
 
+def datetime_to_us(value: datetime) -> int:
+    """The aware ``value`` in whole microseconds since the epoch (exact)."""
+    return (value - _EPOCH) // _MICROSECOND
+
+
 # -- stored form -------------------------------------------------------------------------------
 
 

@@ -58,6 +58,13 @@ class At(Trigger):
         """Return ``None``: the trigger fires once."""
         return None
 
+    def first_fire_ts(self, now: float) -> float | None:
+        """``when`` as a timestamp, even if it is before ``now``."""
+        when = self.when
+        if when.tzinfo is None:
+            raise _time.naive_error(when, "when")
+        return when.timestamp()
+
     def next_after_ts(self, prev: float) -> float | None:
         """Return ``None``: the trigger fires once (no datetime on the hot path)."""
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from ..errors import InvalidTrigger
@@ -14,6 +14,7 @@ from ._base import MAX_SEARCH, Trigger
 __all__ = ("Every",)
 
 _MICROSECOND = timedelta(microseconds=1)
+_ZERO = timedelta(0)
 _UNITS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds")
 
 
@@ -82,16 +83,18 @@ class Every(Trigger):
         start_at: datetime | None = None,
         end_at: datetime | None = None,
     ) -> None:
-        given: dict[str, float] = {}
+        given: dict[str, float] | None = None
         values = (weeks, days, hours, minutes, seconds, milliseconds)
         for name, value in zip(_UNITS, values, strict=True):
             if value.__class__ is int and value == 0:  # the default: nothing to check (fast)
                 continue
-            if not _time.is_number(value):
+            if value.__class__ is not float and not _time.is_number(value):
                 raise InvalidTrigger(f"{name} must be a number, got {value!r}")
             if not math.isfinite(value) or value < 0:
                 raise InvalidTrigger(f"{name} must be a finite number >= 0, got {value!r}")
             if value:
+                if given is None:
+                    given = {}
                 given[name] = value
         if interval is not None:
             if given:
@@ -100,34 +103,33 @@ class Every(Trigger):
                     f"units ({', '.join(f'{k}={v!r}' for k, v in given.items())}), not both"
                 )
             total = _time.to_timedelta(interval, "interval")
+        elif given is None:
+            raise InvalidTrigger(
+                "interval must be positive (at least 1 microsecond), got 0: weeks, days, "
+                "hours, minutes, seconds and milliseconds are all 0; e.g. Every(seconds=30)"
+            )
         else:
             try:
-                total = timedelta(
-                    weeks=weeks,
-                    days=days,
-                    hours=hours,
-                    minutes=minutes,
-                    seconds=seconds,
-                    milliseconds=milliseconds,
-                )
+                total = timedelta(**given)  # the units left out are 0
             except OverflowError:
                 raise InvalidTrigger(f"interval is too large: {given!r}") from None
-        if total <= timedelta(0):
-            if interval is None and not given:
-                raise InvalidTrigger(
-                    "interval must be positive (at least 1 microsecond), got 0: weeks, days, "
-                    "hours, minutes, seconds and milliseconds are all 0; e.g. Every(seconds=30)"
-                )
+        if total <= _ZERO:
             shown = interval if interval is not None else given
             raise InvalidTrigger(
                 f"interval must be positive (at least 1 microsecond), got {shown!r}"
             )
-        object.__setattr__(self, "interval", total)
-        object.__setattr__(self, "_step_us", total // _MICROSECOND)
-        object.__setattr__(self, "jitter", _time.to_jitter(jitter))
-        object.__setattr__(self, "start_at", _time.to_datetime(start_at, "start_at"))
-        object.__setattr__(self, "end_at", _time.to_datetime(end_at, "end_at"))
-        _time.check_order(self.start_at, self.end_at)
+        init = object.__setattr__
+        init(self, "interval", total)
+        init(self, "_step_us", total // _MICROSECOND)
+        init(self, "jitter", None if jitter is None else _time.to_jitter(jitter))
+        if start_at is not None and (
+            start_at.__class__ is not datetime or start_at.tzinfo is not UTC
+        ):
+            start_at = _time.to_datetime(start_at, "start_at")  # an aware UTC datetime is kept
+        init(self, "start_at", start_at)
+        init(self, "end_at", None if end_at is None else _time.to_datetime(end_at, "end_at"))
+        if end_at is not None:
+            _time.check_order(self.start_at, self.end_at)
 
     # -- the contract -------------------------------------------------------------------------
 
@@ -151,6 +153,17 @@ class Every(Trigger):
         if end_at is not None and first > end_at:
             return None
         return first
+
+    def first_fire_ts(self, now: float) -> float | None:
+        """:meth:`first_fire` as a timestamp; a ``start_at`` well ahead of ``now`` (the usual
+        case) is the answer, with no datetime made."""
+        start_at = self.start_at
+        if start_at is not None and start_at.tzinfo is not None and self.end_at is None:
+            start = start_at.timestamp()
+            # ahead by far more than a float's error on either side: start_at >= now exactly
+            if start - now > 1e-3:
+                return start
+        return Trigger.first_fire_ts(self, now)
 
     def next_after(self, prev: datetime, now: datetime | None = None) -> datetime | None:
         """Return ``prev + interval``, or the first ``prev + k * interval`` strictly after ``now``.
@@ -194,6 +207,21 @@ class Every(Trigger):
         """Return the latest firing ``<= until`` after ``after`` and the count, arithmetically."""
         count = self.count_between(after, until, limit)
         return after + self.interval * count, count
+
+    def latest_at_or_before_ts(
+        self, after: float, until: float, limit: int = MAX_SEARCH
+    ) -> tuple[float, int]:
+        """:meth:`latest_at_or_before` in whole microseconds, with no datetime made (exact)."""
+        start = _time.ts_to_us(after)
+        stop = _time.ts_to_us(until)
+        end_at = self.end_at
+        if end_at is not None:
+            stop = min(stop, _time.datetime_to_us(end_at))
+        if stop <= start:
+            return start / 1_000_000, 0
+        step = self._step_us
+        count = min((stop - start) // step, limit)
+        return (start + step * count) / 1_000_000, count
 
     def bind(self, tz: tzinfo | None) -> Every:
         """Resolve a naive ``start_at``/``end_at`` in ``tz`` (see :class:`Every`).

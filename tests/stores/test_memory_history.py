@@ -7,6 +7,7 @@ path; kept runs are now plain records, untracked by the collector, and rebuilt o
 from __future__ import annotations
 
 import gc
+from collections import Counter
 
 from aioscheduler import Every, Outcome, Scheduler
 from aioscheduler.testing import FakeClock
@@ -101,3 +102,19 @@ async def test_a_finished_firing_is_kept_without_a_run_and_read_back_as_one() ->
         to_datetime(t0 + 1.5),
     )
     assert (run.outcome, run.result, run.node, run.attempt) == (Outcome.SUCCESS, 1, "n", 1)
+
+
+async def test_firings_leave_no_object_for_the_oldest_generation() -> None:
+    clock = FakeClock(START)
+    scheduler = Scheduler(clock=clock, history_limit=5)
+    for i in range(200):
+        await scheduler.add(ok, Every(1), args=(i,), id=f"j{i}", executor="inline")
+    async with scheduler:
+        await clock.advance(3)  # every job has a history now
+        gc.collect()
+        old = {id(o) for o in gc.get_objects(2)}
+        await clock.advance(10)  # 2,000 more finished runs
+        gc.collect(1)  # what survives the young generations goes to the oldest
+        promoted = [o for o in gc.get_objects(2) if id(o) not in old]
+    # each job's kept runs were one tracked tuple per job here (a tuple of record tuples)
+    assert len(promoted) < 50, Counter(type(o).__name__ for o in promoted).most_common(5)

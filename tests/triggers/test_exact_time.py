@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aioscheduler.triggers import Cron, Every
+from aioscheduler.triggers import At, Cron, Every
 from aioscheduler.triggers._time import datetime_to_ts, ts_to_datetime, ts_to_us
 
 _US = timedelta(microseconds=1)
@@ -58,3 +59,63 @@ def test_cron_ends_at_the_year_9999() -> None:
     late = datetime(9999, 12, 30, tzinfo=UTC)
     nxt = Cron("0 0 * * *", timezone="Pacific/Kiritimati").next_after(late)  # UTC+14: no raise
     assert nxt is None or nxt > late
+
+
+_ZONE = ZoneInfo("Europe/Paris")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    now=st.floats(min_value=-1e10, max_value=2.5e11, allow_nan=False),
+    step=st.integers(1, 10**13),
+    start=st.one_of(st.none(), st.integers(-6 * 10**16, 24 * 10**16)),
+    end=st.one_of(st.none(), st.integers(1, 10**16)),
+    zoned=st.booleans(),
+)
+def test_every_first_fire_ts_is_first_fire_on_the_exact_instant(
+    now: float, step: int, start: int | None, end: int | None, zoned: bool
+) -> None:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    start_at = None if start is None else epoch + start * _US
+    if start_at is not None and zoned:
+        start_at = start_at.astimezone(_ZONE)
+    end_at = None if end is None else (start_at or ts_to_datetime(now)) + end * _US
+    trigger = Every(timedelta(microseconds=step), start_at=start_at, end_at=end_at)
+    first = trigger.first_fire(datetime.fromtimestamp(now, UTC))
+    assert trigger.first_fire_ts(now) == (None if first is None else datetime_to_ts(first))
+
+
+@pytest.mark.parametrize("start", [None, datetime(9999, 12, 31, 23, tzinfo=UTC)])
+def test_every_first_fire_ts_near_the_end_of_time_is_first_fire(start: datetime | None) -> None:
+    trigger = Every(hours=2, start_at=start)
+    now = datetime(9999, 12, 31, 22, 30, tzinfo=UTC)
+    first = trigger.first_fire(now)
+    assert trigger.first_fire_ts(now.timestamp()) == (None if first is None else first.timestamp())
+    assert (
+        Every(minutes=10).first_fire_ts(now.timestamp())
+        == (now + timedelta(minutes=10)).timestamp()
+    )
+
+
+def test_at_first_fire_ts_is_when() -> None:
+    when = datetime(2031, 5, 6, 7, 8, 9, 123457, tzinfo=_ZONE)
+    assert At(when).first_fire_ts(0.0) == when.timestamp()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    after=st.floats(min_value=-1e10, max_value=2.5e11, allow_nan=False),
+    span=st.floats(min_value=-1e6, max_value=1e9, allow_nan=False),
+    step=st.integers(1, 10**13),
+    end=st.one_of(st.none(), st.integers(-(10**12), 10**15)),
+    limit=st.integers(1, 10**6),
+)
+def test_every_latest_at_or_before_ts_is_latest_at_or_before_on_the_exact_instant(
+    after: float, span: float, step: int, end: int | None, limit: int
+) -> None:
+    until = after + span
+    start = datetime.fromtimestamp(after, UTC)
+    end_at = None if end is None else start + end * _US
+    trigger = Every(timedelta(microseconds=step), end_at=end_at)
+    latest, count = trigger.latest_at_or_before(start, datetime.fromtimestamp(until, UTC), limit)
+    assert trigger.latest_at_or_before_ts(after, until, limit) == (latest.timestamp(), count)
