@@ -5,20 +5,28 @@ processes.
 public figure in :meth:`Scheduler.statistics <aioscheduler.Scheduler.statistics>`), starts the
 process pool on first use and closes it at stop.
 
-Worker-thread runs go to a :class:`~concurrent.futures.ThreadPoolExecutor` through
-``loop.run_in_executor``, as :func:`asyncio.to_thread` does (the context is copied, so
-``current_run()`` works in the thread). ``anyio.to_thread.run_sync`` (used before issue 11) costs
-two checkpoints, a limiter and a cancel scope per call: a burst of thread jobs ran at 1/5 of
-``asyncio.to_thread``'s rate. The pool itself bounds the threads to ``max_threads``; work beyond
-it waits in the pool's queue. A cancelled run (a timeout, ``stop()``) is abandoned: a queued one
-never starts, a running one finishes on its own.
+Worker-thread runs go to a :class:`~concurrent.futures.ThreadPoolExecutor` (the context is
+copied, as :func:`asyncio.to_thread` does, so ``current_run()`` works in the thread).
+``anyio.to_thread.run_sync`` (used before issue 11) costs two checkpoints, a limiter and a cancel
+scope per call: a burst of thread jobs ran at 1/5 of ``asyncio.to_thread``'s rate. The pool
+itself bounds the threads to ``max_threads``; work beyond it waits in the pool's queue. A
+cancelled run (a timeout, ``stop()``) is abandoned: a queued one never starts, a running one
+finishes on its own.
+
+Finished thread runs come back to the loop in batches (:class:`_Completions`): a worker appends
+its outcome to a list and wakes the loop (``call_soon_threadsafe``, a write to the loop's
+self-pipe) only when no wake-up is pending, instead of once per run as ``run_in_executor``
+does. In a burst, the loop thread otherwise fights every worker for the GIL on each completion
+(issue 11, devnotes/2026-11-27-s3/issue-11-perfload.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -31,16 +39,65 @@ __all__ = ("DEFAULT_THREADS", "Executors")
 DEFAULT_THREADS = 40
 
 
+class _Completions:
+    """Outcomes of worker-thread runs on their way back to one loop, delivered in batches."""
+
+    __slots__ = ("_done", "_lock", "_pending", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        self._pending = False  # a _deliver() is scheduled on the loop
+
+    def work(self, fut: asyncio.Future[Any], call: Callable[[], Any]) -> None:
+        """Run ``call`` (on a worker thread) and hand its outcome to ``fut``'s loop."""
+        if fut.cancelled():  # abandoned while queued: never start it
+            return
+        try:
+            item: tuple[asyncio.Future[Any], Any, BaseException | None] = (fut, call(), None)
+        except BaseException as exc:  # handed to the awaiting run, as run_in_executor does
+            item = (fut, None, exc)
+        with self._lock:
+            self._done.append(item)
+            if self._pending:
+                return
+            self._pending = True
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody awaits the run
+            self.loop.call_soon_threadsafe(self._deliver)
+
+    def _deliver(self) -> None:
+        with self._lock:
+            done, self._done = self._done, []
+            self._pending = False
+        for fut, result, error in done:
+            if fut.done():  # cancelled meanwhile (a timeout, stop())
+                continue
+            if error is None:
+                fut.set_result(result)
+            else:
+                fut.set_exception(error)
+
+
 class Executors:
     """The worker threads and processes of one scheduler."""
 
-    __slots__ = ("_max_processes", "_max_threads", "_pool", "_workers", "threads", "threads_done")
+    __slots__ = (
+        "_completions",
+        "_max_processes",
+        "_max_threads",
+        "_pool",
+        "_workers",
+        "threads",
+        "threads_done",
+    )
 
     def __init__(self, max_threads: int | None, max_processes: int | None) -> None:
         self._max_threads = max_threads
         self._max_processes = max_processes
         self._workers: ThreadPoolExecutor | None = None
         self._pool: ProcessPool | None = None
+        self._completions: _Completions | None = None
         #: Worker-thread runs in flight, and finished so far.
         self.threads = 0
         self.threads_done = 0
@@ -69,15 +126,22 @@ class Executors:
         if workers is None:
             self.open()
             workers = self._workers
+            assert workers is not None
         run = contextvars.copy_context().run  # current_run() works in the thread
         call = (
             functools.partial(run, func, *args, **kwargs)
             if kwargs
             else functools.partial(run, func, *args)
         )
+        loop = asyncio.get_running_loop()
+        completions = self._completions
+        if completions is None or completions.loop is not loop:
+            completions = self._completions = _Completions(loop)
+        fut = loop.create_future()
         self.threads += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(workers, call)
+            workers.submit(completions.work, fut, call)
+            return await fut
         finally:
             self.threads -= 1
             self.threads_done += 1

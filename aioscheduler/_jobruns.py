@@ -81,6 +81,10 @@ class JobRuns:
         self._cancel = cancel
         self._jobs: dict[str, _JobState] = {}
         self._backlog = Backlog()  # coalesce=False catch-up: one at a time, in order
+        #: Firings waiting in backlog chains, and how many chained firings left one so far
+        #: (the dispatcher's back-pressure reads both: see ``Dispatcher.run``).
+        self.chained = 0
+        self.unchained = 0
         self.node_name: str | None = None
         #: The store counts failures for pause_after_failures over every node (shared stores).
         self.store_counts_failures = store.counts_failures
@@ -116,6 +120,7 @@ class JobRuns:
             and claim.claimed
             and self._backlog.hold(firing, self._clock.time(), bool(state.running))
         ):
+            self.chained += 1
             return  # a backlog firing: it starts when the job's previous run has finished
         if state.running or claim.running:  # claim.running: runs of this job on other nodes
             overlap = spec.options.overlap
@@ -323,6 +328,8 @@ class JobRuns:
         if self._sink.stopping:
             return  # drop_queued() reports the waiting ones cancelled
         while (nxt := self._backlog.pop(job_id)) is not None:
+            self.chained -= 1
+            self.unchained += 1
             assert nxt.spec is not None
             grace = nxt.spec.options.misfire_grace
             if grace is not None and self._clock.time() - nxt.due > grace:
@@ -336,6 +343,7 @@ class JobRuns:
     def forget(self, job_id: str) -> None:
         """The job was removed: drop its queued firing; its state goes once nothing runs."""
         for waiting in self._backlog.drop(job_id):
+            self.chained -= 1
             self.finish(waiting, Outcome.SKIPPED, None, None, "job removed")
         state = self._jobs.get(job_id)
         if state is None:
@@ -350,6 +358,7 @@ class JobRuns:
     def drop_queued(self) -> None:
         """Report backlog and queued firings as cancelled (the scheduler is stopping)."""
         for firing in self._backlog.drop_all():
+            self.chained -= 1
             self.finish(firing, Outcome.CANCELLED, None, None, "scheduler stopped")
         for state in list(self._jobs.values()):
             queued, state.queued = state.queued, None
