@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from aioscheduler import Every, Outcome, Scheduler
+from aioscheduler import Every, Job, Outcome, Scheduler
 from aioscheduler.events import SchedulerStopped
 from aioscheduler.stores._base import Claim
 from aioscheduler.stores.memory import MemoryStore
@@ -186,11 +186,9 @@ def test_a_timer_run_ended_by_an_interrupt_ends_the_timer_at_stop() -> None:
     assert not [c for c in reported if "never retrieved" in c.get("message", "")], reported
 
 
-def test_a_stop_cancelled_by_a_second_interrupt_still_retrieves_the_runs_errors() -> None:
-    """Ctrl-C ends a run; stop() waits for another run and is itself cancelled (the second
-    Ctrl-C in ``asyncio.run``): the interrupted run's error must still be retrieved, so that
-    asyncio never logs "Task exception was never retrieved" for it."""
-    loop, reported = _own_loop()
+def _stop_cancelled_after_an_interrupt(loop: asyncio.AbstractEventLoop) -> Job:
+    """Ctrl-C ends one run, stop() waits for another and is cancelled; return that other job.
+    The scheduler is local: once this returns, nothing references it or its runs' tasks."""
     clock = FakeClock(START)
     s = Scheduler(clock=clock)
     release = asyncio.Event()
@@ -201,28 +199,35 @@ def test_a_stop_cancelled_by_a_second_interrupt_still_retrieves_the_runs_errors(
     async def waits() -> None:
         await release.wait()
 
+    loop.run_until_complete(s.add(waits, Every(seconds=1), id="waits"))
+    loop.run_until_complete(s.add(interrupted, Every(seconds=1), id="ki"))
+    loop.run_until_complete(s.start())
+    _interrupting(loop, clock.advance(1), KeyboardInterrupt)
+    stop = loop.create_task(s.stop())
+    runner = s._engine.runner
+    loop.run_until_complete(_until(lambda: runner._closed, "stop() to reach the runner"))
+    loop.run_until_complete(asyncio.sleep(0.01))  # stop() waits for "waits" (it never ends)
+    assert not stop.done()
+    stop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        loop.run_until_complete(stop)
+    assert not s.running
+    release.set()  # the other run ends on its own
+    loop.run_until_complete(asyncio.sleep(0.01))
+    loop.run_until_complete(s.stop())
+    return loop.run_until_complete(s.get("waits"))
+
+
+def test_a_stop_cancelled_by_a_second_interrupt_still_retrieves_the_runs_errors() -> None:
+    """Ctrl-C ends a run; stop() waits for another run and is itself cancelled (the second
+    Ctrl-C in ``asyncio.run``): the interrupted run's error must still be retrieved, so that
+    asyncio never logs "Task exception was never retrieved" for it."""
+    loop, reported = _own_loop()
     try:
-        loop.run_until_complete(s.add(waits, Every(seconds=1), id="waits"))
-        loop.run_until_complete(s.add(interrupted, Every(seconds=1), id="ki"))
-        loop.run_until_complete(s.start())
-        _interrupting(loop, clock.advance(1), KeyboardInterrupt)
-        stop = loop.create_task(s.stop())
-        runner = s._engine.runner
-        loop.run_until_complete(_until(lambda: runner._closed, "stop() to reach the runner"))
-        loop.run_until_complete(asyncio.sleep(0.01))  # stop() waits for "waits" (it never ends)
-        assert not stop.done()
-        stop.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            loop.run_until_complete(stop)
-        assert not s.running
-        release.set()  # the other run ends on its own
-        loop.run_until_complete(asyncio.sleep(0.01))
-        loop.run_until_complete(s.stop())
-        waits_job = loop.run_until_complete(s.get("waits"))
+        waits_job = _stop_cancelled_after_an_interrupt(loop)
     finally:
         _close(loop)
     assert waits_job.last_run is not None and waits_job.last_run.outcome is Outcome.SUCCESS
-    del s, runner
     gc.collect()
     assert not [c for c in reported if "never retrieved" in c.get("message", "")], reported
 
