@@ -86,7 +86,6 @@ class Recorder:
         self.unrecorded: list[str] = []  # runs given up on at stop, for SchedulerStopped
         self._stop_tries = 0
         self._timer: WakeHandle | None = None
-        self._flush_call: asyncio.Handle | None = None  # a flush as a loop callback (memory)
 
     # -- the queue -------------------------------------------------------------------------------
 
@@ -115,31 +114,7 @@ class Recorder:
 
     def _schedule_flush(self) -> None:
         self._flush_pending = True
-        loop = self._host.loop
-        if type(self._store) is MemoryStore and loop is not None:
-            # The built-in memory store writes without suspending: the flush runs as one loop
-            # callback, not as a supervised task (a task, its coroutine and three done
-            # callbacks per batch; at 10,000 jobs every second a batch holds ~4 runs).
-            self._flush_call = loop.call_soon(self._flush_now)
-        else:
-            self._host.spawn(self.flush())
-
-    def _flush_now(self) -> None:
-        self._flush_call = None
-        if self._host.stopping:  # stop() writes what is queued itself
-            self._flush_pending = False
-            return
-        coro = self.flush()
-        try:
-            waiting = coro.send(None)
-        except StopIteration:
-            return
-        except Exception as exc:  # a bug: it stops the scheduler, as in the flush task
-            self._host.spawn(_reraise(exc))
-            return
-        # it suspended after all (a store that awaits something): finish it as a task
-        self._flush_pending = True
-        self._host.spawn(_resume(coro, waiting))
+        self._host.spawn(self.flush())
 
     async def flush(self) -> None:
         """Write the queued runs (and what finishes meanwhile) to the store, then wake the
@@ -193,10 +168,6 @@ class Recorder:
 
     async def write_pending(self, deadline: float | None, within: Any) -> None:
         """At stop: write what is queued, in this task (bounded by ``deadline``)."""
-        if self._flush_call is not None:  # a flush callback not run yet: written here instead
-            self._flush_call.cancel()
-            self._flush_call = None
-            self._flush_pending = False
         if self._releases and not self._flush_pending:
             count = len(self._releases)
             if not await within(deadline, self.flush()):
@@ -284,31 +255,6 @@ class Recorder:
             error,
             "; ".join(names),
         )
-
-
-async def _reraise(error: Exception) -> None:
-    raise error
-
-
-async def _resume(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
-    """Drive ``coro``, started by hand and suspended on ``waiting`` (what it yielded), to its
-    end in this task."""
-    while True:
-        try:
-            if waiting is None:  # a bare yield (asyncio.sleep(0))
-                await asyncio.sleep(0)
-            else:  # a future: resumed once it is done (its result is read by the coroutine)
-                await asyncio.wait((waiting,))
-        except BaseException as exc:  # handed to the coroutine, as a task would
-            try:
-                waiting = coro.throw(exc)
-            except StopIteration:
-                return
-            continue
-        try:
-            waiting = coro.send(None)
-        except StopIteration:
-            return
 
 
 def backfill_dropped(waiting: dict[int, asyncio.Future[Run]], firing: Firing) -> None:
