@@ -231,6 +231,7 @@ class Engine(Lifecycle):
     async def run_pending(self, prepare: Callable[[], Awaitable[None]]) -> int:
         """Run every firing due now, to completion, without the background dispatcher."""
         self.executors.ensure_open()
+        self.runner.open()
         await self.ensure_store()
         await prepare()
         before = self.runner.started_count

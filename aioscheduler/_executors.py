@@ -26,9 +26,11 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import inspect
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import CoroutineType
 from typing import Any
 
 from ._process import ProcessPool
@@ -117,6 +119,22 @@ class Executors:
         """Make the worker thread pool unless there is one."""
         if self._workers is None:
             self.open()
+
+    async def call(
+        self, func: Callable[..., Any], executor: str, args: tuple[Any, ...], kwargs: Any
+    ) -> Any:
+        """Call ``func(*args, **kwargs)`` with ``executor`` (``async``: awaited on the loop if
+        it returns an awaitable; ``inline``: called on the loop; ``process``; else a thread)."""
+        if executor == "async":
+            result = func(*args, **kwargs) if kwargs else func(*args)
+            if result.__class__ is CoroutineType or inspect.isawaitable(result):
+                return await result
+            return result
+        if executor == "inline":
+            return func(*args, **kwargs) if kwargs else func(*args)
+        if executor == "process":
+            return await self.call_process(func, args, kwargs)
+        return await self.call_thread(func, args, kwargs)
 
     async def call_thread(
         self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: Any

@@ -23,7 +23,7 @@ from ._firing import Firing
 from ._recording import Recorder
 from ._runner import Runner
 from ._statistics import SchedulerState
-from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, within
+from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, retrieve, within
 from ._timers import Timer
 from ._values import Outcome
 from ._watchdog import LoopWatchdog
@@ -196,6 +196,7 @@ class Lifecycle:
             self._stopped_event = asyncio.Event()
             self.executors.open()
             self.runner.bind(loop)
+            self.runner.open()
             await self.ensure_store()
             await prepare()
             await self.load_tick_jobs()
@@ -270,6 +271,7 @@ class Lifecycle:
         loop = asyncio.get_running_loop()
         try:
             self.dispatcher.stop()
+            self.runner.close()  # from here nothing new starts, even if this stop is cut short
             dispatch, self._dispatch_task = self._dispatch_task, None
             if dispatch is not None:
                 await finish_tasks({dispatch}, loop.time() + CANCEL_GRACE, self._abandoned)
@@ -294,6 +296,9 @@ class Lifecycle:
             await self.close_store()
             await self.executors.aclose()
         finally:
+            # a second Ctrl-C may have ended a run by KeyboardInterrupt anywhere in this stop:
+            # its task's error is seen here, not reported as "never retrieved" at exit
+            retrieve(self.runner.tasks)
             self.recorder.cancel_waiters()
             if self._watchdog is not None:
                 self._watchdog.stop()

@@ -15,7 +15,6 @@ import functools
 import inspect
 import logging
 from collections import deque
-from collections.abc import Callable
 from types import CoroutineType
 from typing import Any
 
@@ -76,7 +75,16 @@ class Runner:
     def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Start runs on ``loop`` (``None``: on the running loop, e.g. for ``run_pending``)."""
         self._loop = loop
+
+    def open(self) -> None:
+        """Accept new runs (``start()``, ``run_pending()``)."""
         self._closed = False
+
+    def close(self) -> None:
+        """Start no new run until :meth:`open` (one admitted meanwhile is reported cancelled).
+        Set first thing in ``stop()``: when a second Ctrl-C cuts it short, a run freed by
+        ``asyncio.run()``'s final cancellation must not start one that nobody cancels."""
+        self._closed = True
 
     @property
     def busy(self) -> bool:
@@ -162,20 +170,6 @@ class Runner:
 
     # -- execution -----------------------------------------------------------------------------
 
-    async def _call(
-        self, func: Callable[..., Any], executor: str, args: tuple[Any, ...], kwargs: Any
-    ) -> Any:
-        if executor == "async":
-            result = func(*args, **kwargs) if kwargs else func(*args)
-            if result.__class__ is CoroutineType or inspect.isawaitable(result):
-                return await result
-            return result
-        if executor == "inline":
-            return func(*args, **kwargs) if kwargs else func(*args)
-        if executor == "process":
-            return await self._executors.call_process(func, args, kwargs)
-        return await self._executors.call_thread(func, args, kwargs)
-
     async def _run(self, firing: Firing) -> None:
         """One run, job or timer: start, call, turn what happened into an outcome."""
         timer = firing.timer
@@ -209,20 +203,20 @@ class Runner:
         try:
             if spec is None:
                 assert timer is not None
-                if executor == "async":  # as for jobs below: no extra frame of _call()
+                if executor == "async":  # as for jobs below: no extra frame of Executors.call()
                     result = timer.callback(*timer.args)
                     if result.__class__ is CoroutineType or inspect.isawaitable(result):
                         result = await result
                 else:
-                    result = await self._call(timer.callback, executor, timer.args, None)
+                    result = await self._executors.call(timer.callback, executor, timer.args, None)
                 delay = parse_delay(result, "the delay returned by a timer callback")
-            elif executor == "async":  # the hot path, without the extra frame of _call()
+            elif executor == "async":  # the hot path, without the extra frame of Executors.call()
                 func, kwargs = spec.func, spec.kwargs
                 result = func(*spec.args, **kwargs) if kwargs else func(*spec.args)
                 if result.__class__ is CoroutineType or inspect.isawaitable(result):
                     result = await result
             else:
-                result = await self._call(spec.func, executor, spec.args, spec.kwargs)
+                result = await self._executors.call(spec.func, executor, spec.args, spec.kwargs)
         except asyncio.CancelledError:
             if firing.timed_out:
                 assert spec is not None
@@ -337,7 +331,7 @@ class Runner:
     async def stop(self, timeout: float | None) -> list[str]:
         """Wait for running work (``timeout`` s; ``None``: all), then cancel the rest; what does
         not end within ``CANCEL_GRACE`` is abandoned (reported now). Returns the abandoned."""
-        self._closed = True
+        self.close()
         try:
             return await self._stop(timeout)
         finally:  # a second Ctrl-C can end a run by KeyboardInterrupt and cancel this stop()

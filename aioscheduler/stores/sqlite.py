@@ -39,6 +39,8 @@ __all__ = ("SQLiteStore",)
 logger = logging.getLogger("aioscheduler.stores.sqlite")
 
 T = TypeVar("T")
+#: Seconds between looks at a store call that its caller cancelled (it runs to its end).
+_CANCELLED_POLL = 0.05
 
 #: Default age after which finished runs are dropped from the history.
 DEFAULT_HISTORY_MAX_AGE = timedelta(days=7)
@@ -156,7 +158,8 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
         """Run ``fn(*args)`` on the store's thread; map driver errors to :class:`StoreError`."""
         if self._thread is None:
             raise StoreError(f"the SQLite store {self._path!r} is not open")
-        future = asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        done = self._thread.submit(fn, *args)
+        future = asyncio.wrap_future(done)
         self._in_flight += 1
         try:
             try:
@@ -164,15 +167,17 @@ class SQLiteStore(SQLiteClaims, RefusedRows, Store):
             except asyncio.CancelledError:
                 # The transaction runs to completion anyway. Wait for it and return its result,
                 # so that the caller keeps its view in step with the file, and re-request the
-                # cancellation for the caller's next await.
+                # cancellation for the caller's next await. Waited for on the thread's own
+                # future, polled: the loop-side copy of its result is a callback that a second
+                # Ctrl-C can cut short, and waiting for that copy hung asyncio.run() forever.
                 task = asyncio.current_task()
-                while not future.done():
+                while not done.done():
                     with contextlib.suppress(asyncio.CancelledError):
-                        await asyncio.shield(future)
+                        await asyncio.wait({future}, timeout=_CANCELLED_POLL)
                 if task is not None:
                     task.uncancel()
                     task.cancel()
-                return future.result()
+                return done.result()
         except sqlite3.Error as exc:
             raise StoreError(f"SQLite store {self._path!r} failed: {exc}") from exc
         finally:

@@ -3,9 +3,11 @@ record damaged in the file, calls that name what is not there."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -88,4 +90,48 @@ async def test_calls_naming_what_is_not_there_are_refused(tmp_path: Path) -> Non
             )
         assert [job.id for job in await s.jobs()] == ["j"]
     finally:
+        await s.stop()
+
+
+async def test_a_cancelled_call_ends_with_its_thread_even_if_the_loop_never_hears_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancelled store call waits for its transaction to end on the store's thread. It must
+    watch the thread's own future: the loop-side copy of the result is a loop callback, which a
+    second Ctrl-C can cut short, and waiting for that copy hung ``asyncio.run()`` at exit."""
+    s = Scheduler(store=SQLiteStore(tmp_path / "jobs.db"))
+    await s.start()
+    try:
+        store = s.store
+        assert isinstance(store, SQLiteStore)
+        entered, release = threading.Event(), threading.Event()
+        ran: list[str] = []
+
+        def transaction() -> str:
+            entered.set()
+            release.wait(10)
+            ran.append("done")
+            return "result"
+
+        # the loop never learns that the thread finished: the copy of its result is lost
+        copy = asyncio.futures._copy_future_state  # type: ignore[attr-defined]
+
+        def lose_ours(source: Any, dest: Any) -> None:
+            if source.cancelled() or source.exception() or source.result() != "result":
+                copy(source, dest)
+
+        monkeypatch.setattr(asyncio.futures, "_copy_future_state", lose_ours)
+        call = asyncio.create_task(store._call(transaction))
+        while not entered.is_set():
+            await asyncio.sleep(0.001)
+        call.cancel()
+        await asyncio.sleep(0.01)
+        assert not call.done()  # the transaction still runs: the call waits for it
+        release.set()
+        await asyncio.wait({call}, timeout=5)
+        assert call.done(), "the cancelled call still waits for a result the loop never gets"
+        assert call.cancelled()
+        assert ran == ["done"]
+    finally:
+        monkeypatch.undo()
         await s.stop()
