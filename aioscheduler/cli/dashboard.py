@@ -154,7 +154,15 @@ async def serve_dashboard(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # a signal is a clean stop: exit status 0
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-    task = asyncio.ensure_future(server.serve())
+
+    async def serve() -> None:
+        try:
+            await server.serve()
+        except SystemExit:  # uvicorn's way to end a failed startup (a port taken): reported below
+            if server.started:
+                raise
+
+    task = asyncio.ensure_future(serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.05)
     if server.started:

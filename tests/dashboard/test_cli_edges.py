@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from aioscheduler import Cron, Scheduler
 
@@ -43,12 +42,6 @@ async def test_a_target_on_sqlite_is_served_read_only_beside_its_service(
     assert not (await service.get("nightly")).paused
 
 
-@pytest.mark.xfail(
-    reason="bug: uvicorn ends a failed startup with sys.exit(3) inside the serve task, which "
-    "escapes the loop with a traceback (and 'Task exception was never retrieved') instead of "
-    "cli/dashboard.py's one-line error and exit status 1",
-    strict=True,
-)
 def test_a_port_already_taken_is_an_error_with_exit_status_1() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
