@@ -23,7 +23,15 @@ from ._firing import Firing
 from ._recording import Recorder
 from ._runner import Runner
 from ._statistics import SchedulerState
-from ._stopping import CANCEL_GRACE, STOP_GRACE, Abandoned, finish_tasks, retrieve, within
+from ._stopping import (
+    CANCEL_GRACE,
+    STOP_GRACE,
+    Abandoned,
+    finish_tasks,
+    interrupts_between_callbacks,
+    retrieve,
+    within,
+)
 from ._timers import Timer
 from ._values import Outcome
 from ._watchdog import LoopWatchdog
@@ -244,6 +252,13 @@ class Lifecycle:
             if crash is not None:
                 raise crash
             return
+        with interrupts_between_callbacks(asyncio.get_running_loop()):
+            await self._stop_running(timeout)
+        crash = self.take_crash()
+        if crash is not None:
+            raise crash
+
+    async def _stop_running(self, timeout: float | None) -> None:
         try:
             await self._halt(timeout)
         except BaseException:
@@ -261,9 +276,6 @@ class Lifecycle:
         elif supervisor is not None and not supervisor.done():
             self._abandoned.keep(supervisor)  # closes once the calling task returns
         self._mark_stopped()
-        crash = self.take_crash()
-        if crash is not None:
-            raise crash
 
     async def _halt(self, timeout: float | None) -> None:
         self.state = SchedulerState.STOPPING

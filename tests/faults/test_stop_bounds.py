@@ -219,3 +219,60 @@ async def test_a_thread_run_outliving_the_timeout_is_reported_as_abandoned(
     assert job.last_run is not None
     assert job.last_run.outcome is Outcome.CANCELLED
     assert job.last_run.reason is not None and "worker thread" in job.last_run.reason
+
+
+def test_while_stop_runs_under_asyncio_run_ctrl_c_is_raised_between_loop_callbacks() -> None:
+    """asyncio.run()'s own SIGINT handler raises KeyboardInterrupt at any bytecode, also inside
+    asyncio's bookkeeping (a lost wake-up there hung the program at exit); while stop() runs,
+    the loop's handler replaces it, and the previous one is back afterwards."""
+    seen: dict[str, object] = {}
+
+    async def slow_to_cancel() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            seen["during"] = signal.getsignal(signal.SIGINT)
+            raise
+
+    async def main() -> None:
+        seen["before"] = signal.getsignal(signal.SIGINT)
+        s = Scheduler()
+        await s.add(slow_to_cancel, Every(seconds=0.01), id="slow")
+        await s.start()
+        while s.statistics().running == 0:
+            await asyncio.sleep(0.01)
+        await s.stop(timeout=0)
+        seen["after"] = signal.getsignal(signal.SIGINT)
+
+    asyncio.run(main())
+    assert getattr(seen["before"], "func", None).__name__ == "_on_sigint"  # type: ignore[union-attr]
+    assert seen["during"] is not seen["before"]
+    assert seen["during"] is not signal.default_int_handler
+    assert seen["after"] is seen["before"]
+
+
+def test_a_ctrl_c_during_stop_ends_asyncio_run_with_keyboard_interrupt_and_no_task_left() -> None:
+    left: list[asyncio.Task[object]] = []
+
+    async def slow_to_cancel() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, at a known moment
+            await asyncio.sleep(0.2)  # clean-up, cut short by the interrupt
+            raise
+
+    async def main() -> None:
+        s = Scheduler()
+        await s.add(slow_to_cancel, Every(seconds=0.01), id="slow")
+        await s.start()
+        while s.statistics().running == 0:
+            await asyncio.sleep(0.01)
+        try:
+            await s.stop(timeout=0)
+        finally:
+            left.extend(t for t in asyncio.all_tasks() if t is not asyncio.current_task())
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(main())
+    assert all(t.done() for t in left)
