@@ -18,6 +18,27 @@ __all__ = ("Firing", "current_run", "current_firing")
 
 current_firing: contextvars.ContextVar[Firing] = contextvars.ContextVar("aioscheduler_current_run")
 
+# A Run is made per firing for current_run() and the run events: built positionally, without
+# the named tuple's keyword handling (0.2 µs instead of 0.7). The order is checked here.
+_new_run = tuple.__new__
+_RUN_FIELDS = (
+    "job_id",
+    "scheduled_at",
+    "started_at",
+    "finished_at",
+    "attempt",
+    "outcome",
+    "reason",
+    "missed",
+    "result",
+    "error",
+    "timer",
+    "backfill",
+    "node",
+)
+if Run._fields != _RUN_FIELDS:  # pragma: no cover - a field added to Run without this list
+    raise ImportError(f"Firing.snapshot() builds Run from {_RUN_FIELDS}, not {Run._fields}")
+
 
 def current_run() -> Run | None:
     """Return the :class:`~aioscheduler.Run` being executed, from inside a callback.
@@ -96,19 +117,23 @@ class Firing:
         error: BaseException | None = None,
         reason: str | None = None,
     ) -> Run:
-        scheduled = self.claim.scheduled_at if self.claim is not None else self.due
-        return Run(
-            job_id=self.job_id,
-            scheduled_at=to_datetime(scheduled),
-            started_at=None if self.started is None else to_datetime(self.started),
-            finished_at=None if finished is None else to_datetime(finished),
-            attempt=self.attempt,
-            outcome=outcome,
-            reason=reason,
-            missed=self.missed,
-            result=result,
-            error=error,
-            timer=self.timer,
-            node=self.node,
-            backfill=self.claim is not None and self.claim.backfill,
+        claim = self.claim
+        started = self.started
+        return _new_run(
+            Run,
+            (
+                self.job_id,
+                to_datetime(self.due if claim is None else claim.scheduled_at),
+                None if started is None else to_datetime(started),
+                None if finished is None else to_datetime(finished),
+                self.attempt,
+                outcome,
+                reason,
+                self.missed,
+                result,
+                error,
+                self.timer,
+                claim is not None and claim.backfill,
+                self.node,
+            ),
         )
