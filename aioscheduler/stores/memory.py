@@ -75,6 +75,11 @@ class MemoryStore(Store):
             raise JobNotFound(job_id) from None
 
     async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
+        return self.add_job_now(spec, now, paused, replace)
+
+    def add_job_now(self, spec: JobSpec, now: float, paused: bool, replace: bool) -> Job:
+        """:meth:`add_job` without a coroutine (nothing here awaits): the registry's direct
+        path for ``add()`` on a running scheduler."""
         old = self._jobs.get(spec.id)
         if old is not None and not replace:
             raise JobExists(spec.id)
@@ -118,6 +123,10 @@ class MemoryStore(Store):
         return entry.snapshot()
 
     async def remove_job(self, job_id: str) -> None:
+        self.remove_job_now(job_id)
+
+    def remove_job_now(self, job_id: str) -> None:
+        """:meth:`remove_job` without a coroutine (see :meth:`add_job_now`)."""
         entry = self._jobs.pop(job_id, None)
         if entry is None:
             raise JobNotFound(job_id)
