@@ -158,9 +158,11 @@ class Dispatcher:
             if not firings:
                 del self._local[entry.spec.id]
 
-    def drop_local(self, job_id: str) -> set[Firing]:
+    def drop_local(self, job_id: str) -> set[Firing] | tuple[()]:
         """Take the job's pending local firings off the heap (the job was removed)."""
-        firings = self._local.pop(job_id, set())
+        firings = self._local.pop(job_id, None)
+        if firings is None:
+            return ()  # the common case: no set made per remove()
         for firing in firings:
             self._heap.discard(firing)
         return firings
