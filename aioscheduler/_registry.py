@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._engine import Engine
+from ._gcfreeze import Freezer
 from ._recording import backfill_dropped
 from ._specs import same_callable
 from ._statistics import SchedulerState
@@ -31,6 +32,7 @@ class Registry:
         self._engine = engine
         self._declared: list[tuple[Callable[..., Any], Trigger, JobOptionsKw]] = []
         self._declared_done = 0  # declarations reconciled so far (each only once)
+        self._freezer = Freezer()  # gc.freeze() after many jobs were added
 
     def add_now(self, spec: JobSpec, paused: bool) -> Job | None:
         """:meth:`add_spec` of a new job (no ``replace``) without a coroutine where nothing
@@ -63,7 +65,7 @@ class Registry:
 
     def _added(self, spec: JobSpec, paused: bool, job: Job, existed: bool) -> None:
         engine = self._engine
-        engine.dispatcher.added()
+        self._freezer.added()
         engine.ticks.register(spec, paused)
         if engine.lifecycle_heard:
             event = JobUpdated if existed else JobAdded
