@@ -12,7 +12,7 @@ from .._clock import to_datetime
 from .._values import Job, JobSpec, Run
 from ..errors import JobExists, JobNotFound, SchedulerStateError
 from ._base import Claim, Store, StoreContext
-from ._memory_jobs import Entry, FinishedFiring, JobHeap
+from ._memory_jobs import Entry, FinishedFiring, JobHeap, new_job
 from ._planning import MAX_BACKLOG_PER_ACQUIRE, jitter_offset, plan
 
 __all__ = ("FinishedFiring", "MemoryStore")
@@ -92,7 +92,10 @@ class MemoryStore(Store):
             self._removed.add(old) if old.pending else None
         self._jobs[spec.id] = entry
         self._schedule(entry, first)
-        return entry.snapshot()
+        if old is not None:
+            return entry.snapshot()  # with the history it took over
+        run_at = entry.run_at
+        return new_job(spec, None if paused or run_at is None else to_datetime(run_at), paused, ())
 
     async def update_job(
         self,
