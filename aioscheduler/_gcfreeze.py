@@ -49,7 +49,9 @@ class Freezer:
         self._added = 0
         self._freeze_at = FREEZE_AFTER
         self._since = 0  # jobs added since the last freeze
-        self._pending = False  # a settle() is scheduled
+        # the loop on which a settle() is scheduled (a loop closed before running it: the next
+        # add() on another loop schedules one there)
+        self._pending: asyncio.AbstractEventLoop | None = None
 
     def added(self) -> None:
         """A job was added (on the loop)."""
@@ -62,13 +64,15 @@ class Freezer:
             gc.freeze()
             return
         self._since += 1
-        if not self._pending and self._since >= SETTLE_MIN:
-            self._pending = True
-            asyncio.get_running_loop().call_soon(self.settle)
+        if self._since >= SETTLE_MIN:
+            loop = asyncio.get_running_loop()
+            if self._pending is not loop:
+                self._pending = loop
+                loop.call_soon(self.settle)
 
     def settle(self) -> None:
         """The burst is over (a loop turn came): collect, then freeze what survived."""
-        self._pending = False
+        self._pending = None
         if self._since >= SETTLE_MIN:
             self._since = 0
             gc.collect()

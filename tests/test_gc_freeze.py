@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from aioscheduler import Every, Scheduler
-from aioscheduler._gcfreeze import FREEZE_AFTER, SETTLE_MIN
+from aioscheduler._gcfreeze import FREEZE_AFTER, SETTLE_MIN, Freezer
 from aioscheduler.testing import FakeClock
 
 from .conftest import START
@@ -97,3 +97,29 @@ async def test_a_small_burst_after_a_freeze_is_left_to_the_collector(
             await scheduler.add(noop, Every(60), id=f"j{i}", executor="inline")
         await asyncio.sleep(0)
         assert not collected
+
+
+def test_a_settle_lost_with_its_loop_is_scheduled_on_the_next_loop(
+    unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collected = _count_collections(monkeypatch)
+    freezer = Freezer()
+
+    async def burst(n: int, stop: bool) -> None:
+        for _ in range(n):
+            freezer.added()
+        if stop:  # the loop ends with this turn: the settle() it scheduled never runs
+            asyncio.get_running_loop().stop()
+
+    first = asyncio.new_event_loop()
+    task = first.create_task(burst(FREEZE_AFTER + SETTLE_MIN, stop=True))
+    first.run_forever()
+    first.close()
+    assert task.done() and not collected
+
+    async def one_more() -> None:
+        await burst(1, stop=False)
+        await asyncio.sleep(0)
+
+    asyncio.run(one_more())
+    assert collected == [2]
