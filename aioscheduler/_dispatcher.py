@@ -19,7 +19,6 @@ and the supervising task group (``_engine.py``) stops the scheduler with it.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import math
 import threading
@@ -48,9 +47,6 @@ CLAIM_BATCH = 256
 MAX_CHAINED = 4096
 #: A difference between wall and monotonic elapsed time above this many seconds is a jump.
 JUMP_THRESHOLD = 1.0
-#: ``gc.freeze()`` once this many jobs were added, then at every doubling (see
-#: :meth:`Dispatcher.added`).
-FREEZE_AFTER = 10_000
 
 
 class Dispatcher:
@@ -77,8 +73,6 @@ class Dispatcher:
         self._last_poll = -math.inf
         self.sleeping = False
         self.rounds = 0
-        self._added = 0
-        self._freeze_at = FREEZE_AFTER
         self._unchained = 0  # JobRuns.unchained at the last deferred claim
 
     # -- the loop it belongs to ------------------------------------------------------------------
@@ -158,9 +152,11 @@ class Dispatcher:
             if not firings:
                 del self._local[entry.spec.id]
 
-    def drop_local(self, job_id: str) -> set[Firing]:
+    def drop_local(self, job_id: str) -> set[Firing] | tuple[()]:
         """Take the job's pending local firings off the heap (the job was removed)."""
-        firings = self._local.pop(job_id, set())
+        firings = self._local.pop(job_id, None)
+        if firings is None:
+            return ()  # the common case: no set made per remove()
         for firing in firings:
             self._heap.discard(firing)
         return firings
@@ -189,22 +185,6 @@ class Dispatcher:
         entries = self._heap.clear()
         self._local.clear()
         return entries
-
-    def added(self) -> None:
-        """A job was added. At :data:`FREEZE_AFTER` jobs added, then at every doubling of that
-        count, freeze the cyclic garbage collector's view of what exists (``gc.freeze()``, a
-        constant-time call): the jobs, triggers and specs registered are long-lived, and a full
-        collection walks every one of them. Measured at 1e5 jobs: full passes of 150-250 ms,
-        several per second while the jobs fire, landed on the firing path; once frozen, only
-        objects made since are walked (benchmarks/RESULTS.md, section 7). Frozen objects are
-        never collected: a reference cycle that is already garbage at that moment stays in
-        memory. Doubling bounds that cost: an application that adds jobs all its life freezes
-        about log2(total / FREEZE_AFTER) times. The freeze is process-wide, like the collector;
-        ``gc.unfreeze()`` undoes it."""
-        self._added += 1
-        if self._added >= self._freeze_at:
-            self._freeze_at *= 2
-            gc.freeze()
 
     # -- wake-ups ------------------------------------------------------------------------------
 

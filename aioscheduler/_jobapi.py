@@ -153,7 +153,10 @@ class JobMethods:
         spec = self._engine.specs.make(
             func, trigger, id=id, args=args, kwargs=kwargs, options=options
         )
-        job = await self._registry.add_spec(spec, paused=paused, replace=replace)
+        registry = self._registry
+        job = None if replace else registry.add_now(spec, paused)  # no coroutine if it can
+        if job is None:
+            job = await registry.add_spec(spec, paused=paused, replace=replace)
         if run_at_start:
             self._engine.run_once_now(job.spec)
         return job
@@ -164,7 +167,8 @@ class JobMethods:
         Raises:
             JobNotFound: no job has this id.
         """
-        await self._registry.remove(id)
+        if not self._registry.remove_now(id):  # no coroutine if it can
+            await self._registry.remove(id)
 
     async def pause(self, id: str) -> Job:
         """Pause a job: it does not fire until :meth:`resume`. Returns the job snapshot."""

@@ -10,17 +10,22 @@ from collections.abc import Callable
 from typing import Any
 
 from ._engine import Engine
+from ._gcfreeze import Freezer
 from ._recording import backfill_dropped
 from ._specs import same_callable
 from ._statistics import SchedulerState
 from ._values import Job, JobOptionsKw, JobSpec, Outcome
 from .errors import JobNotFound
 from .events import JobAdded, JobPaused, JobRemoved, JobResumed, JobUpdated
+from .stores.memory import MemoryStore
 from .triggers import Trigger
 
 __all__ = ("Registry",)
 
 logger = logging.getLogger("aioscheduler")
+
+#: A module constant: ``SchedulerState.RUNNING`` is an enum lookup (45 ns) on each add/remove.
+_RUNNING = SchedulerState.RUNNING
 
 
 class Registry:
@@ -30,11 +35,24 @@ class Registry:
         self._engine = engine
         self._declared: list[tuple[Callable[..., Any], Trigger, JobOptionsKw]] = []
         self._declared_done = 0  # declarations reconciled so far (each only once)
+        self._freezer = Freezer()  # gc.freeze() after many jobs were added
+
+    def add_now(self, spec: JobSpec, paused: bool) -> Job | None:
+        """:meth:`add_spec` of a new job (no ``replace``) without a coroutine where nothing
+        would await: a running scheduler on a plain :class:`MemoryStore`. ``None``: not that
+        case, call :meth:`add_spec`. Same steps, same errors (``JobExists``)."""
+        engine = self._engine
+        store = engine.store
+        if type(store) is not MemoryStore or engine.state is not _RUNNING:
+            return None
+        job = store.add_job_now(spec, engine.clock.time(), paused, False)
+        self._added(spec, paused, job, False)
+        return job
 
     async def add_spec(self, spec: JobSpec, *, paused: bool, replace: bool) -> Job:
         """Store a checked job; emit ``JobAdded`` or ``JobUpdated``."""
         engine = self._engine
-        if engine.state is not SchedulerState.RUNNING:  # running: the store is open
+        if engine.state is not _RUNNING:  # running: the store is open
             await engine.ensure_store()
         store, clock = engine.store, engine.clock
         existed = False
@@ -45,18 +63,37 @@ class Registry:
             except JobNotFound:
                 pass
         job = await store.add_job(spec, now=clock.time(), paused=paused, replace=replace)
-        engine.dispatcher.added()
+        self._added(spec, paused, job, existed)
+        return job
+
+    def _added(self, spec: JobSpec, paused: bool, job: Job, existed: bool) -> None:
+        engine = self._engine
+        self._freezer.added()
         engine.ticks.register(spec, paused)
         if engine.lifecycle_heard:
             event = JobUpdated if existed else JobAdded
-            engine.emit(event(at=clock.now(), job_id=spec.id, job=job))
-        return job
+            engine.emit(event(at=engine.clock.now(), job_id=spec.id, job=job))
+
+    def remove_now(self, job_id: str) -> bool:
+        """:meth:`remove` without a coroutine, as :meth:`add_now`; ``False``: not that case,
+        call :meth:`remove`."""
+        engine = self._engine
+        store = engine.store
+        if type(store) is not MemoryStore or engine.state is not _RUNNING:
+            return False
+        store.remove_job_now(job_id)
+        self._removed(job_id)
+        return True
 
     async def remove(self, job_id: str) -> None:
         engine = self._engine
-        if engine.state is not SchedulerState.RUNNING:  # running: the store is open
+        if engine.state is not _RUNNING:  # running: the store is open
             await engine.ensure_store()
         await engine.store.remove_job(job_id)
+        self._removed(job_id)
+
+    def _removed(self, job_id: str) -> None:
+        engine = self._engine
         engine.ticks.unregister(job_id)
         jobs = engine.runner.jobs
         for firing in engine.dispatcher.drop_local(job_id):  # retries, run_now, Ticks firings

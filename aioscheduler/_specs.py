@@ -4,6 +4,7 @@ firing. Also the scheduler's store and time zone arguments."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import weakref
 from collections.abc import Callable, Mapping
@@ -114,14 +115,23 @@ def _check_call(
     job_id: str,
     known: _Known | None,
 ) -> None:
-    if known is not None and known[2] and not args and not kwargs:
-        return  # a plain function that takes no required argument, called with none
+    shape: object = None
+    if known is not None:
+        if not args and not kwargs:
+            if known[2]:
+                return  # a plain function that takes no required argument, called with none
+        else:  # whether bind() succeeds depends only on how many args and which kwargs
+            shape = (len(args), *kwargs) if kwargs else len(args)
+            if shape in known[6]:
+                return
     try:
         signature = known[0] if known is not None else inspect.signature(func)
     except (TypeError, ValueError):  # some builtins have no signature: nothing to check
         return
     try:
         signature.bind(*args, **kwargs)
+        if shape is not None and known is not None and len(known[6]) < _MAX_SHAPES:
+            known[6].add(shape)
     except TypeError as exc:
         shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
         bare = signature.replace(
@@ -137,18 +147,36 @@ def _check_call(
 # (adding many jobs of one function is the common case). Only for a plain function with an
 # empty ``__dict__`` (no ``__wrapped__``/``__signature__``/inline mark), and only while its
 # code and defaults are the same objects: then inspect.signature() and iscoroutinefunction()
-# would give the same answers again.
-_Known = tuple[inspect.Signature, Executor, bool, object, object, object]
+# would give the same answers again. The last item holds the argument shapes (how many
+# positional arguments, which keywords) that ``signature.bind()`` accepted: a bind depends
+# on nothing else, so the next add() with the same shape skips it (1-2 µs).
+_Known = tuple[inspect.Signature, Executor, bool, object, object, object, set[object]]
 _KNOWN: weakref.WeakKeyDictionary[FunctionType, _Known] = weakref.WeakKeyDictionary()
+#: At most this many argument shapes are remembered per function.
+_MAX_SHAPES = 32
+
+
+def _dead() -> None:
+    return None
+
+
+#: ``(weakref to the function, its _Known)`` of the last lookup: ``_KNOWN.get`` is a Python
+#: method that makes a weak reference per call; the same function again is the common case.
+_last_known: tuple[Callable[[], object], _Known | None] = (_dead, None)
 
 
 def _known(func: Callable[..., Any]) -> _Known | None:
     """The cached (signature, default executor, callable with no argument) of a plain
     function, computed on first use; ``None`` for anything else."""
+    global _last_known
     if type(func) is not FunctionType or func.__dict__:
         return None
     code, defaults, kwdefaults = func.__code__, func.__defaults__, func.__kwdefaults__
-    known = _KNOWN.get(func)
+    last_ref, known = _last_known
+    if last_ref() is not func:
+        known = _KNOWN.get(func)
+        if known is not None:
+            _last_known = (weakref.ref(func), known)
     if known is not None and known[3] is code and known[4] is defaults and known[5] is kwdefaults:
         return known
     try:
@@ -161,10 +189,15 @@ def _known(func: Callable[..., Any]) -> _Known | None:
         bare = True
     except TypeError:
         bare = False
-    known = (signature, executor, bare, code, defaults, kwdefaults)
+    known = (signature, executor, bare, code, defaults, kwdefaults, set())
     _KNOWN[func] = known
+    _last_known = (weakref.ref(func), known)
     return known
 
+
+#: Classes already seen to be triggers (``isinstance`` through ``ABCMeta`` costs 0.1 µs; a
+#: class, once a virtual or real subclass of ``Trigger``, stays one).
+_TRIGGER_CLASSES: set[type] = set()
 
 #: ``Trigger.anchor`` itself: a trigger class that keeps it needs no clock reading at add().
 _NO_ANCHOR = Trigger.anchor
@@ -183,6 +216,36 @@ def _with_executor(options: JobOptions, executor: Executor) -> JobOptions:
     result = with_executor(options, executor)
     _last_with = (options, executor, result)
     return result
+
+
+#: ``JobSpec``'s slots, set one by one by :func:`_new_spec`.
+_SPEC_FIELDS = ("id", "func", "trigger", "args", "kwargs", "options")
+if tuple(f.name for f in dataclasses.fields(JobSpec)) != _SPEC_FIELDS:  # pragma: no cover
+    raise RuntimeError("JobSpec's fields changed: update _specs._new_spec")
+_SET_ID, _SET_FUNC, _SET_TRIGGER, _SET_ARGS, _SET_KWARGS, _SET_OPTIONS = (
+    getattr(JobSpec, name).__set__ for name in _SPEC_FIELDS
+)
+_new = object.__new__
+
+
+def _new_spec(
+    job_id: str,
+    func: Callable[..., Any],
+    trigger: Trigger,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    options: JobOptions,
+) -> JobSpec:
+    """``JobSpec(...)`` for checked values, in about half the time: a frozen dataclass's
+    ``__init__`` calls ``object.__setattr__`` per field, this sets the slots directly."""
+    spec = _new(JobSpec)
+    _SET_ID(spec, job_id)
+    _SET_FUNC(spec, func)
+    _SET_TRIGGER(spec, trigger)
+    _SET_ARGS(spec, args)
+    _SET_KWARGS(spec, kwargs)
+    _SET_OPTIONS(spec, options)
+    return spec
 
 
 def _name(func: Callable[..., Any]) -> str:
@@ -234,10 +297,14 @@ class SpecMaker:
         """
         if not callable(func):
             raise InvalidJob(f"func must be callable, got {func!r}")
-        if not isinstance(trigger, Trigger):
-            raise InvalidJob(
-                f"trigger must be a Trigger (Every, Cron, At, After, Ticks...), got {trigger!r}"
-            )
+        if type(trigger) not in _TRIGGER_CLASSES:
+            if isinstance(trigger, Trigger):
+                if len(_TRIGGER_CLASSES) < 64:  # bounded: the set keeps its classes alive
+                    _TRIGGER_CLASSES.add(type(trigger))
+            else:
+                raise InvalidJob(
+                    f"trigger must be a Trigger (Every, Cron, At, After, Ticks...), got {trigger!r}"
+                )
         trigger = trigger.bind(self.timezone)
         if type(trigger).anchor is not _NO_ANCHOR:  # most triggers do not need the time
             trigger = trigger.anchor(self._clock.now())
@@ -266,7 +333,7 @@ class SpecMaker:
             )
         if options.executor == "process":
             _check_process_callable(func, args, kwargs, job_id)
-        spec = JobSpec(job_id, func, trigger, args, kwargs, options)
+        spec = _new_spec(job_id, func, trigger, args, kwargs, options)
         store = self._store
         check = getattr(store, "check_spec", None)
         if check is not None and store_check:

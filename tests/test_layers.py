@@ -68,6 +68,7 @@ LAYER_OF_FILE: dict[str, Layer] = {
     # ground: errors, time, encoding, statistics; imports nothing above it
     "_clock.py": GROUND,
     "_crypto.py": GROUND,
+    "_gcfreeze.py": GROUND,  # the gc.freeze() policy: imports only the standard library
     "_heap.py": GROUND,
     "_limits.py": GROUND,  # pure arithmetic for the value types (COMMON.md had it in core)
     "_refs.py": GROUND,

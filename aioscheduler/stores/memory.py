@@ -12,7 +12,7 @@ from .._clock import to_datetime
 from .._values import Job, JobSpec, Run
 from ..errors import JobExists, JobNotFound, SchedulerStateError
 from ._base import Claim, Store, StoreContext
-from ._memory_jobs import Entry, FinishedFiring, JobHeap
+from ._memory_jobs import Entry, FinishedFiring, JobHeap, new_job
 from ._planning import MAX_BACKLOG_PER_ACQUIRE, jitter_offset, plan
 
 __all__ = ("FinishedFiring", "MemoryStore")
@@ -75,6 +75,11 @@ class MemoryStore(Store):
             raise JobNotFound(job_id) from None
 
     async def add_job(self, spec: JobSpec, *, now: float, paused: bool, replace: bool) -> Job:
+        return self.add_job_now(spec, now, paused, replace)
+
+    def add_job_now(self, spec: JobSpec, now: float, paused: bool, replace: bool) -> Job:
+        """:meth:`add_job` without a coroutine (nothing here awaits): the registry's direct
+        path for ``add()`` on a running scheduler."""
         old = self._jobs.get(spec.id)
         if old is not None and not replace:
             raise JobExists(spec.id)
@@ -87,7 +92,10 @@ class MemoryStore(Store):
             self._removed.add(old) if old.pending else None
         self._jobs[spec.id] = entry
         self._schedule(entry, first)
-        return entry.snapshot()
+        if old is not None:
+            return entry.snapshot()  # with the history it took over
+        run_at = entry.run_at
+        return new_job(spec, None if paused or run_at is None else to_datetime(run_at), paused, ())
 
     async def update_job(
         self,
@@ -118,6 +126,10 @@ class MemoryStore(Store):
         return entry.snapshot()
 
     async def remove_job(self, job_id: str) -> None:
+        self.remove_job_now(job_id)
+
+    def remove_job_now(self, job_id: str) -> None:
+        """:meth:`remove_job` without a coroutine (see :meth:`add_job_now`)."""
         entry = self._jobs.pop(job_id, None)
         if entry is None:
             raise JobNotFound(job_id)

@@ -1,0 +1,79 @@
+"""When the cyclic garbage collector is told to leave the registered jobs alone
+(``gc.freeze()``): during a long burst of ``add()`` calls, and once after it.
+
+A full collection walks every tracked object that is not frozen. With 1e5 jobs registered,
+their objects (store entry, spec, trigger, history list...) are most of them, so a full pass
+paused the loop for 19-55 ms, about ten times in 12 s of firings (``benchmarks/workloads/
+gcpause.py``). Frozen objects are not walked. So:
+
+- while jobs are added: ``gc.freeze()`` once :data:`FREEZE_AFTER` jobs were added, then at
+  every doubling of that count. Constant-time; it keeps the full passes *during* a long
+  registration short. About log2(total / FREEZE_AFTER) freezes in a process's life.
+- after a burst: on the first loop turn after a run of ``add()`` calls (``call_soon``: an
+  awaited ``add()`` on the memory store never yields, so a loop of them is one run), if at
+  least :data:`SETTLE_MIN` jobs came since the last freeze (and FREEZE_AFTER in all),
+  ``gc.collect()`` then ``gc.freeze()``. The collection frees what is already garbage instead
+  of freezing it, and walks only what is not frozen yet: what came since the last freeze
+  (11 ms after 1e5 jobs, once). Without this, the last 20k-50k jobs of a 1e5 burst stayed
+  in the collector's view, and every full pass while they fired walked them.
+
+What is left for a full pass while jobs fire is what was made since: mostly firings in
+flight, promoted when a generation-1 pass lands mid-batch. Measured at 1e5 jobs, 12 s of
+firings: full passes 10 → 9 (the promotions still trigger them), longest 19 → 0.4 ms, total
+182 → 2.5 ms (see devnotes/2026-11-27-s4/issue-11-perfadd.md).
+
+Frozen objects are never collected: a reference cycle that becomes garbage after a freeze
+stays in memory. The freeze is process-wide, like the collector; ``gc.unfreeze()`` undoes it.
+An application that never adds FREEZE_AFTER jobs is never frozen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+__all__ = ("FREEZE_AFTER", "SETTLE_MIN", "Freezer")
+
+#: ``gc.freeze()`` once this many jobs were added, then at every doubling.
+FREEZE_AFTER = 10_000
+#: Collect and freeze after a burst of at least this many jobs (past FREEZE_AFTER in all).
+SETTLE_MIN = 1_000
+
+
+class Freezer:
+    """Counts the jobs one scheduler adds and freezes as the module docstring says."""
+
+    __slots__ = ("_added", "_freeze_at", "_pending", "_since")
+
+    def __init__(self) -> None:
+        self._added = 0
+        self._freeze_at = FREEZE_AFTER
+        self._since = 0  # jobs added since the last freeze
+        # the loop on which a settle() is scheduled (a loop closed before running it: the next
+        # add() on another loop schedules one there)
+        self._pending: asyncio.AbstractEventLoop | None = None
+
+    def added(self) -> None:
+        """A job was added (on the loop)."""
+        added = self._added = self._added + 1
+        if added < FREEZE_AFTER:
+            return  # most applications: nothing more
+        if added >= self._freeze_at:
+            self._freeze_at *= 2
+            self._since = 0
+            gc.freeze()
+            return
+        self._since += 1
+        if self._since >= SETTLE_MIN:
+            loop = asyncio.get_running_loop()
+            if self._pending is not loop:
+                self._pending = loop
+                loop.call_soon(self.settle)
+
+    def settle(self) -> None:
+        """The burst is over (a loop turn came): collect, then freeze what survived."""
+        self._pending = None
+        if self._since >= SETTLE_MIN:
+            self._since = 0
+            gc.collect()
+            gc.freeze()
