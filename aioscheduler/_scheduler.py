@@ -57,9 +57,10 @@ class Scheduler(JobMethods, Declaring):
             job loads only if its callable was declared or added in this process; any other
             is refused before import and reported broken (see ``docs/persistence.md``).
         event_buffer: Undelivered events a subscriber may hold before new ones are dropped.
-        loop_lag_threshold: Seconds the event loop may be blocked (by a job calling
-            ``time.sleep``, blocking I/O, a long computation...) before a WARNING names what
-            was running and a ``LoopStalled`` event is emitted. ``None``: no watchdog.
+        loop_lag_threshold: Seconds (or a ``timedelta``) the event loop may be blocked (by a
+            job calling ``time.sleep``, blocking I/O, a long computation...) before a WARNING
+            names what was running and a ``LoopStalled`` event is emitted. ``None``: no
+            watchdog.
         node_name: This process's name among the schedulers sharing a store (in runs, events,
             logs and ``aioscheduler jobs``). ``None``: host name and pid. Each start gets a
             fresh incarnation id as well, so two processes with one name never mix leases.
@@ -90,7 +91,7 @@ class Scheduler(JobMethods, Declaring):
         old_keys: tuple[str | bytes, ...] | list[str | bytes] = (),
         encrypt: bool = False,
         event_buffer: int = DEFAULT_BUFFER,
-        loop_lag_threshold: float | None = DEFAULT_THRESHOLD,
+        loop_lag_threshold: float | timedelta | None = DEFAULT_THRESHOLD,
         allow: Sequence[str] | None = None,
         node_name: str | None = None,
     ) -> None:

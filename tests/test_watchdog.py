@@ -28,7 +28,7 @@ async def _until(condition: object, seconds: float = 10.0) -> None:
 async def test_a_job_that_blocks_the_loop_is_named_in_a_warning_and_an_event(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    s = Scheduler(clock=clock, loop_lag_threshold=0.2)
+    s = Scheduler(clock=clock, loop_lag_threshold=timedelta(milliseconds=200))
     stalls: list[LoopStalled] = []
     s.subscribe(stalls.append, LoopStalled)
 
