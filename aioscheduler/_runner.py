@@ -263,7 +263,9 @@ class Runner(RunnerStop):
             # and runs that started together are not delayed by each other's bookkeeping.
             firing.outcome, firing.result, firing.error = outcome, result, error
             steps += 1
-            if steps < CHAIN_BURST and outcome is not Outcome.CANCELLED and self._chains:
+            # only after a success: a failed step's traceback holds this frame, which
+            # release_locals() clears (that would end this coroutine while it runs on)
+            if steps < CHAIN_BURST and outcome is Outcome.SUCCESS and self._chains:
                 assert spec is not None
                 if self.jobs.backlog_waits(spec.id):
                     nxt = self._chain_step(firing)
