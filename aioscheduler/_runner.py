@@ -15,6 +15,7 @@ import functools
 import inspect
 import logging
 from collections import deque
+from contextvars import copy_context
 from types import CoroutineType
 from typing import Any
 
@@ -73,12 +74,16 @@ class Runner(RunnerStop):
         #: Backlog chains run on in the task of their previous step (see ``_chain_step``);
         #: not under a concurrency bound, where a freed slot goes to the longest waiting.
         self._chains = max_concurrency is None
+        #: The drain runs in the context the runner was bound in, not in that of the run that
+        #: queued it: what it starts (a backlog's next firing) must not inherit a run's context.
+        self._context = copy_context()
 
     # -- state ---------------------------------------------------------------------------------
 
     def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Start runs on ``loop`` (``None``: on the running loop, e.g. for ``run_pending``)."""
         self._loop = loop
+        self._context = copy_context()
 
     def open(self) -> None:
         """Accept new runs (``start()``, ``run_pending()``)."""
@@ -179,6 +184,7 @@ class Runner(RunnerStop):
         with firings waiting in its backlog chain runs the next ones in this same task
         (see :meth:`_chain_step`)."""
         steps = 0
+        context = copy_context() if self._chains else None  # what the next step must see
         while True:
             timer = firing.timer
             spec = firing.spec
@@ -264,11 +270,19 @@ class Runner(RunnerStop):
             firing.outcome, firing.result, firing.error = outcome, result, error
             steps += 1
             # only after a success: a failed step's traceback holds this frame, which
-            # release_locals() clears (that would end this coroutine while it runs on)
-            if steps < CHAIN_BURST and outcome is Outcome.SUCCESS and self._chains:
+            # release_locals() clears (that would end this coroutine while it runs on); and
+            # only if the run left the context as it found it (each run sees a fresh one)
+            if steps < CHAIN_BURST and outcome is Outcome.SUCCESS and context is not None:
                 assert spec is not None
-                if self.jobs.backlog_waits(spec.id):
-                    nxt = self._chain_step(firing)
+                task = firing.task
+                if (
+                    self.jobs.backlog_waits(spec.id)
+                    and not self._closed
+                    and task is not None
+                    and not task.cancelling()
+                    and copy_context() == context
+                ):
+                    nxt = self._chain_step(firing, task)
                     if nxt is None:
                         return
                     firing = nxt
@@ -277,22 +291,17 @@ class Runner(RunnerStop):
             finished.append(firing)
             if len(finished) == 1:
                 if self._loop is not None:
-                    self._loop.call_soon(self._drain_finished)
+                    self._loop.call_soon(self._drain_finished, context=self._context)
                 else:
                     self._drain_finished()
             return
 
-    def _chain_step(self, firing: Firing) -> Firing | None:
+    def _chain_step(self, firing: Firing, task: asyncio.Task[None]) -> Firing | None:
         """Finish ``firing`` now and take the next firing of its job's backlog chain, to run in
         the same task: a step of a chain then costs no task and no loop turn (see the devnote
         issue-11-perf10k). ``None``: nothing follows (``firing`` is done with)."""
-        task = firing.task
-        nxt = None
-        if not self._closed and task is not None and not task.cancelling():
-            nxt = self.jobs.finish_and_take_next(firing)
-        else:  # cancelled meanwhile, or stopping: the usual way (a fresh task, if any)
-            self.jobs.finish_batch([firing], None)
-        if nxt is None or task is None:
+        nxt = self.jobs.finish_and_take_next(firing)
+        if nxt is None:
             self._done(firing)
             return None
         self._tasks[task] = nxt

@@ -5,6 +5,7 @@ perf10k): each firing still runs exactly once, one at a time, in order, with its
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 
 import pytest
 
@@ -170,3 +171,25 @@ async def test_a_late_job_claimed_in_pieces_loses_and_doubles_nothing(
     await clock.advance(0)
     assert job.seen == [float(k) for k in range(1, n + 1)]
     assert job.most == 1
+
+
+_VAR: ContextVar[float | None] = ContextVar("_VAR", default=None)
+
+
+async def test_each_step_of_a_chain_sees_a_fresh_context(
+    running: Scheduler, clock: FakeClock
+) -> None:
+    """A run that sets a context variable does not hand it to the next run of its chain."""
+    seen: list[tuple[float, float | None]] = []
+
+    async def job() -> None:
+        run = current_run()
+        assert run is not None
+        seen.append((rel(run), _VAR.get()))
+        if rel(run) != 30:  # 30 leaves the context as it found it
+            _VAR.set(rel(run))
+
+    await running.add(job, Every(seconds=10), id="j", coalesce=False)
+    clock.jump(60)
+    await clock.advance(0)
+    assert seen == [(10.0 * k, None) for k in range(1, 7)]
