@@ -184,7 +184,9 @@ class Runner(RunnerStop):
         with firings waiting in its backlog chain runs the next ones in this same task
         (see :meth:`_chain_step`)."""
         steps = 0
-        context = copy_context() if self._chains else None  # what the next step must see
+        # what a next step in this task must see; none taken (and no chain followed in this
+        # task) while no firing waits in any chain: the common case costs no copy
+        context = copy_context() if self._chains and self.jobs.chained else None
         while True:
             timer = firing.timer
             spec = firing.spec
@@ -272,7 +274,7 @@ class Runner(RunnerStop):
             # only after a success: a failed step's traceback holds this frame, which
             # release_locals() clears (that would end this coroutine while it runs on); and
             # only if the run left the context as it found it (each run sees a fresh one)
-            if steps < CHAIN_BURST and outcome is Outcome.SUCCESS and context is not None:
+            if context is not None and outcome is Outcome.SUCCESS and steps < CHAIN_BURST:
                 assert spec is not None
                 task = firing.task
                 if (
