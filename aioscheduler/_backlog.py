@@ -41,6 +41,10 @@ class Backlog:
         """Whether job ``job_id`` is working off a backlog."""
         return job_id in self._chains
 
+    def waiting(self, job_id: str) -> bool:
+        """Whether firings of job ``job_id`` wait in its chain."""
+        return bool(self._chains.get(job_id))
+
     def hold(self, firing: Firing, now: float, busy: bool) -> bool:
         """Decide whether ``firing`` (of a ``coalesce=False`` job, to run) must wait its turn.
 

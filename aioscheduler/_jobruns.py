@@ -85,6 +85,8 @@ class JobRuns:
         #: (the dispatcher's back-pressure reads both: see ``Dispatcher.run``).
         self.chained = 0
         self.unchained = 0
+        self._taking = False  # finish_and_take_next(): hand the next backlog firing back
+        self._taken: Firing | None = None
         self.node_name: str | None = None
         #: The store counts failures for pause_after_failures over every node (shared stores).
         self.store_counts_failures = store.counts_failures
@@ -337,8 +339,27 @@ class JobRuns:
                 self.report_not_run(nxt, Outcome.MISSED, "waited past its misfire grace")
                 continue
             state.running.add(nxt)
-            self._admit(nxt)
+            if self._taking:
+                self._taken = nxt
+            else:
+                self._admit(nxt)
             return
+
+    def backlog_waits(self, job_id: str) -> bool:
+        """Whether firings of job ``job_id`` wait in its backlog chain."""
+        return self._backlog.waiting(job_id)
+
+    def finish_and_take_next(self, firing: Firing) -> Firing | None:
+        """Finish ``firing`` (its outcome set on it) and return its job's next backlog firing,
+        counted as running, for the caller to start itself (``None``: none may start now; it
+        is then started, or reported, the usual way)."""
+        self._taking = True
+        try:
+            self.finish_batch([firing], None)
+        finally:
+            self._taking = False
+        nxt, self._taken = self._taken, None
+        return nxt
 
     def forget(self, job_id: str) -> None:
         """The job was removed: drop its queued firing; its state goes once nothing runs."""

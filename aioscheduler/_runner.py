@@ -15,6 +15,7 @@ import functools
 import inspect
 import logging
 from collections import deque
+from contextvars import copy_context
 from types import CoroutineType
 from typing import Any
 
@@ -23,7 +24,7 @@ from ._events import EventHub
 from ._executors import Executors
 from ._firing import Firing, current_firing
 from ._jobruns import JobRuns, RunSink
-from ._stopping import CANCEL_GRACE
+from ._runstop import RunnerStop
 from ._timers import Timer, parse_delay
 from ._values import Outcome
 from .errors import InvalidDelay, JobTimeout
@@ -36,11 +37,12 @@ logger = logging.getLogger("aioscheduler.runner")
 
 #: ``Run.reason`` of a thread run cancelled by ``stop()``: its thread cannot be interrupted.
 THREAD_ABANDONED = "abandoned at stop: a worker thread cannot be interrupted; it runs on"
-_THREAD_LEFT = "job %r still runs on a worker thread after stop(): a thread cannot be interrupted"
-_ABANDONED = "%s did not end within %.1f s of being cancelled at stop(); it is abandoned"
+#: At most this many steps of a backlog chain run in one task (then a fresh one, which lets
+#: other work in between: a chain of jobs that never suspend would hold the loop).
+CHAIN_BURST = 16
 
 
-class Runner:
+class Runner(RunnerStop):
     """Runs firings for one scheduler (see the module docstring)."""
 
     def __init__(
@@ -69,12 +71,19 @@ class Runner:
         self._closed = False  # set by stop(): nothing new starts (a second Ctrl-C hung on one)
         self.started_count = 0
         self.progress = 0
+        #: Backlog chains run on in the task of their previous step (see ``_chain_step``);
+        #: not under a concurrency bound, where a freed slot goes to the longest waiting.
+        self._chains = max_concurrency is None
+        #: The drain runs in the context the runner was bound in, not in that of the run that
+        #: queued it: what it starts (a backlog's next firing) must not inherit a run's context.
+        self._context = copy_context()
 
     # -- state ---------------------------------------------------------------------------------
 
     def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Start runs on ``loop`` (``None``: on the running loop, e.g. for ``run_pending``)."""
         self._loop = loop
+        self._context = copy_context()
 
     def open(self) -> None:
         """Accept new runs (``start()``, ``run_pending()``)."""
@@ -171,91 +180,137 @@ class Runner:
     # -- execution -----------------------------------------------------------------------------
 
     async def _run(self, firing: Firing) -> None:
-        """One run, job or timer: start, call, turn what happened into an outcome."""
-        timer = firing.timer
-        spec = firing.spec
-        if timer is not None and timer.cancelled:  # cancelled while it waited for a slot
-            timer.end()
-            self._done(firing)
-            return
-        clock = self._clock
-        firing.started = clock.time()
-        token = current_firing.set(firing)
-        hub = self._hub
-        if hub.active:
-            hub.emit(RunStarted(at=to_datetime(firing.started), run=firing.snapshot()))
-        outcome: Outcome = Outcome.SUCCESS
-        result: Any = None
-        error: BaseException | None = None
-        delay: float | None = None
-        deadline = None
-        if spec is None:
-            assert timer is not None
-            executor = timer.executor
-        else:
-            executor = spec.options.executor or "async"
-            if (timeout := spec.options.timeout) is not None:
-                deadline = clock.call_at(
-                    asyncio.get_running_loop(),
-                    firing.started + timeout,
-                    functools.partial(self._expire, firing),
-                )
-        try:
+        """One run, job or timer: start, call, turn what happened into an outcome. A job
+        with firings waiting in its backlog chain runs the next ones in this same task
+        (see :meth:`_chain_step`)."""
+        steps = 0
+        # what a next step in this task must see; none taken (and no chain followed in this
+        # task) while no firing waits in any chain: the common case costs no copy
+        context = copy_context() if self._chains and self.jobs.chained else None
+        while True:
+            timer = firing.timer
+            spec = firing.spec
+            if timer is not None and timer.cancelled:  # cancelled while it waited for a slot
+                timer.end()
+                self._done(firing)
+                return
+            clock = self._clock
+            firing.started = clock.time()
+            token = current_firing.set(firing)
+            hub = self._hub
+            if hub.active:
+                hub.emit(RunStarted(at=to_datetime(firing.started), run=firing.snapshot()))
+            outcome: Outcome = Outcome.SUCCESS
+            result: Any = None
+            error: BaseException | None = None
+            delay: float | None = None
+            deadline = None
             if spec is None:
                 assert timer is not None
-                if executor == "async":  # as for jobs below: no extra frame of Executors.call()
-                    result = timer.callback(*timer.args)
+                executor = timer.executor
+            else:
+                executor = spec.options.executor or "async"
+                if (timeout := spec.options.timeout) is not None:
+                    deadline = clock.call_at(
+                        asyncio.get_running_loop(),
+                        firing.started + timeout,
+                        functools.partial(self._expire, firing),
+                    )
+            try:
+                if spec is None:
+                    assert timer is not None
+                    if executor == "async":  # as for jobs below: no extra frame of Executors.call()
+                        result = timer.callback(*timer.args)
+                        if result.__class__ is CoroutineType or inspect.isawaitable(result):
+                            result = await result
+                    else:
+                        result = await self._executors.call(
+                            timer.callback, executor, timer.args, None
+                        )
+                    delay = parse_delay(result, "the delay returned by a timer callback")
+                elif (
+                    executor == "async"
+                ):  # the hot path, without the extra frame of Executors.call()
+                    func, kwargs = spec.func, spec.kwargs
+                    result = func(*spec.args, **kwargs) if kwargs else func(*spec.args)
                     if result.__class__ is CoroutineType or inspect.isawaitable(result):
                         result = await result
                 else:
-                    result = await self._executors.call(timer.callback, executor, timer.args, None)
-                delay = parse_delay(result, "the delay returned by a timer callback")
-            elif executor == "async":  # the hot path, without the extra frame of Executors.call()
-                func, kwargs = spec.func, spec.kwargs
-                result = func(*spec.args, **kwargs) if kwargs else func(*spec.args)
-                if result.__class__ is CoroutineType or inspect.isawaitable(result):
-                    result = await result
-            else:
-                result = await self._executors.call(spec.func, executor, spec.args, spec.kwargs)
-        except asyncio.CancelledError:
-            if firing.timed_out:
+                    result = await self._executors.call(spec.func, executor, spec.args, spec.kwargs)
+            except asyncio.CancelledError:
+                if firing.timed_out:
+                    assert spec is not None
+                    outcome = Outcome.TIMEOUT
+                    error = JobTimeout(
+                        f"job {spec.id!r} did not finish within its timeout of "
+                        f"{spec.options.timeout} s"
+                    )
+                else:
+                    outcome = Outcome.CANCELLED
+                    if executor == "thread" and spec is not None and self._sink.stopping:
+                        firing.cancel_reason = THREAD_ABANDONED  # reported by stop()
+                        self._threads_left.append(spec.id)
+            except InvalidDelay as exc:
+                outcome, error = Outcome.ERROR, exc
+                if timer is not None:
+                    logger.error("timer %r returned an invalid delay: %s", timer, exc)
+            except Exception as exc:
+                outcome, error = Outcome.ERROR, exc
+                if timer is not None:
+                    logger.error("timer %r failed", timer, exc_info=exc)
+            finally:
+                current_firing.reset(token)
+                if deadline is not None:
+                    deadline.cancel()
+            if firing.finished is not None:  # abandoned at stop() and reported then
+                return
+            if timer is not None:
+                self._timer_ran(firing, timer, outcome, result, error, delay)
+                return
+            # Bookkeeping of finished job runs is batched into one loop callback: cheaper per run,
+            # and runs that started together are not delayed by each other's bookkeeping.
+            firing.outcome, firing.result, firing.error = outcome, result, error
+            steps += 1
+            # only after a success: a failed step's traceback holds this frame, which
+            # release_locals() clears (that would end this coroutine while it runs on); and
+            # only if the run left the context as it found it (each run sees a fresh one)
+            if context is not None and outcome is Outcome.SUCCESS and steps < CHAIN_BURST:
                 assert spec is not None
-                outcome = Outcome.TIMEOUT
-                error = JobTimeout(
-                    f"job {spec.id!r} did not finish within its timeout of {spec.options.timeout} s"
-                )
-            else:
-                outcome = Outcome.CANCELLED
-                if executor == "thread" and spec is not None and self._sink.stopping:
-                    firing.cancel_reason = THREAD_ABANDONED  # reported by stop()
-                    self._threads_left.append(spec.id)
-        except InvalidDelay as exc:
-            outcome, error = Outcome.ERROR, exc
-            if timer is not None:
-                logger.error("timer %r returned an invalid delay: %s", timer, exc)
-        except Exception as exc:
-            outcome, error = Outcome.ERROR, exc
-            if timer is not None:
-                logger.error("timer %r failed", timer, exc_info=exc)
-        finally:
-            current_firing.reset(token)
-            if deadline is not None:
-                deadline.cancel()
-        if firing.finished is not None:  # abandoned at stop() and reported then
+                task = firing.task
+                if (
+                    self.jobs.backlog_waits(spec.id)
+                    and not self._closed
+                    and task is not None
+                    and not task.cancelling()
+                    and copy_context() == context
+                ):
+                    nxt = self._chain_step(firing, task)
+                    if nxt is None:
+                        return
+                    firing = nxt
+                    continue
+            finished = self._finished
+            finished.append(firing)
+            if len(finished) == 1:
+                if self._loop is not None:
+                    self._loop.call_soon(self._drain_finished, context=self._context)
+                else:
+                    self._drain_finished()
             return
-        if timer is not None:
-            self._timer_ran(firing, timer, outcome, result, error, delay)
-            return
-        # Bookkeeping of finished job runs is batched into one loop callback: cheaper per run,
-        # and runs that started together are not delayed by each other's bookkeeping.
-        firing.outcome, firing.result, firing.error = outcome, result, error
-        finished = self._finished
-        finished.append(firing)
-        if len(finished) == 1:
-            if self._loop is not None:
-                self._loop.call_soon(self._drain_finished)
-            else:
-                self._drain_finished()
+
+    def _chain_step(self, firing: Firing, task: asyncio.Task[None]) -> Firing | None:
+        """Finish ``firing`` now and take the next firing of its job's backlog chain, to run in
+        the same task: a step of a chain then costs no task and no loop turn (see the devnote
+        issue-11-perf10k). ``None``: nothing follows (``firing`` is done with)."""
+        nxt = self.jobs.finish_and_take_next(firing)
+        if nxt is None:
+            self._done(firing)
+            return None
+        self._tasks[task] = nxt
+        nxt.task = task
+        self.progress += 2  # one run done, one started (as _done() and _start() count)
+        self.started_count += 1
+        return nxt
 
     def _timer_ran(
         self,
@@ -327,68 +382,3 @@ class Runner:
         self.jobs.drop_queued()
         while self._waiting:
             self._refuse(self._waiting.popleft())
-
-    async def stop(self, timeout: float | None) -> list[str]:
-        """Wait for running work (``timeout`` s; ``None``: all), then cancel the rest; what does
-        not end within ``CANCEL_GRACE`` is abandoned (reported now). Returns the abandoned."""
-        self.close()
-        try:
-            return await self._stop(timeout)
-        finally:  # a second Ctrl-C can end a run by KeyboardInterrupt and cancel this stop()
-            for task in [t for t in self._tasks if t.done() and not t.cancelled()]:
-                task.exception()  # retrieved: no "Task exception was never retrieved"
-
-    async def _stop(self, timeout: float | None) -> list[str]:
-        self.drop_pending()
-        me = asyncio.current_task()  # stop() called from inside a run: that run goes on
-        tasks = set(self._tasks) - {me}
-        if tasks and (timeout is None or timeout > 0):
-            await asyncio.wait(tasks, timeout=timeout)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CANCEL_GRACE
-        for _ in range(100):  # cancelled runs may start queued ones; bounded in practice
-            self._drain_finished()
-            self.drop_pending()
-            tasks = {t for t in self._tasks if not t.done() and t is not me}
-            remaining = deadline - loop.time()
-            if not tasks or remaining <= 0:
-                break
-            for task in tasks:
-                firing = self._tasks[task]
-                if firing.timer is None:
-                    firing.cancel_reason = firing.cancel_reason or "scheduler stopped"
-                task.cancel()
-            await asyncio.wait(tasks, timeout=remaining)
-        self._drain_finished()
-        for task in [t for t in self._tasks if t.done()]:  # ended by Ctrl-C (KeyboardInterrupt)
-            self._interrupted(task)
-        abandoned = [self._abandon(t) for t in list(self._tasks) if not t.done() and t is not me]
-        left, self._threads_left = self._threads_left, []
-        for job_id in left:
-            logger.warning(_THREAD_LEFT, job_id, extra={"job_id": job_id})
-        return abandoned + [f"job {job_id!r} (on a worker thread)" for job_id in left]
-
-    def _interrupted(self, task: asyncio.Task[None]) -> None:
-        """A run's task died of a ``KeyboardInterrupt``/``SystemExit``: record it cancelled."""
-        firing = self._tasks[task]
-        error = None if task.cancelled() else task.exception()
-        reason = f"interrupted ({type(error).__name__})" if error is not None else None
-        if firing.timer is not None:
-            firing.timer.end()
-        elif firing.finished is None:
-            self.jobs.finish(firing, Outcome.CANCELLED, None, None, reason)
-        self._done(firing)
-
-    def _abandon(self, task: asyncio.Task[None]) -> str:
-        """Give up on a run that did not end when cancelled: report it now (its task goes on)."""
-        firing = self._tasks[task]
-        reason = "abandoned at stop: still running after cancellation"
-        what = "a timer" if firing.timer is not None else f"job {firing.job_id!r}"
-        logger.warning(_ABANDONED, what, CANCEL_GRACE, extra={"job_id": firing.job_id})
-        if firing.timer is not None:
-            firing.finished = self._clock.time()
-            firing.timer.end()
-        else:
-            self.jobs.finish(firing, Outcome.CANCELLED, None, None, reason)
-        self._done(firing)
-        return what

@@ -80,3 +80,82 @@ async def test_a_paused_job_claimed_before_the_pause_is_not_put_back_in_the_heap
     await store.release([(claim, Run("j", START + timedelta(seconds=10)))])
     assert await store.acquire_due(T0 + 100, 10) == []
     assert len((await store.get_job("j")).history) == 1
+
+
+BACKLOG_CASES = [
+    ("every, no grace", Every(10), None, False, 95.0),
+    ("every, grace: the oldest missed", Every(10), 42.0, False, 95.0),
+    ("every, jitter", Every(10, jitter=4), None, False, 95.0),
+    ("every, jitter, grace", Every(10, jitter=4), 33.0, False, 97.0),
+    ("every, coalesce", Every(10), None, True, 95.0),
+    ("every, coalesce past grace", Every(10), 1.0, True, 95.5),
+    ("every, more than one acquire takes", Every(1), None, False, 250.0),
+    (
+        "every, ends",
+        Every(10, end_at=START + timedelta(seconds=45)),
+        None,
+        False,
+        95.0,
+    ),
+]
+
+
+def planned_backlog(spec: JobSpec, nominal: float, now: float) -> list[Claim]:
+    """The claims of a late job as the loop over ``plan()`` (before issue 11) made them."""
+    from aioscheduler.stores._planning import MAX_BACKLOG_PER_ACQUIRE
+
+    trigger, options = spec.trigger, spec.options
+    run_at = nominal + jitter_offset("j", nominal, trigger.jitter)
+    claims: list[Claim] = []
+    nom: float | None = nominal
+    for _ in range(MAX_BACKLOG_PER_ACQUIRE):
+        assert nom is not None
+        p = plan(trigger, nom, now, options.misfire_grace, options.coalesce, run_at - nom)
+        nom = p.next_nominal
+        claims.append(Claim(spec, p.scheduled_at, run_at, p.missed, p.run, nom is None))
+        if nom is None:
+            break
+        run_at = nom + jitter_offset("j", nom, trigger.jitter)
+        if run_at > now:
+            break
+    return claims
+
+
+@pytest.mark.parametrize(
+    ("trigger", "grace", "coalesce", "late"),
+    [c[1:] for c in BACKLOG_CASES],
+    ids=[c[0] for c in BACKLOG_CASES],
+)
+async def test_the_claims_of_a_late_job_are_what_plan_decides(
+    trigger: Trigger, grace: float | None, coalesce: bool, late: float
+) -> None:
+    spec = JobSpec(
+        "j",
+        job,
+        trigger,
+        options=JobOptions(misfire_grace=grace, coalesce=coalesce, executor="async"),
+    )
+    store = MemoryStore()
+    await store.add_job(spec, now=T0, paused=False, replace=False)
+    first = trigger.first_fire(START)
+    assert first is not None
+    now = first.timestamp() + late
+    expected = planned_backlog(spec, first.timestamp(), now)
+    claims = await store.acquire_due(now, 10)
+    assert claims == expected
+    assert all(type(c) is Claim for c in claims)
+    # what one acquire left due comes next, in order: nothing lost, nothing twice
+    while (due := store.next_due()) is not None and due <= now:
+        more = await store.acquire_due(now, 10)
+        assert more
+        assert more[0].scheduled_at > claims[-1].scheduled_at
+        claims += more
+    ran = [c.scheduled_at for c in claims if c.run]
+    assert ran == sorted(set(ran))
+    if not coalesce and grace is None:  # every firing up to now, each claimed once
+        every: list[float] = []
+        t: float | None = first.timestamp()
+        while t is not None and t <= now:
+            every.append(t)
+            t = trigger.next_after_ts(t)
+        assert [c.scheduled_at for c in claims] == every
