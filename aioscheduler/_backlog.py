@@ -16,6 +16,7 @@ The runner owns the chain (:class:`Backlog` holds it); nothing here touches asyn
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -78,9 +79,11 @@ class Backlog:
         del self._chains[job_id]
         return None
 
-    def drop(self, job_id: str) -> list[Firing]:
-        """End the job's chain; return the firings that were waiting."""
-        return list(self._chains.pop(job_id, ()))
+    def drop(self, job_id: str) -> Collection[Firing]:
+        """End the job's chain; return the firings that were waiting (no list is made when the
+        job has no chain: the common case of a ``remove()``)."""
+        chain = self._chains.pop(job_id, None)
+        return () if chain is None else chain
 
     def drop_all(self) -> list[Firing]:
         """End every chain; return the firings that were waiting."""
