@@ -79,10 +79,12 @@ async def test_a_burst_after_a_freeze_is_collected_and_frozen_on_the_next_loop_t
         assert frozen > 0 and not collected  # the freeze at FREEZE_AFTER does not collect
         for i in range(SETTLE_MIN):  # one burst: no loop turn in between
             await scheduler.add(noop, Every(60), id=f"k{i}", executor="inline")
-        assert gc.get_freeze_count() == frozen and not collected  # not in the burst
+        # not in the burst (the count may drop: a frozen object freed by its last reference
+        # leaves the permanent generation; a freeze of the burst's jobs adds thousands)
+        assert gc.get_freeze_count() <= frozen and not collected
         await asyncio.sleep(0)
         assert collected == [2]  # once, then frozen
-        assert gc.get_freeze_count() > frozen
+        assert gc.get_freeze_count() > frozen + SETTLE_MIN
         await asyncio.sleep(0)
         assert collected == [2]
 
