@@ -100,3 +100,20 @@ def test_compaction_keeps_each_live_item_with_its_latest_due_and_order() -> None
     assert len(items_of(heap)) < n // 2
     assert heap.pop_due(10.0, -1) == kept
     assert heap.peek() is None
+
+
+def test_compaction_with_many_jobs_out_of_the_heap_walks_the_heap() -> None:
+    # more jobs than heap items (paused or done jobs stay in the store): the heap is walked
+    n = 4 * COMPACT_MIN_SIZE
+    jobs = {f"j{i}": entry(f"j{i}") for i in range(4 * n)}
+    heap = JobHeap(jobs)
+    listed = list(jobs.values())
+    for i, e in enumerate(listed[:n]):
+        heap.push(float(i), e)
+    heap.push(-1.0, listed[n - 1])  # moved: its first item is dead
+    for e in listed[: n - 10]:
+        heap.discard(e)
+    assert len(items_of(heap)) < n // 2
+    assert [e.spec.id for e in heap.pop_due(float(n), -1)] == [f"j{n - 1}"] + [
+        f"j{i}" for i in range(n - 10, n - 1)
+    ]
