@@ -2,8 +2,8 @@
 
 At 1e5 jobs, full collections walking every registered job landed on the firing path
 (150-250 ms each, several per second); ``gc.freeze()`` is called once ``FREEZE_AFTER``
-jobs were added, then at every doubling, and after a burst of at least ``SETTLE_MIN`` more
-(collected first), on the next loop turn.
+jobs were added, then every ``FREEZE_AFTER`` more, and after a burst of at least
+``SETTLE_MIN`` more (collected first), on the next loop turn.
 """
 
 from __future__ import annotations

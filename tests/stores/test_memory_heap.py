@@ -77,3 +77,43 @@ def test_a_heap_mostly_dead_is_compacted() -> None:
         heap.discard(e)
     assert len(items_of(heap)) < n // 2
     assert [e.spec.id for e in heap.pop_due(float(n), -1)] == [f"j{i}" for i in range(n - 10, n)]
+
+
+def test_compaction_keeps_each_live_item_with_its_latest_due_and_order() -> None:
+    # compaction rebuilds from the store's jobs (not from the heap's items): a moved entry
+    # keeps its latest due, equal dues stay in push order, popped entries stay out
+    n = 4 * COMPACT_MIN_SIZE
+    jobs = {f"j{i}": entry(f"j{i}") for i in range(n)}
+    heap = JobHeap(jobs)
+    for e in jobs.values():
+        heap.push(5.0, e)
+    kept = [jobs[f"j{i}"] for i in range(n - 1, n - 7, -1)]  # pushed again, last first
+    for e in kept:
+        heap.push(1.0, e)
+    moved = jobs["j0"]
+    heap.push(0.5, moved)
+    assert heap.pop_due(0.5, -1) == [moved]  # popped: not live, not put back by compaction
+    keep = {id(e) for e in kept}
+    for e in list(jobs.values()):
+        if id(e) not in keep and e is not moved:
+            heap.discard(e)
+    assert len(items_of(heap)) < n // 2
+    assert heap.pop_due(10.0, -1) == kept
+    assert heap.peek() is None
+
+
+def test_compaction_with_many_jobs_out_of_the_heap_walks_the_heap() -> None:
+    # more jobs than heap items (paused or done jobs stay in the store): the heap is walked
+    n = 4 * COMPACT_MIN_SIZE
+    jobs = {f"j{i}": entry(f"j{i}") for i in range(4 * n)}
+    heap = JobHeap(jobs)
+    listed = list(jobs.values())
+    for i, e in enumerate(listed[:n]):
+        heap.push(float(i), e)
+    heap.push(-1.0, listed[n - 1])  # moved: its first item is dead
+    for e in listed[: n - 10]:
+        heap.discard(e)
+    assert len(items_of(heap)) < n // 2
+    assert [e.spec.id for e in heap.pop_due(float(n), -1)] == [f"j{n - 1}"] + [
+        f"j{i}" for i in range(n - 10, n - 1)
+    ]
