@@ -24,9 +24,13 @@ flight, promoted when a generation-1 pass lands mid-batch. Measured at 1e5 jobs,
 firings: full passes 10 → 9 (the promotions still trigger them), longest 19 → 0.4 ms, total
 182 → 2.5 ms (see devnotes/2026-11-27-s4/issue-11-perfadd.md).
 
+Timers (``call_at``/``call_later``) get the same policy from the dispatcher's own
+:class:`Freezer`, counting timers instead of jobs: 1e5 pending timers made a burst of them
+spend 0.8 of 1.4 s in the collector (devnotes/2026-11-27-s4/issue-11-timers.md).
+
 Frozen objects are never collected: a reference cycle that becomes garbage after a freeze
 stays in memory. The freeze is process-wide, like the collector; ``gc.unfreeze()`` undoes it.
-An application that never adds FREEZE_AFTER jobs is never frozen.
+An application that never adds FREEZE_AFTER jobs or timers is never frozen.
 """
 
 from __future__ import annotations
