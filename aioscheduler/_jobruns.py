@@ -50,6 +50,9 @@ class RunSink(Protocol):
         """Put ``timer`` back on the heap at ``due``."""
 
 
+SPARE_STATES = 256  #: at most this many idle :class:`_JobState` kept for reuse
+
+
 class _JobState:
     """Runtime state of one job in this process: its running firings and overlap queue."""
 
@@ -80,6 +83,7 @@ class JobRuns:
         self._admit = admit
         self._cancel = cancel
         self._jobs: dict[str, _JobState] = {}
+        self._spare: list[_JobState] = []  # idle states to reuse: no allocation per firing
         self._backlog = Backlog()  # coalesce=False catch-up: one at a time, in order
         #: Firings waiting in backlog chains, and how many chained firings left one so far
         #: (the dispatcher's back-pressure reads both: see ``Dispatcher.run``).
@@ -116,7 +120,8 @@ class JobRuns:
         spec = claim.spec
         state = self._jobs.get(spec.id)
         if state is None:
-            state = self._jobs[spec.id] = _JobState()
+            spare = self._spare
+            state = self._jobs[spec.id] = spare.pop() if spare else _JobState()
         if (
             not spec.options.coalesce
             and claim.claimed
@@ -208,12 +213,8 @@ class JobRuns:
         now = self._clock.time()
         if outcome is Outcome.SUCCESS and not self._hub.active and not _DEBUG():
             # the common case, kept short: nothing to log, emit, retry or pause
-            firing.outcome, firing.finished, firing.result, firing.reason = (
-                outcome,
-                now,
-                result,
-                reason,
-            )
+            firing.outcome = outcome
+            firing.finished, firing.result, firing.reason = now, result, reason
             state = self._jobs.get(spec.id)
             if state is not None:
                 state.running.discard(firing)
@@ -224,13 +225,8 @@ class JobRuns:
             return
         if outcome is Outcome.CANCELLED and reason is None:
             reason = "scheduler stopped"
-        firing.outcome, firing.finished, firing.result, firing.error, firing.reason = (
-            outcome,
-            now,
-            result,
-            error,
-            reason,
-        )
+        firing.outcome, firing.finished, firing.result = outcome, now, result
+        firing.error, firing.reason = error, reason
         state = self._jobs.get(spec.id)
         if state is not None:
             state.running.discard(firing)
@@ -278,6 +274,7 @@ class JobRuns:
         job_finished = self._sink.job_finished
         success = Outcome.SUCCESS
         backlog = self._backlog
+        spare = self._spare
         for firing in batch:
             try:
                 if simple and firing.outcome is success:
@@ -294,6 +291,8 @@ class JobRuns:
                     if state is not None and not state.running:
                         if state.queued is None and not backlog.active(job_id):
                             del jobs[job_id]  # _after_run()'s common case, without the call
+                            if len(spare) < SPARE_STATES:  # clean: nothing runs, waits, failed
+                                spare.append(state)
                         else:
                             self._after_run(job_id, state)
                 else:

@@ -124,7 +124,6 @@ class Recorder:
                 pending, self._releases = self._releases, []
                 # runs whose lease was fenced or handed over at stop are not sent (_cluster.py)
                 pending = self._cluster.releasable(pending)
-                retried = {i for i, (_, run) in enumerate(pending) if getattr(run, "retrying", 0)}
                 stored = True
                 try:
                     result = await self._release(pending)
@@ -138,6 +137,16 @@ class Recorder:
                     self.succeeded()
                     self._cluster.released(pending, result)
                 waiting = self._run_waiters
+                if not waiting and not self._hub.active:
+                    # the common case, one short pass: no wait_run() to wake, no JobRemoved
+                    # to emit (a retried run is not final: claim_final() cleared its flag)
+                    if stored:
+                        job_ended = self._job_ended
+                        for claim, _ in pending:
+                            if claim.final:
+                                job_ended(claim.spec.id)
+                    continue
+                retried = {i for i, (_, run) in enumerate(pending) if getattr(run, "retrying", 0)}
                 for i, (claim, run) in enumerate(pending):
                     if i in retried:  # wait_run() returns the firing's final attempt
                         continue
