@@ -26,6 +26,7 @@ from ._cluster import Cluster
 from ._events import EventHub
 from ._firing import Firing
 from ._values import Run
+from .errors import StoreError
 from .events import Event, JobRemoved
 from .stores._base import Claim, ReleaseResult, Store
 from .stores.memory import MemoryStore
@@ -212,6 +213,7 @@ class Recorder:
             logger.warning(
                 "recording finished runs works again after %d failed attempts", self.failures
             )
+            self._cluster.outage.ok()  # an outage this write noticed first ends here too
         self.failures = 0
 
     async def failed(
@@ -229,6 +231,10 @@ class Recorder:
             self._report(pending, error)
             return "dropped"
         self._releases[:0] = pending
+        if isinstance(error, StoreError):
+            # an outage, whichever call noticed it first: StoreUnavailable now, StoreRecovered
+            # at the first store call that works (a wiped Redis may be noticed here only)
+            self._cluster.outage.failed(error, "recording finished runs")
         delay = min(RETRY_MAX, RETRY_INITIAL * 2.0 ** min(self.failures - 1, 16))
         logger.error(
             "recording %d finished runs failed (attempt %d); retrying in %.1f s: %s",

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from aioscheduler import At, Scheduler
+from aioscheduler import At, Every, Scheduler
 from aioscheduler._values import Run
 from aioscheduler.errors import StoreError
 from aioscheduler.events import LeaseLost, RunFinished, StoreRecovered, StoreUnavailable
@@ -134,3 +134,47 @@ async def test_a_lease_taken_over_by_another_node_cancels_the_run_here() -> None
         assert s.statistics().leases_lost == 1
     finally:
         await s.stop(timeout=0)
+
+
+class FailingWrites(MemoryStore):
+    """Claims work; the first ``failures`` writes of finished runs fail (as on a Redis found
+    wiped by a history write, or a disk that is briefly full)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def release(self, runs: Sequence[tuple[Claim, Run | FinishedFiring]]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise StoreError("the store went away while writing runs")
+        await super().release(runs)
+
+
+async def test_an_outage_noticed_by_a_history_write_is_reported_as_an_outage() -> None:
+    """docs/cluster.md: every process reports an outage (a wiped Redis included) with
+    StoreUnavailable then StoreRecovered, whichever store call notices it first; a node whose
+    claims kept working noticed it only in its history write, and reported nothing."""
+    from aioscheduler.testing import FakeClock
+
+    clock = FakeClock()
+    store = FailingWrites(failures=2)
+    s = Scheduler(store=store, clock=clock)
+    events: list[object] = []
+    s.subscribe(events.append, StoreUnavailable, StoreRecovered)
+
+    async def job() -> None:
+        pass
+
+    await s.add(job, Every(hours=1, start_at=clock.now()), id="hourly")
+    async with s:
+        await clock.advance(0.1)  # runs; its write fails
+        assert [type(e) for e in events] == [StoreUnavailable]
+        assert "went away" in events[0].error  # type: ignore[attr-defined]
+        await clock.advance(0.5)  # the retry fails too: still one outage
+        assert [type(e) for e in events] == [StoreUnavailable]
+        await clock.advance(1.0)  # the next one works
+        assert [type(e) for e in events] == [StoreUnavailable, StoreRecovered]
+        job_ = await s.get("hourly")
+        assert job_.last_run is not None  # recorded once the store was back
+        assert len(job_.history) == 1
