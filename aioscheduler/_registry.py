@@ -6,12 +6,11 @@ and the jobs declared with decorators, reconciled with the store at start.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from ._engine import Engine
 from ._gcfreeze import Freezer
-from ._logs import lifecycle_logger
 from ._recording import backfill_dropped
 from ._specs import same_callable
 from ._statistics import SchedulerState
@@ -21,18 +20,12 @@ from .events import JobAdded, JobPaused, JobRemoved, JobResumed, JobUpdated
 from .stores.memory import MemoryStore
 from .triggers import Trigger
 
-if TYPE_CHECKING:
-    from ._firing import Firing
-
 __all__ = ("Registry",)
 
 logger = logging.getLogger("aioscheduler")
 
 #: A module constant: ``SchedulerState.RUNNING`` is an enum lookup (45 ns) on each add/remove.
 _RUNNING = SchedulerState.RUNNING
-#: ``engine.lifecycle_heard`` is written out on the add()/remove() paths: a property costs a
-#: call from C on Python 3.11 (remove() about 0.9x in 6 of 7 same-process A/B runs at 2e3).
-_INFO = logging.INFO
 
 
 class Registry:
@@ -77,7 +70,7 @@ class Registry:
         engine = self._engine
         self._freezer.added()
         engine.ticks.register(spec, paused)
-        if engine.hub.active or lifecycle_logger.isEnabledFor(_INFO):  # lifecycle_heard
+        if engine.lifecycle_heard:
             event = JobUpdated if existed else JobAdded
             engine.emit(event(at=engine.clock.now(), job_id=spec.id, job=job))
 
@@ -89,15 +82,7 @@ class Registry:
         if type(store) is not MemoryStore or engine.state is not _RUNNING:
             return False
         store.remove_job_now(job_id)
-        # _removed(), inline: this is most of a remove() once the store's part is done
-        engine.ticks.unregister(job_id)
-        dropped = engine.dispatcher.drop_local(job_id)
-        jobs = engine.runner.jobs
-        if dropped:
-            self._report_dropped(dropped)
-        jobs.forget(job_id)
-        if engine.hub.active or lifecycle_logger.isEnabledFor(_INFO):  # see _INFO
-            engine.emit(JobRemoved(at=engine.clock.now(), job_id=job_id))
+        self._removed(job_id)
         return True
 
     async def remove(self, job_id: str) -> None:
@@ -110,20 +95,13 @@ class Registry:
     def _removed(self, job_id: str) -> None:
         engine = self._engine
         engine.ticks.unregister(job_id)
-        dropped = engine.dispatcher.drop_local(job_id)
-        if dropped:
-            self._report_dropped(dropped)
-        engine.runner.jobs.forget(job_id)  # what Runner.forget() does
-        if engine.lifecycle_heard:
-            engine.emit(JobRemoved(at=engine.clock.now(), job_id=job_id))
-
-    def _report_dropped(self, dropped: Iterable[Firing]) -> None:
-        """The local firings of a removed job (retries, run_now, Ticks firings) end."""
-        engine = self._engine
         jobs = engine.runner.jobs
-        for firing in dropped:
+        for firing in engine.dispatcher.drop_local(job_id):  # retries, run_now, Ticks firings
             backfill_dropped(engine.recorder.backfills, firing)  # a backfill() ends: JobNotFound
             jobs.report_not_run(firing, Outcome.SKIPPED, "job removed")  # not lost
+        jobs.forget(job_id)  # what Runner.forget() does
+        if engine.lifecycle_heard:
+            engine.emit(JobRemoved(at=engine.clock.now(), job_id=job_id))
 
     async def set_paused(self, job_id: str, paused: bool) -> Job:
         engine = self._engine
