@@ -228,9 +228,8 @@ class Runner(RunnerStop):
                             timer.callback, executor, timer.args, None
                         )
                     delay = parse_delay(result, "the delay returned by a timer callback")
-                elif (
-                    executor == "async"
-                ):  # the hot path, without the extra frame of Executors.call()
+                elif executor == "async":
+                    # the hot path, without the extra frame of Executors.call()
                     func, kwargs = spec.func, spec.kwargs
                     result = func(*spec.args, **kwargs) if kwargs else func(*spec.args)
                     if result.__class__ is CoroutineType or inspect.isawaitable(result):
