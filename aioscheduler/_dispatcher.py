@@ -22,6 +22,7 @@ import asyncio
 import logging
 import math
 import threading
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 
 from ._clock import Clock, WakeHandle, to_datetime
@@ -351,3 +352,9 @@ class Dispatcher:
             hub = self._hub
             if hub.active:
                 hub.emit(ClockJumped(at=to_datetime(clock.time()), delta=timedelta(seconds=drift)))
+
+    def local_firings(self) -> Mapping[str, Collection[Firing]]:
+        """Job id -> its firings in the local heap (what :meth:`drop_local` takes): the same
+        dict for the dispatcher's life, read-only, so a caller may keep it and look a job up
+        without a call (``remove()``)."""
+        return self._local

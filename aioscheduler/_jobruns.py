@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from ._attempts import lost_reason, over_budget
@@ -384,6 +384,10 @@ class JobRuns:
             queued, state.queued = state.queued, None
             if queued is not None:
                 self.finish(queued, Outcome.CANCELLED, None, None, "scheduler stopped")
+
+    def states(self) -> Mapping[str, object]:
+        """Job id -> state of each job with runs here: the same dict for life, read-only."""
+        return self._jobs
 
 
 def _log_extra(firing: Firing) -> dict[str, Any]:

@@ -107,3 +107,22 @@ async def test_a_function_given_a_dict_after_an_add_is_checked_afresh() -> None:
         f.__wrapped__ = two_none  # type: ignore[attr-defined]  # a __dict__; inspect follows it
         with pytest.raises(InvalidJob, match="cannot be called with"):
             await s.add(f, Every(seconds=60), id="b", args=(1,))
+
+
+async def test_specs_and_snapshots_are_the_frozen_dataclasses() -> None:
+    import dataclasses
+
+    from aioscheduler._specs import _new_spec
+
+    spec = _new_spec("x", noop, Every(seconds=5), (1,), {"a": 2}, None)  # type: ignore[arg-type]
+    assert type(spec) is JobSpec
+    assert spec == JobSpec("x", noop, Every(seconds=5), (1,), {"a": 2}, None)  # type: ignore[arg-type]
+    bare = JobSpec("x", noop, Every(seconds=5), (1,), (), None)  # type: ignore[arg-type]
+    assert hash(dataclasses.replace(spec, kwargs=bare.kwargs)) == hash(bare)
+    async with Scheduler() as s:
+        job = await s.add(noop, Every(seconds=60), id="a")
+        assert type(job) is Job and type(job.spec) is JobSpec
+        for frozen, field in ((job, "paused"), (job.spec, "id")):
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                setattr(frozen, field, None)
+        assert dataclasses.asdict(job)["id"] == "a"

@@ -13,7 +13,7 @@ import dataclasses
 import heapq
 from datetime import datetime
 from itertools import count
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .._clock import to_datetime
 from .._tracebacks import release_locals
@@ -32,7 +32,7 @@ _OUTCOME_VALUES = {o: o.value for o in Outcome}
 #: A kept run: the fields of a :class:`Run`, the outcome as its string.
 Record = tuple[Any, ...]
 
-#: ``Job``'s fields in order, as :func:`new_job` sets them.
+#: ``Job``'s fields in order, as :class:`_JobBuilder` has them.
 _JOB_FIELDS = (
     "id",
     "func",
@@ -46,34 +46,40 @@ _JOB_FIELDS = (
     "history",
 )
 if tuple(f.name for f in dataclasses.fields(Job)) != _JOB_FIELDS:  # pragma: no cover
-    raise RuntimeError("Job's fields changed: update _memory_jobs.new_job")
-_SET_ID, _SET_FUNC, _SET_TRIGGER, _SET_ARGS, _SET_KWARGS, _SET_OPTIONS = (
-    getattr(Job, name).__set__ for name in _JOB_FIELDS[:6]
-)
-_SET_NEXT, _SET_PAUSED, _SET_LAST, _SET_HISTORY = (
-    getattr(Job, name).__set__ for name in _JOB_FIELDS[6:]
-)
-_new = object.__new__
+    raise RuntimeError("Job's fields changed: update _memory_jobs._JobBuilder")
+
+
+class _JobBuilder:
+    """A ``Job``'s slots, in its order, settable: :func:`new_job` fills one and makes it a
+    ``Job`` by ``__class__`` assignment (allowed between classes with the same slots), as
+    ``_specs._SpecBuilder`` does for a ``JobSpec``."""
+
+    __slots__ = _JOB_FIELDS
+
+    def __init__(
+        self, spec: JobSpec, next_run_at: datetime | None, paused: bool, history: tuple[Run, ...]
+    ) -> None:
+        self.id = spec.id
+        self.func = spec.func
+        self.trigger = spec.trigger
+        self.args = spec.args
+        self.kwargs = spec.kwargs
+        self.options = spec.options
+        self.next_run_at = next_run_at
+        self.paused = paused
+        self.last_run = history[-1] if history else None
+        self.history = history
 
 
 def new_job(
     spec: JobSpec, next_run_at: datetime | None, paused: bool, history: tuple[Run, ...]
 ) -> Job:
-    """``Job.of(spec, ...)`` in half the time (0.45 against 0.8 µs): a frozen dataclass's
-    ``__init__`` calls ``object.__setattr__`` once per field, this sets each slot through its
-    descriptor. ``add()`` returns one per call. Same object: a test compares the two."""
-    job = _new(Job)
-    _SET_ID(job, spec.id)
-    _SET_FUNC(job, spec.func)
-    _SET_TRIGGER(job, spec.trigger)
-    _SET_ARGS(job, spec.args)
-    _SET_KWARGS(job, spec.kwargs)
-    _SET_OPTIONS(job, spec.options)
-    _SET_NEXT(job, next_run_at)
-    _SET_PAUSED(job, paused)
-    _SET_LAST(job, history[-1] if history else None)
-    _SET_HISTORY(job, history)
-    return job
+    """``Job.of(spec, ...)`` in a third of the time (0.25 against 0.8 µs; slot descriptors'
+    ``__set__``: 0.45 µs): a frozen dataclass's ``__init__`` calls ``object.__setattr__`` once
+    per field. ``add()`` returns one per call. Same object: a test compares the two."""
+    job: Any = _JobBuilder(spec, next_run_at, paused, history)
+    job.__class__ = Job
+    return cast(Job, job)
 
 
 class FinishedFiring(Protocol):
