@@ -151,6 +151,10 @@ class Recorder:
                     self.succeeded()
                 self._cluster.released(pending, None)
                 self._stored(pending, True)
+        except Exception as exc:  # a bug: it crashes the scheduler, as from flush()'s task
+            self._flush_pending = False
+            self._host.spawn(_reraise(exc))
+            return
         except BaseException:
             self._flush_pending = False
             raise
@@ -318,6 +322,11 @@ class Recorder:
             error,
             "; ".join(names),
         )
+
+
+async def _reraise(error: Exception) -> None:
+    """Raise ``error`` in an internal task: the supervising group stops the scheduler with it."""
+    raise error
 
 
 def backfill_dropped(waiting: dict[int, asyncio.Future[Run]], firing: Firing) -> None:

@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
-from aioscheduler import Every, Outcome, Scheduler
+from aioscheduler import Every, Outcome, Scheduler, SchedulerState
 from aioscheduler._recording import Recorder
 from aioscheduler._stopping import within
+from aioscheduler.errors import SchedulerCrashed
+from aioscheduler.events import SchedulerCrashedEvent
 from aioscheduler.stores.memory import MemoryStore
 from aioscheduler.testing import FakeClock
 
@@ -103,3 +105,27 @@ async def test_stop_writes_a_batch_whose_direct_write_has_not_run(
     job = await running.get("j")
     assert job.last_run is not None and job.last_run.result == 7
     assert len(job.history) == 1  # written once
+
+
+async def test_a_bug_in_the_direct_write_crashes_the_scheduler(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scheduler = Scheduler(clock=clock)
+    await scheduler.add(lambda: 7, Every(seconds=1), id="j", executor="inline")
+    seen: list[object] = []
+    scheduler.subscribe(seen.append, SchedulerCrashedEvent)
+    await scheduler.start()
+
+    def broken(self: Recorder, pending: Any, stored: bool) -> None:
+        raise RuntimeError("a bug after the write")
+
+    monkeypatch.setattr(Recorder, "_stored", broken)
+    await clock.advance(1)
+    with pytest.raises(SchedulerCrashed) as raised:
+        await asyncio.wait_for(scheduler.serve(), 5)
+    assert str(raised.value.__cause__) == "a bug after the write"
+    assert scheduler.state is SchedulerState.STOPPED
+    [crash] = seen
+    assert isinstance(crash, SchedulerCrashedEvent) and "a bug after the write" in crash.error
+    with pytest.raises(SchedulerCrashed):
+        await scheduler.stop()
