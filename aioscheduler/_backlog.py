@@ -54,12 +54,15 @@ class Backlog:
         """
         claim = firing.claim
         assert claim is not None
-        job_id = claim.spec.id
-        chain = self._chains.get(job_id)
-        if chain is not None:
-            chain.append(firing)
-            return True
-        nxt = claim.spec.trigger.next_after_ts(claim.scheduled_at)
+        spec = claim.spec
+        job_id = spec.id
+        chains = self._chains
+        if chains:  # no chain at all: the steady state, without a lookup
+            chain = chains.get(job_id)
+            if chain is not None:
+                chain.append(firing)
+                return True
+        nxt = spec.trigger.next_after_ts(claim.scheduled_at)
         if nxt is None or nxt > now:
             return False  # on time (or the job's last firing): the overlap policy applies
         if busy:  # a run of the job is still running: the backlog waits for it

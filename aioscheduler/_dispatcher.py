@@ -290,14 +290,22 @@ class Dispatcher:
         """Dispatch until :meth:`stop`. An exception here is a bug: it propagates to the
         supervising task group, which stops the scheduler."""
         clock = self._clock
+        time = clock.time
         loop = asyncio.get_running_loop()
         store = self._store
+        cluster = self._cluster
+        peek = self._heap.peek
+        # A round's fixed cost weighs as much as a firing's (10,000 jobs every second: ~2,300
+        # rounds a second, ~4.6 firings each), so the common round makes few calls: the
+        # local heap is popped only when its head is due, next_wake() is inlined.
         while not self._stopping:
             self.rounds += 1
-            now = clock.time()
-            self.fire_local(now, LOCAL_BATCH)  # more due: next_wake() <= now, sleep(0) below
+            now = time()
+            head = peek()
+            if head is not None and head <= now:
+                self.fire_local(now, LOCAL_BATCH)  # more due: sleep(0) below
             # a node holding its fill of leased work claims again once some is released
-            store_due = None if self._cluster.throttled else store.next_due()
+            store_due = None if cluster.throttled else store.next_due()
             poll = store.poll_interval()
             if (store_due is not None and store_due <= now) or (
                 poll is not None and now >= self._last_poll + poll
@@ -311,8 +319,17 @@ class Dispatcher:
                     continue
                 if self._stopping:
                     break
-            nxt = self.next_wake()
-            now = clock.time()
+                store_due = None if cluster.throttled else store.next_due()
+                poll = store.poll_interval()
+            # next_wake(), with what this round read already
+            nxt = peek()
+            if nxt is None:
+                nxt = math.inf
+            if store_due is not None:
+                nxt = min(nxt, max(store_due, self._store_blocked_until))
+            if poll is not None:
+                nxt = min(nxt, self._last_poll + poll)
+            now = time()
             if nxt <= now:
                 await asyncio.sleep(0)  # let runs start before the next round
                 continue

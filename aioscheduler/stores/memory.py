@@ -260,6 +260,11 @@ class MemoryStore(Store):
         self._schedule(entry, nominal, notify=False)
 
     async def release(self, runs: Sequence[tuple[Claim, Run | FinishedFiring]]) -> None:
+        self.release_now(runs)
+
+    def release_now(self, runs: Sequence[tuple[Claim, Run | FinishedFiring]]) -> None:
+        """:meth:`release` without a coroutine (nothing here awaits): the recorder writes the
+        plain memory store's history in a loop callback, not a task per batch."""
         jobs = self._jobs
         for claim, run in runs:
             spec = claim.spec
