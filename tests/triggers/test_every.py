@@ -370,3 +370,34 @@ def test_triggers_are_immutable_and_hashable() -> None:
     assert Every(300) == Every(minutes=5)
     assert hash(Every(300)) == hash(Every(minutes=5))
     assert Every(300) != Every(301)
+
+
+# -- Every(seconds=x): the fast path of __init__ builds what the checked way does -------------
+
+
+@pytest.mark.parametrize("seconds", [1e-6, 0.25, 1.0, 30.0, 3600.0, 86400.5, 1e11])
+def test_seconds_alone_builds_the_same_trigger_as_the_checked_way(seconds: float) -> None:
+    fast = Every(seconds=seconds)
+    checked = Every(seconds=seconds, minutes=0.0)  # a 0.0 unit takes the checked way
+    assert fast == checked
+    assert fast.interval == timedelta(seconds=seconds)
+    assert fast.describe() == checked.describe()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "shown"),
+    [
+        ({"seconds": 1e-7}, "{'seconds': 1e-07}"),
+        ({"seconds": -1.0}, "-1.0"),
+        ({"seconds": float("nan")}, "nan"),
+        ({"seconds": float("inf")}, "inf"),
+        ({"seconds": 2.0, "weeks": ""}, "''"),
+        ({"seconds": 2.0, "days": False}, "False"),
+    ],
+)
+def test_seconds_alone_still_rejects_what_the_checked_way_rejects(
+    kwargs: dict[str, Any], shown: str
+) -> None:
+    with pytest.raises(InvalidTrigger) as info:
+        Every(**kwargs)
+    assert shown in str(info.value)
