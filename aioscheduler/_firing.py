@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ._clock import to_datetime
@@ -38,6 +39,22 @@ _RUN_FIELDS = (
 )
 if Run._fields != _RUN_FIELDS:  # pragma: no cover - a field added to Run without this list
     raise ImportError(f"Firing.snapshot() builds Run from {_RUN_FIELDS}, not {Run._fields}")
+
+
+#: The last ``scheduled_at`` converted, and its datetime: firings due together (a burst, jobs
+#: aligned on the same second) share it, and a conversion costs 0.25 µs. One tuple, replaced
+#: whole: also read from worker threads.
+_last_scheduled: tuple[float, datetime] = (0.0, to_datetime(0.0))
+
+
+def _scheduled_at(ts: float) -> datetime:
+    global _last_scheduled
+    last = _last_scheduled
+    if last[0] == ts:
+        return last[1]
+    dt = to_datetime(ts)
+    _last_scheduled = (ts, dt)
+    return dt
 
 
 def current_run() -> Run | None:
@@ -81,6 +98,7 @@ class Firing:
         timer: Timer | None = None,
         claim: Claim | None = None,
         attempt: int = 1,
+        node: str | None = None,
     ) -> None:
         self.heap_seq = -1
         self.due = due
@@ -98,7 +116,7 @@ class Firing:
         self.error: BaseException | None = None
         self.finished: float | None = None
         self.reason: str | None = None
-        self.node: str | None = None
+        self.node = node
         self.retrying = False  # failed, and another attempt follows
 
     @property
@@ -123,7 +141,7 @@ class Firing:
             Run,
             (
                 self.job_id,
-                to_datetime(self.due if claim is None else claim.scheduled_at),
+                _scheduled_at(self.due if claim is None else claim.scheduled_at),
                 None if started is None else to_datetime(started),
                 None if finished is None else to_datetime(finished),
                 self.attempt,
