@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ._clock import to_datetime
@@ -22,6 +22,7 @@ current_firing: contextvars.ContextVar[Firing] = contextvars.ContextVar("aiosche
 # A Run is made per firing for current_run() and the run events: built positionally, without
 # the named tuple's keyword handling (0.2 µs instead of 0.7). The order is checked here.
 _new_run = tuple.__new__
+_fromtimestamp = datetime.fromtimestamp  # to_datetime(), without its call
 _RUN_FIELDS = (
     "job_id",
     "scheduled_at",
@@ -65,7 +66,12 @@ def current_run() -> Run | None:
     idempotency key.
     """
     firing = current_firing.get(None)
-    return None if firing is None else firing.snapshot()
+    if firing is None:
+        return None
+    run = firing.started_run  # made once per run: what it holds does not change while the run runs
+    if run is None:
+        run = firing.started_run = firing.snapshot()
+    return run
 
 
 class Firing:
@@ -87,6 +93,7 @@ class Firing:
         "retrying",
         "spec",
         "started",
+        "started_run",
         "task",
         "timed_out",
         "timer",
@@ -118,6 +125,7 @@ class Firing:
         self.reason: str | None = None
         self.node = node
         self.retrying = False  # failed, and another attempt follows
+        self.started_run: Run | None = None  # current_run()'s, once asked for
 
     @property
     def job_id(self) -> str | None:
@@ -137,13 +145,14 @@ class Firing:
     ) -> Run:
         claim = self.claim
         started = self.started
+        spec = self.spec
         return _new_run(
             Run,
             (
-                self.job_id,
+                None if spec is None else spec.id,
                 _scheduled_at(self.due if claim is None else claim.scheduled_at),
-                None if started is None else to_datetime(started),
-                None if finished is None else to_datetime(finished),
+                None if started is None else _fromtimestamp(started, UTC),
+                None if finished is None else _fromtimestamp(finished, UTC),
                 self.attempt,
                 outcome,
                 reason,

@@ -52,8 +52,9 @@ class JobPath:
         """:meth:`_run` for the common case: a job on the async executor, no timeout, no
         backlog chain to follow in this task (the same steps, fewer of them)."""
         firing.started = self._clock.time()
-        # not reset at the end: the task's own context ends with it (nothing runs after)
-        current_firing.set(firing)
+        # reset at the end: the task's context would otherwise hold the firing, which holds
+        # the task, a cycle left to the garbage collector (measured: +0.5 µs a firing)
+        token = current_firing.set(firing)
         hub = self._hub
         if hub.active:
             hub.emit(RunStarted(at=to_datetime(firing.started), run=firing.snapshot()))
@@ -71,6 +72,8 @@ class JobPath:
             outcome = Outcome.CANCELLED
         except Exception as exc:
             outcome, error = Outcome.ERROR, exc
+        finally:
+            current_firing.reset(token)
         if firing.finished is not None:  # abandoned at stop() and reported then
             return
         firing.outcome, firing.result, firing.error = outcome, result, error

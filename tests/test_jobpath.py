@@ -1,0 +1,106 @@
+"""The hot path of a job run (``_runjob.py``): what its shortcuts must leave as it was."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Generator
+from datetime import timedelta
+from typing import Any
+
+from aioscheduler import At, Run, Scheduler, current_run
+from aioscheduler.testing import FakeClock
+
+from .conftest import START
+
+
+async def _settle(clock: FakeClock, until: timedelta) -> None:
+    await clock.advance(until.total_seconds())
+    for _ in range(20):
+        await clock.advance(0)
+
+
+async def test_current_run_is_the_recorded_run_for_firings_due_together_and_apart(
+    running: Scheduler, clock: FakeClock
+) -> None:
+    """``current_run()`` converts ``scheduled_at`` through a one-entry cache: firings due at
+    the same instant share it, one due at another instant must not get the cached value."""
+    seen: dict[str, Run] = {}
+
+    def make(name: str) -> Any:
+        async def job() -> None:
+            run = current_run()
+            assert run is not None
+            seen[name] = run
+
+        return job
+
+    due = {
+        "a": START + timedelta(seconds=1),
+        "b": START + timedelta(seconds=1),
+        "c": START + timedelta(seconds=2),
+        "d": START + timedelta(seconds=2),
+        "e": START + timedelta(seconds=3),
+    }
+    for name, when in due.items():
+        await running.add(make(name), At(when), id=name)
+    await _settle(clock, timedelta(seconds=4))
+    assert sorted(seen) == sorted(due)
+    for name, when in due.items():
+        run = seen[name]
+        assert type(run) is Run
+        assert run.job_id == name
+        assert run.scheduled_at == when
+        assert run.scheduled_at.tzinfo is not None
+        assert run.started_at is not None and run.finished_at is None
+        assert run.outcome is None and run.attempt == 1
+    assert seen["a"].scheduled_at is seen["b"].scheduled_at  # the cached conversion
+    assert seen["c"].scheduled_at is seen["d"].scheduled_at
+
+
+async def test_a_task_factory_of_the_loop_makes_the_job_tasks(
+    running: Scheduler, clock: FakeClock
+) -> None:
+    """The runner makes a job's task without ``loop.create_task()`` only when the loop has
+    no task factory: a factory that is set still makes every run's task."""
+    loop = asyncio.get_running_loop()
+    made: set[asyncio.Future[Any]] = set()
+
+    def factory(
+        loop: asyncio.AbstractEventLoop,
+        coro: Coroutine[Any, Any, Any] | Generator[Any, None, Any],
+        **kwargs: Any,
+    ) -> asyncio.Future[Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        made.add(task)
+        return task
+
+    in_task: list[bool] = []
+
+    async def job() -> None:
+        in_task.append(asyncio.current_task() in made)
+
+    loop.set_task_factory(factory)
+    try:
+        await running.add(job, At(START + timedelta(seconds=1)), id="j")
+        await _settle(clock, timedelta(seconds=2))
+    finally:
+        loop.set_task_factory(None)
+    assert in_task == [True]
+
+
+async def test_current_run_is_none_again_after_a_run(running: Scheduler, clock: FakeClock) -> None:
+    """The run's context variable is set in the run's own task only (the lean path does not
+    reset it at the end): nothing outside the run sees it, a later run sees its own."""
+    seen: list[str | None] = []
+
+    async def job() -> None:
+        run = current_run()
+        seen.append(None if run is None else run.job_id)
+
+    await running.add(job, At(START + timedelta(seconds=1)), id="first")
+    await _settle(clock, timedelta(seconds=2))
+    assert current_run() is None
+    await running.add(job, At(START + timedelta(seconds=3)), id="second")
+    await _settle(clock, timedelta(seconds=2))
+    assert current_run() is None
+    assert seen == ["first", "second"]
