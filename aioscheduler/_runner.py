@@ -35,6 +35,7 @@ from .stores._base import Claim, Store
 __all__ = ("THREAD_ABANDONED", "Runner")
 
 _Task = asyncio.Task
+_create_task = asyncio.BaseEventLoop.create_task
 
 logger = logging.getLogger("aioscheduler.runner")
 
@@ -70,6 +71,7 @@ class Runner(JobPath, RunnerStop):
         self._tasks: dict[asyncio.Task[None], Firing] = {}  # running firings by task
         self._finished: list[Firing] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._plain_loop = False  # the loop's create_task() is asyncio's own (see _start)
         self._idle: asyncio.Event | None = None
         self._closed = False  # set by stop(): nothing new starts (a second Ctrl-C hung on one)
         self.started_count = 0
@@ -86,6 +88,7 @@ class Runner(JobPath, RunnerStop):
     def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Start runs on ``loop`` (``None``: on the running loop, e.g. for ``run_pending``)."""
         self._loop = loop
+        self._plain_loop = loop is not None and type(loop).create_task is _create_task
         self._context = copy_context()
 
     def open(self) -> None:
@@ -170,8 +173,8 @@ class Runner(JobPath, RunnerStop):
         loop = self._loop
         if loop is None:
             task = asyncio.ensure_future(coro)
-        elif loop.get_task_factory() is None:
-            task = _Task(coro, loop=loop)  # what create_task() does, without its frame
+        elif self._plain_loop and loop.get_task_factory() is None:
+            task = _Task(coro, loop=loop)  # what asyncio's create_task() does, without its frame
         else:
             task = loop.create_task(coro)
         firing.task = task

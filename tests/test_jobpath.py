@@ -104,3 +104,33 @@ async def test_current_run_is_none_again_after_a_run(running: Scheduler, clock: 
     await _settle(clock, timedelta(seconds=2))
     assert current_run() is None
     assert seen == ["first", "second"]
+
+
+def test_a_loop_with_its_own_create_task_makes_the_job_tasks() -> None:
+    """A loop class whose ``create_task()`` is not asyncio's (an instrumented loop) keeps
+    making every run's task: the runner's shortcut applies to asyncio's own only."""
+    made: list[asyncio.Task[Any]] = []
+
+    class Loop(asyncio.SelectorEventLoop):
+        def create_task(self, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+            task = super().create_task(coro, **kwargs)
+            made.append(task)
+            return task
+
+    in_task: list[bool] = []
+
+    async def job() -> None:
+        in_task.append(asyncio.current_task() in made)
+
+    async def main() -> None:
+        clock = FakeClock(START)
+        async with Scheduler(clock=clock) as s:
+            await s.add(job, At(START + timedelta(seconds=1)), id="j")
+            await _settle(clock, timedelta(seconds=2))
+
+    loop = Loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert in_task == [True]
