@@ -7,7 +7,9 @@ from collections.abc import Coroutine, Generator
 from datetime import timedelta
 from typing import Any
 
-from aioscheduler import At, Run, Scheduler, current_run
+from aioscheduler import At, Every, Run, Scheduler, current_run
+from aioscheduler._values import JobSpec
+from aioscheduler.stores._memory_jobs import Entry, JobHeap
 from aioscheduler.testing import FakeClock
 
 from .conftest import START
@@ -134,3 +136,23 @@ def test_a_loop_with_its_own_create_task_makes_the_job_tasks() -> None:
     finally:
         loop.close()
     assert in_task == [True]
+
+
+def test_heap_items_due_together_share_their_due_time_and_come_out_in_order() -> None:
+    """``JobHeap.push`` gives an item due at the same time as the one pushed before the same
+    float object (compared by identity in the heap); order and values are unchanged."""
+    jobs = {f"j{i}": Entry(JobSpec(f"j{i}", _noop, Every(1)), 10) for i in range(6)}
+    heap = JobHeap(jobs)
+    dues = [float(str(7.25)), float(str(7.25)), 3.0, float(str(7.25)), 3.0, 9.5]
+    for due, e in zip(dues, jobs.values(), strict=True):
+        heap.push(due, e)
+    first, second = jobs["j0"].heap_item[0], jobs["j1"].heap_item[0]
+    assert first == second == 7.25 and first is second
+    assert [e.heap_item[0] for e in jobs.values()] == dues
+    out = heap.pop_due(8.0, -1)
+    assert [e.spec.id for e in out] == ["j2", "j4", "j0", "j1", "j3"]  # FIFO among equals
+    assert heap.peek() == 9.5
+
+
+async def _noop() -> None:
+    return None
