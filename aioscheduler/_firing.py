@@ -66,12 +66,7 @@ def current_run() -> Run | None:
     idempotency key.
     """
     firing = current_firing.get(None)
-    if firing is None:
-        return None
-    run = firing.started_run  # made once per run: what it holds does not change while the run runs
-    if run is None:
-        run = firing.started_run = firing.snapshot()
-    return run
+    return None if firing is None else firing.snapshot()
 
 
 class Firing:
@@ -93,7 +88,6 @@ class Firing:
         "retrying",
         "spec",
         "started",
-        "started_run",
         "task",
         "timed_out",
         "timer",
@@ -125,7 +119,6 @@ class Firing:
         self.reason: str | None = None
         self.node = node
         self.retrying = False  # failed, and another attempt follows
-        self.started_run: Run | None = None  # current_run()'s, once asked for
 
     @property
     def job_id(self) -> str | None:
