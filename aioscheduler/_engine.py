@@ -80,11 +80,13 @@ class Engine(Lifecycle):
         self.hub = EventHub()
         self.executors = Executors(max_threads, max_processes)
         self.cluster = Cluster(clock, store, self.hub, self)
+        self.ticks = TickCounters(self._fire_ticks)
+        self.recorder = Recorder(self, clock, store, self.cluster, self.hub, self.ticks.unregister)
+        #: RunSink.job_finished: the recorder's own method, no hop through the engine per run
+        self.job_finished: Callable[..., None] = self.recorder.job_finished
         self.runner = Runner(clock, self.hub, self.executors, store, self, max_concurrency)
         self.runner.jobs.node_name = node_name
         self.dispatcher = Dispatcher(clock, store, self.runner, self.cluster, self.hub)
-        self.ticks = TickCounters(self._fire_ticks)
-        self.recorder = Recorder(self, clock, store, self.cluster, self.hub, self.ticks.unregister)
         self.specs = SpecMaker(timezone, clock, store, admission)
         self._store_open = False
         super().__init__(lag_threshold)
@@ -115,9 +117,6 @@ class Engine(Lifecycle):
         """Run a long-lived ``coro`` (event delivery, lease keep-alive), supervised; its owner
         ends it at stop."""
         return self.spawn_task(coro, drain=False)
-
-    def job_finished(self, claim: Claim, run: Any, *, final: bool = True) -> None:
-        self.recorder.job_finished(claim, run, final=final)
 
     def schedule_retry(self, claim: Claim, attempt: int, due: float) -> None:
         retry = Claim(

@@ -103,8 +103,7 @@ class JobRuns:
 
     def fire_claim(self, claim: Claim, attempt: int = 1) -> None:
         """Apply the overlap policy to a claimed firing: admit it, queue it, or report it."""
-        firing = Firing(claim.run_at, None, claim, attempt)
-        firing.node = self.node_name
+        firing = Firing(claim.run_at, None, claim, attempt, self.node_name)
         if not claim.run:
             reason = (
                 "lost: its node stopped mid-run (delivery='at-most-once')"

@@ -24,6 +24,7 @@ from ._events import EventHub
 from ._executors import Executors
 from ._firing import Firing, current_firing
 from ._jobruns import JobRuns, RunSink
+from ._runjob import JobPath
 from ._runstop import RunnerStop
 from ._timers import Timer, parse_delay
 from ._values import Outcome
@@ -32,6 +33,9 @@ from .events import RunFinished, RunStarted
 from .stores._base import Claim, Store
 
 __all__ = ("THREAD_ABANDONED", "Runner")
+
+_Task = asyncio.Task
+_create_task = asyncio.BaseEventLoop.create_task
 
 logger = logging.getLogger("aioscheduler.runner")
 
@@ -42,7 +46,7 @@ THREAD_ABANDONED = "abandoned at stop: a worker thread cannot be interrupted; it
 CHAIN_BURST = 16
 
 
-class Runner(RunnerStop):
+class Runner(JobPath, RunnerStop):
     """Runs firings for one scheduler (see the module docstring)."""
 
     def __init__(
@@ -67,6 +71,7 @@ class Runner(RunnerStop):
         self._tasks: dict[asyncio.Task[None], Firing] = {}  # running firings by task
         self._finished: list[Firing] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._plain_loop = False  # the loop's create_task() is asyncio's own (see _start)
         self._idle: asyncio.Event | None = None
         self._closed = False  # set by stop(): nothing new starts (a second Ctrl-C hung on one)
         self.started_count = 0
@@ -83,6 +88,7 @@ class Runner(RunnerStop):
     def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """Start runs on ``loop`` (``None``: on the running loop, e.g. for ``run_pending``)."""
         self._loop = loop
+        self._plain_loop = loop is not None and type(loop).create_task is _create_task
         self._context = copy_context()
 
     def open(self) -> None:
@@ -151,12 +157,26 @@ class Runner(RunnerStop):
         self._active += 1
         self.progress += 1
         self.started_count += 1
-        coro = self._run(firing)
+        spec = firing.spec
+        if (
+            spec is not None
+            and (options := spec.options).timeout is None
+            and (options.executor is None or options.executor == "async")
+            and not (self._chains and self.jobs.chained)
+        ):
+            coro = self._run_job(firing)  # the common case, on a leaner coroutine
+        else:
+            coro = self._run(firing)
         # The per-firing tasks stay outside the supervising task group (see _engine.py): no
         # done callback per firing; the run's own coroutine leaves the set in _done(), which
         # saves a loop callback per firing.
         loop = self._loop
-        task = loop.create_task(coro) if loop is not None else asyncio.ensure_future(coro)
+        if loop is None:
+            task = asyncio.ensure_future(coro)
+        elif self._plain_loop and loop.get_task_factory() is None:
+            task = _Task(coro, loop=loop)  # what asyncio's create_task() does, without its frame
+        else:
+            task = loop.create_task(coro)
         firing.task = task
         self._tasks[task] = firing
 
@@ -288,13 +308,7 @@ class Runner(RunnerStop):
                         return
                     firing = nxt
                     continue
-            finished = self._finished
-            finished.append(firing)
-            if len(finished) == 1:
-                if self._loop is not None:
-                    self._loop.call_soon(self._drain_finished, context=self._context)
-                else:
-                    self._drain_finished()
+            self._queue_finished(firing)
             return
 
     def _chain_step(self, firing: Firing, task: asyncio.Task[None]) -> Firing | None:
@@ -336,22 +350,6 @@ class Runner(RunnerStop):
             run = firing.snapshot(outcome, now, result, error, firing.cancel_reason)
             hub.emit(RunFinished(at=run.finished_at or to_datetime(now), run=run))
         self._done(firing)
-
-    def _drain_finished(self) -> None:
-        """Finish every job run that ended since the last call (see the end of ``_run``)."""
-        batch, self._finished = self._finished, []
-        if batch and self._max is not None:  # a freed slot starts a waiting firing: one by one
-            self.jobs.finish_batch(batch, self._done)
-        elif batch:
-            try:
-                self.jobs.finish_batch(batch, None)
-            finally:  # _done() for the whole batch: nothing waits for a slot without a bound
-                for firing in batch:
-                    self._tasks.pop(firing.task, None)  # type: ignore[arg-type]
-                self._active -= len(batch)
-                self.progress += len(batch)
-                if self._idle is not None and not self._active and not self._waiting:
-                    self._idle.set()
 
     def _expire(self, firing: Firing) -> None:
         """The run's timeout is reached: cancel it (a thread run is abandoned, not killed)."""

@@ -61,6 +61,7 @@ LAYER_OF_FILE: dict[str, Layer] = {
     "_process.py": CORE,
     "_recording.py": CORE,
     "_runner.py": CORE,
+    "_runjob.py": CORE,
     "_runstop.py": CORE,
     "_stopping.py": CORE,
     "_threaded.py": CORE,
