@@ -39,7 +39,7 @@ class Registry:
         self._engine = engine
         self._declared: list[tuple[Callable[..., Any], Trigger, JobOptionsKw]] = []
         self._declared_done = 0  # declarations reconciled so far (each only once)
-        self._freezer = Freezer()  # gc.freeze() after many jobs were added
+        self._freezer = Freezer(small_bursts=True)  # gc.freeze() after many jobs were added
         # What a remove() may have to clean up besides the store, looked up without a call
         # (the common case: nothing; a call to each owner cost 40-95 ns per remove). Both
         # dicts are the same for the engine's life (their owners' docstrings say so).

@@ -3,7 +3,8 @@
 At 1e5 jobs, full collections walking every registered job landed on the firing path
 (150-250 ms each, several per second); ``gc.freeze()`` is called once ``FREEZE_AFTER``
 jobs were added, then every ``FREEZE_AFTER`` more, and after a burst of at least
-``SETTLE_MIN`` more (collected first), on the next loop turn.
+``SETTLE_MIN`` more (collected first), on the next loop turn; for jobs (not timers) also after
+a first burst of ``SETTLE_MIN``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,47 @@ async def test_a_few_added_jobs_freeze_nothing(unfrozen: None) -> None:
             await scheduler.add(noop, Every(60), id=f"j{i}", executor="inline")
         await clock.advance(61)
         assert gc.get_freeze_count() == 0
+
+
+async def test_a_registration_of_settle_min_jobs_is_collected_and_frozen(
+    unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,000 jobs (far from FREEZE_AFTER) in one burst: a full pass over the process, landing
+    among their firings, delayed the last of 1,000 due together by 20-30 ms; so they are
+    collected and frozen on the loop turn after the burst, as a larger burst is."""
+    collected = _count_collections(monkeypatch)
+    scheduler = Scheduler(clock=FakeClock(START))
+    async with scheduler:
+        for i in range(SETTLE_MIN):
+            await scheduler.add(noop, Every(60), id=f"j{i}", executor="inline")
+        assert gc.get_freeze_count() == 0 and not collected  # not during the burst
+        await asyncio.sleep(0)
+        assert collected == [2]
+        assert gc.get_freeze_count() > SETTLE_MIN
+        await scheduler.add(noop, Every(60), id="one-more", executor="inline")
+        await asyncio.sleep(0)
+        assert collected == [2]  # a job after the freeze: nothing more
+
+
+def test_timers_settle_no_burst_below_freeze_after(
+    unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatcher's freezer (timers, often per-connection work) keeps the old rule: a
+    burst is settled only past FREEZE_AFTER timers in all."""
+    collected = _count_collections(monkeypatch)
+    timers, jobs = Freezer(), Freezer(small_bursts=True)
+
+    async def burst() -> None:
+        for _ in range(SETTLE_MIN):
+            timers.added()
+        await asyncio.sleep(0)
+        assert not collected and gc.get_freeze_count() == 0
+        for _ in range(SETTLE_MIN):
+            jobs.added()
+        await asyncio.sleep(0)
+        assert collected == [2]
+
+    asyncio.run(burst())
 
 
 async def test_a_burst_after_a_freeze_is_collected_and_frozen_on_the_next_loop_turn(
