@@ -14,8 +14,9 @@ gcpause.py``). Frozen objects are not walked. So:
 - after a burst: on the first loop turn after a run of ``add()`` calls (``call_soon``: an
   awaited ``add()`` on the memory store never yields, so a loop of them is one run), if at
   least :data:`SETTLE_MIN` jobs came since the last freeze, ``gc.collect()`` then
-  ``gc.freeze()``: for jobs, whatever their total (``Freezer(small_bursts=True)``); for
-  timers, only past FREEZE_AFTER in all (see below). The collection frees what is already
+  ``gc.freeze()`` (only ``gc.freeze()`` below FREEZE_AFTER in all): for jobs, whatever their
+  total (``Freezer(small_bursts=True)``); for timers, only past FREEZE_AFTER in all (see
+  below). The collection frees what is already
   garbage instead of freezing it, and walks only what is not frozen yet: what came since the
   last freeze (11 ms after 1e5 jobs, once). Without this, the last 20k-50k jobs of a 1e5
   burst stayed in the collector's view, and every full pass while they fired walked them.
@@ -24,8 +25,9 @@ A registration of 1,000 jobs is frozen too (session 5): with nothing frozen, a f
 a process holding 1,000 ``Cron`` jobs walked ~29,000 objects (the imported modules, the jobs)
 and, landing among 1,000 firings due in the same second, made the last of them 20-30 ms later
 (p99 of ``benchmarks/run.py``'s aligned cell 3.99x raw in one run; every such second had a
-generation-2 pass in it; none once frozen). The collection before the freeze runs once, on the
-loop turn after the registration (about 10 ms there).
+generation-2 pass in it; none once frozen). Below FREEZE_AFTER jobs the freeze comes without
+a collection first: a full collection of the process cost 5-7 ms there, counted by the
+benchmark's ``add()`` cell at 1e3 (10.6 -> 15.4 µs per add in one full run).
 
 What is left for a full pass while jobs fire is what was made since: mostly firings in
 flight, promoted when a generation-1 pass lands mid-batch. Measured at 1e5 jobs, 12 s of
@@ -94,5 +96,9 @@ class Freezer:
         self._pending = None
         if self._since >= SETTLE_MIN:
             self._since = 0
-            gc.collect()
+            if self._added >= FREEZE_AFTER:
+                gc.collect()
+            # a first registration of SETTLE_MIN to FREEZE_AFTER jobs: frozen without a
+            # collection first, as at each FREEZE_AFTER (constant time): a full collection of
+            # the process there cost 5-7 ms, +5 µs per add() of a 1,000-job burst
             gc.freeze()

@@ -67,24 +67,26 @@ async def test_a_few_added_jobs_freeze_nothing(unfrozen: None) -> None:
         assert gc.get_freeze_count() == 0
 
 
-async def test_a_registration_of_settle_min_jobs_is_collected_and_frozen(
+async def test_a_registration_of_settle_min_jobs_is_frozen(
     unfrozen: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """1,000 jobs (far from FREEZE_AFTER) in one burst: a full pass over the process, landing
     among their firings, delayed the last of 1,000 due together by 20-30 ms; so they are
-    collected and frozen on the loop turn after the burst, as a larger burst is."""
+    frozen on the loop turn after the burst (without the full collection a larger burst gets:
+    5-7 ms there)."""
     collected = _count_collections(monkeypatch)
     scheduler = Scheduler(clock=FakeClock(START))
     async with scheduler:
         for i in range(SETTLE_MIN):
             await scheduler.add(noop, Every(60), id=f"j{i}", executor="inline")
-        assert gc.get_freeze_count() == 0 and not collected  # not during the burst
+        assert gc.get_freeze_count() == 0  # not during the burst
         await asyncio.sleep(0)
-        assert collected == [2]
-        assert gc.get_freeze_count() > SETTLE_MIN
+        frozen = gc.get_freeze_count()
+        assert frozen > SETTLE_MIN
+        assert not collected  # below FREEZE_AFTER: frozen without a full collection first
         await scheduler.add(noop, Every(60), id="one-more", executor="inline")
         await asyncio.sleep(0)
-        assert collected == [2]  # a job after the freeze: nothing more
+        assert gc.get_freeze_count() <= frozen  # a job after the freeze: nothing more
 
 
 def test_timers_settle_no_burst_below_freeze_after(
@@ -103,7 +105,7 @@ def test_timers_settle_no_burst_below_freeze_after(
         for _ in range(SETTLE_MIN):
             jobs.added()
         await asyncio.sleep(0)
-        assert collected == [2]
+        assert not collected and gc.get_freeze_count() > 0
 
     asyncio.run(burst())
 
