@@ -77,13 +77,7 @@ class JobPath:
         if firing.finished is not None:  # abandoned at stop() and reported then
             return
         firing.outcome, firing.result, firing.error = outcome, result, error
-        finished = self._finished  # _queue_finished(), without its call
-        finished.append(firing)
-        if len(finished) == 1:
-            if self._loop is not None:
-                self._loop.call_soon(self._drain_finished, context=self._context)
-            else:
-                self._drain_finished()
+        self._queue_finished(firing)
 
     def _queue_finished(self, firing: Firing) -> None:
         """Hand a finished job run to the batched bookkeeping: one loop callback for the runs
