@@ -272,14 +272,15 @@ class Dispatcher:
 
     def next_wake(self) -> float:
         """The earliest time something may be due (``inf``: nothing known)."""
-        head = self._heap.peek()
         store_due = None if self._cluster.throttled else self._store.next_due()
-        nxt = math.inf
-        if head is not None:
-            nxt = head
+        return self._wake_at(self._heap.peek(), store_due, self._store.poll_interval())
+
+    def _wake_at(self, head: float | None, store_due: float | None, poll: float | None) -> float:
+        """:meth:`next_wake` from what was read: the local heap's head, the store's next due
+        time (``None`` while throttled) and its poll interval."""
+        nxt = math.inf if head is None else head
         if store_due is not None:
             nxt = min(nxt, max(store_due, self._store_blocked_until))
-        poll = self._store.poll_interval()
         if poll is not None:
             nxt = min(nxt, self._last_poll + poll)
         return nxt
@@ -297,7 +298,7 @@ class Dispatcher:
         peek = self._heap.peek
         # A round's fixed cost weighs as much as a firing's (10,000 jobs every second: ~2,300
         # rounds a second, ~4.6 firings each), so the common round makes few calls: the
-        # local heap is popped only when its head is due, next_wake() is inlined.
+        # local heap is popped only when its head is due, the store is not asked twice.
         while not self._stopping:
             self.rounds += 1
             now = time()
@@ -321,14 +322,7 @@ class Dispatcher:
                     break
                 store_due = None if cluster.throttled else store.next_due()
                 poll = store.poll_interval()
-            # next_wake(), with what this round read already
-            nxt = peek()
-            if nxt is None:
-                nxt = math.inf
-            if store_due is not None:
-                nxt = min(nxt, max(store_due, self._store_blocked_until))
-            if poll is not None:
-                nxt = min(nxt, self._last_poll + poll)
+            nxt = self._wake_at(peek(), store_due, poll)  # next_wake(), from what was read
             now = time()
             if nxt <= now:
                 await asyncio.sleep(0)  # let runs start before the next round

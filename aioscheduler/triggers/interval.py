@@ -11,9 +11,6 @@ from ..errors import InvalidTrigger
 from . import _time
 from ._base import MAX_SEARCH, Trigger
 
-#: Below this many microseconds a float's ulp is at most 0.5 (as in ``_time.ts_to_us``).
-_FAST_US = float(2**52)
-
 __all__ = ("Every",)
 
 _MICROSECOND = timedelta(microseconds=1)
@@ -217,12 +214,6 @@ class Every(Trigger):
         """
         if self.end_at is not None:
             return Trigger.next_after_ts(self, prev)
-        # ts_to_us()'s fast path inline (called up to twice per firing): see its docstring
-        p = prev * 1e6
-        if -_FAST_US < p < _FAST_US:
-            q = round(p)
-            if -0.25 < p - q < 0.25:
-                return (q + self._step_us) / 1_000_000
         return (_time.ts_to_us(prev) + self._step_us) / 1_000_000
 
     def count_between(self, after: datetime, until: datetime, limit: int = MAX_SEARCH) -> int:
