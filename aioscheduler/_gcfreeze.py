@@ -92,7 +92,8 @@ class Freezer:
                 loop.call_soon(self.settle)
 
     def settle(self) -> None:
-        """The burst is over (a loop turn came): collect, then freeze what survived."""
+        """The burst is over (a loop turn came): freeze what is alive, after a collection
+        once FREEZE_AFTER jobs were added in all."""
         self._pending = None
         if self._since >= SETTLE_MIN:
             self._since = 0
